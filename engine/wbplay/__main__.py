@@ -1,0 +1,3 @@
+from wbplay.cli import main
+
+main()

@@ -1,0 +1,183 @@
+"""Remedy kinds: typed writes that know their risk, their before-state, how to
+describe themselves for a plan, and their inverse.
+
+Rollback needs no author code for these: the runner records the before-state
+with :attr:`ActionSpec.before`, and :attr:`ActionSpec.inverse` turns it into
+the action that restores it.  ``manual`` is the one kind with no op: it is an
+instruction for a human, recorded and never executed.
+"""
+
+from __future__ import annotations
+
+import ntpath
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from wbplay.matchers import show
+from wbplay.model import Action, Probe, Risk
+from wbplay.ops import Op
+
+Args = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ActionSpec:
+    kind: str
+    op: str | None
+    risk: Risk
+    args: tuple[str, ...]
+    before: Callable[[Args], Probe] | None  # what to read before changing
+    describe: Callable[[Args, Any], str]  # (args, before) -> "X: A -> B"
+    inverse: Callable[[Args, Any], Action | None] | None  # (args, before) -> undo
+    doc: str
+
+
+def _svc_mode_inverse(args: Args, before: Any) -> Action | None:
+    if before is None:
+        return None
+    return Action("service.set_start_mode", {"name": args["name"], "start_mode": before})
+
+
+def _svc_start_inverse(args: Args, before: Any) -> Action | None:
+    # Only stop what this run started; a service that was already running stays.
+    return None if before == "Running" else Action("service.stop", {"name": args["name"]})
+
+
+def _svc_stop_inverse(args: Args, before: Any) -> Action | None:
+    return Action("service.start", {"name": args["name"]}) if before == "Running" else None
+
+
+def _reg_inverse(args: Args, before: Any) -> Action | None:
+    if before and before.get("exists"):
+        return Action(
+            "registry.set",
+            {"key": args["key"], "name": args["name"], "type": before["type"], "value": before["value"]},
+        )
+    return Action("registry.delete", {"key": args["key"], "name": args["name"]})
+
+
+def _rename_inverse(args: Args, before: Any) -> Action | None:
+    parent = ntpath.dirname(args["path"])
+    return Action(
+        "path.rename",
+        {"path": ntpath.join(parent, args["new_name"]), "new_name": ntpath.basename(args["path"])},
+    )
+
+
+def _reg_show(before: Any) -> str:
+    if not before or not before.get("exists"):
+        return "(absent)"
+    return f"{show(before.get('value'))} ({before.get('type')})"
+
+
+ACTIONS: dict[str, ActionSpec] = {
+    a.kind: a
+    for a in (
+        ActionSpec(
+            "service.set_start_mode",
+            "service.set_start_mode",
+            Risk.REVERSIBLE,
+            ("name", "start_mode"),
+            lambda a: Probe("service.start_mode", {"name": a["name"]}),
+            lambda a, b: f"{a['name']} start mode: {show(b)} → {a['start_mode']}",
+            _svc_mode_inverse,
+            "Set Start (and DelayedAutostart) in the service's registry key",
+        ),
+        ActionSpec(
+            "service.start",
+            "service.start",
+            Risk.REVERSIBLE,
+            ("name",),
+            lambda a: Probe("service.state", {"name": a["name"]}),
+            lambda a, b: f"{a['name']} state: {show(b)} → Running",
+            _svc_start_inverse,
+            "Start a service (Windows starts its dependencies first)",
+        ),
+        ActionSpec(
+            "service.stop",
+            "service.stop",
+            Risk.REVERSIBLE,
+            ("name",),
+            lambda a: Probe("service.state", {"name": a["name"]}),
+            lambda a, b: f"{a['name']} state: {show(b)} → Stopped",
+            _svc_stop_inverse,
+            "Stop a service",
+        ),
+        ActionSpec(
+            "registry.set",
+            "registry.set",
+            Risk.REVERSIBLE,
+            ("key", "name", "type", "value"),
+            lambda a: Probe("registry.entry", {"key": a["key"], "name": a["name"]}),
+            lambda a, b: f"{a['key']}\\{a['name']}: {_reg_show(b)} → {show(a['value'])} ({a['type']})",
+            _reg_inverse,
+            "Create or overwrite a registry value (the old value is recorded for rollback)",
+        ),
+        ActionSpec(
+            "registry.delete",
+            "registry.delete",
+            Risk.REVERSIBLE,
+            ("key", "name"),
+            lambda a: Probe("registry.entry", {"key": a["key"], "name": a["name"]}),
+            lambda a, b: f"{a['key']}\\{a['name']}: {_reg_show(b)} → (absent)",
+            _reg_inverse,
+            "Delete a registry value (its data is recorded for rollback)",
+        ),
+        ActionSpec(
+            "path.rename",
+            "path.rename",
+            Risk.REVERSIBLE,
+            ("path", "new_name"),
+            lambda a: Probe("path", {"path": a["path"]}),
+            lambda a, b: f"{a['path']} → {ntpath.join(ntpath.dirname(a['path']), a['new_name'])}",
+            _rename_inverse,
+            "Rename in place: the reversible way to quarantine an old backup set",
+        ),
+        ActionSpec(
+            "path.delete",
+            "path.delete",
+            Risk.IRREVERSIBLE,
+            ("path",),
+            lambda a: Probe("path", {"path": a["path"]}),
+            lambda a, b: f"{a['path']}: {'present' if b and b.get('exists') else 'absent'} → deleted",
+            None,
+            "Delete a file or folder tree.  Cannot be undone.",
+        ),
+        ActionSpec(
+            "manual",
+            None,
+            Risk.READ_ONLY,
+            ("instruction",),
+            None,
+            lambda a, b: f"ask a human: {a['instruction'].strip().splitlines()[0]}",
+            None,
+            "An instruction for a human; wbplay records the answer and changes nothing",
+        ),
+    )
+}
+
+
+def before_probe(action: Action) -> Probe | None:
+    """The read that captures what ``action`` will change."""
+    spec = ACTIONS[action.kind]
+    return spec.before(action.args) if spec.before else None
+
+
+def to_op(action: Action) -> Op:
+    spec = ACTIONS[action.kind]
+    if spec.op is None:
+        raise ValueError(f"{action.kind} has no op")
+    return Op(spec.op, {k: v for k, v in action.args.items() if k in spec.args})
+
+
+def describe(action: Action, before: Any) -> str:
+    return ACTIONS[action.kind].describe(action.args, before)
+
+
+def inverse(action: Action, before: Any, undo: Action | None = None) -> Action | None:
+    """The action that restores ``before``; an author's ``undo`` takes precedence."""
+    if undo is not None:
+        return undo
+    spec = ACTIONS[action.kind]
+    return spec.inverse(action.args, before) if spec.inverse else None

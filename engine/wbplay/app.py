@@ -1,0 +1,140 @@
+"""The use cases behind the CLI: each takes plain arguments and returns data.
+
+``cli.py`` only parses options, calls one of these and renders the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wbplay import journal as journal_mod
+from wbplay import playbook as playbook_mod
+from wbplay import rollback as rollback_mod
+from wbplay.errors import ExitCode, PlaybookError, UsageError
+from wbplay.hosts.factory import ConnectOptions, open_host
+from wbplay.journal import Journal, new_run_id
+from wbplay.model import Playbook, Step
+from wbplay.results import RunReport
+from wbplay.runner import Listener, Options, Runner
+from wbplay.variables import bind
+
+
+@dataclass(frozen=True, slots=True)
+class RunRequest:
+    playbook: str
+    host: str
+    dry_run: bool
+    variables: dict[str, str]
+    rollback: bool = True
+    allow: frozenset[str] = frozenset()
+    connect: ConnectOptions = field(default_factory=ConnectOptions)
+
+
+def load_playbook(name: str) -> Playbook:
+    return playbook_mod.load(playbook_mod.resolve(name))
+
+
+def run(
+    req: RunRequest,
+    *,
+    listener: Listener,
+    confirm: Callable[[RunReport], bool],
+    ask_manual: Callable[[Step, str], bool] | None = None,
+    runs_dir: Path | None = None,
+) -> tuple[RunReport, Path]:
+    """Load, validate, bind and run one playbook on one host.  Nothing touches the
+    host before the playbook and its variables are known to be valid."""
+    pb = load_playbook(req.playbook)
+    values = bind(pb.vars, req.variables)
+    host = open_host(req.host, read_only=req.dry_run, options=req.connect)
+    try:
+        journal = Journal(new_run_id(pb.id, host.name), runs_dir)
+        try:
+            runner = Runner(
+                pb,
+                host,
+                variables=values,
+                options=Options(dry_run=req.dry_run, rollback=req.rollback, allow=req.allow),
+                journal=journal,
+                listener=listener,
+                confirm=confirm,
+                ask_manual=ask_manual,
+                host_spec=req.host,
+            )
+            return runner.run(), journal.path
+        finally:
+            journal.close()
+    finally:
+        host.close()
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationResult:
+    path: Path
+    playbook: Playbook | None
+    error: PlaybookError | None
+
+
+def validate(paths: Iterable[Path]) -> list[ValidationResult]:
+    out = []
+    files = list(playbook_mod.expand_paths(list(paths)))
+    if not files:
+        raise UsageError("no playbook files found in the given paths")
+    for path in files:
+        try:
+            out.append(ValidationResult(path, playbook_mod.load(path), None))
+        except PlaybookError as e:
+            out.append(ValidationResult(path, None, e))
+    return out
+
+
+def library() -> list[Playbook]:
+    return [playbook_mod.load(p) for p in playbook_mod.library_files()]
+
+
+@dataclass(frozen=True, slots=True)
+class RollbackResult:
+    run_id: str
+    outcomes: list[rollback_mod.UndoOutcome]
+    exit_code: ExitCode
+
+
+def rollback_run(
+    run_id: str,
+    *,
+    host_spec: str | None,
+    listener: Listener,
+    connect: ConnectOptions | None = None,
+    runs_dir: Path | None = None,
+) -> RollbackResult:
+    """Undo what a finished, failed or interrupted run changed, from its journal."""
+    records = journal_mod.read(run_id, runs_dir)
+    start = records[0]
+    spec = host_spec or start.get("host_spec")
+    if not spec:
+        raise UsageError("this journal does not name its host; pass --host")
+    changes = rollback_mod.from_journal(records)
+    host = open_host(spec, read_only=False, options=connect or ConnectOptions())
+    try:
+        journal = Journal(records[0]["run"], runs_dir)  # append to the same journal
+        try:
+
+            def emit(name: str, **fields: Any) -> None:
+                journal.append(name, **fields)
+                listener.event(name, fields)
+
+            emit("rollback.start", changes=[c.step_id for c in changes], source="journal")
+            outcomes = rollback_mod.undo(host, changes, emit)
+            failed = [o.step_id for o in outcomes if o.status not in ("undone", "not-applied")]
+            emit(
+                "rollback.end", undone=[o.step_id for o in outcomes if o.step_id not in failed], failed=failed
+            )
+        finally:
+            journal.close()
+    finally:
+        host.close()
+    code = ExitCode.NEEDS_ATTENTION if failed else ExitCode.OK
+    return RollbackResult(records[0]["run"], outcomes, code)

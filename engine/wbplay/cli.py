@@ -1,0 +1,225 @@
+"""The command line: parse, call :mod:`wbplay.app`, render.  No logic lives here.
+
+Exit codes are documented in the README and in :class:`wbplay.errors.ExitCode`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.prompt import Confirm
+
+from wbplay import app as app_mod
+from wbplay import journal, render
+from wbplay.console import ConsoleListener, summary
+from wbplay.errors import ExitCode, WbplayError
+from wbplay.hosts.factory import ConnectOptions
+from wbplay.model import Step
+from wbplay.results import RunReport
+from wbplay.sim import state as sim_state
+from wbplay.variables import parse_assignments
+
+app = typer.Typer(
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_show_locals=False,  # never print locals: they can hold credentials
+    add_completion=False,
+    help="Declarative playbooks that diagnose and fix Windows Backup, with dry-run, rollback and step logs.",
+)
+sim_app = typer.Typer(no_args_is_help=True, help="Manage the built-in simulated PCs.")
+app.add_typer(sim_app, name="sim")
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+HostOpt = Annotated[
+    str,
+    typer.Option(
+        "--host",
+        "-H",
+        help="sim:NAME or sim:FILE (simulated PC), local, an inventory name, or host[:port] / https://host:port",
+    ),
+]
+VarOpt = Annotated[
+    list[str], typer.Option("--var", "-e", help="Set a playbook variable: NAME=VALUE (repeatable)")
+]
+InventoryOpt = Annotated[Path | None, typer.Option("--inventory", "-i", help="Inventory file (see README)")]
+TransportOpt = Annotated[
+    str | None, typer.Option("--transport", help="WinRM auth: ntlm, kerberos, credssp, certificate or basic")
+]
+InsecureOpt = Annotated[
+    bool,
+    typer.Option(
+        "--insecure-skip-tls-verify", help="Do not validate the host's TLS certificate (prints a warning)"
+    ),
+]
+
+
+def _fail(e: WbplayError) -> typer.Exit:
+    err.print(f"[red]error:[/] {e}", highlight=False, markup=True, soft_wrap=True)
+    if os.environ.get("WBPLAY_DEBUG") == "1":
+        raise e
+    return typer.Exit(int(e.exit_code))
+
+
+def _confirm(yes: bool) -> object:
+    def confirm(report: RunReport) -> bool:
+        n = sum(1 for s in report.steps if s.status == "drift")
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            err.print(
+                f"[yellow]{n} change(s) planned, but stdin is not a terminal: nothing was changed. "
+                "Review the PLAN lines and run again with --yes to apply them.[/]"
+            )
+            return False
+        return Confirm.ask(f"Apply {n} change(s) to {report.host}?", default=False, console=err)
+
+    return confirm
+
+
+def _ask_manual(step: Step, instruction: str) -> bool:
+    err.print(f"[magenta]Manual step {step.id}:[/] {instruction}", highlight=False)
+    return Confirm.ask("Is it done?", default=False, console=err)
+
+
+@app.command()
+def run(
+    playbook: Annotated[
+        str, typer.Argument(help="A playbook file, or a name from ./playbooks or the library")
+    ],
+    host: HostOpt,
+    dry_run: Annotated[bool, typer.Option("--dry-run", "-n", help="Read everything, change nothing")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking for confirmation")] = False,
+    no_rollback: Annotated[
+        bool, typer.Option("--no-rollback", help="On failure, leave applied changes in place")
+    ] = False,
+    allow: Annotated[
+        list[str], typer.Option("--allow", help="Opt in to an irreversible step by id (repeatable)")
+    ] = [],  # noqa: B006 - typer reads the default, it is never mutated
+    var: VarOpt = [],  # noqa: B006
+    inventory: InventoryOpt = None,
+    transport: TransportOpt = None,
+    insecure_skip_tls_verify: InsecureOpt = False,
+) -> None:
+    """Check a host against a playbook and fix what drifted (or, with --dry-run, show the plan)."""
+    try:
+        req = app_mod.RunRequest(
+            playbook=playbook,
+            host=host,
+            dry_run=dry_run,
+            variables=parse_assignments(var),
+            rollback=not no_rollback,
+            allow=frozenset(allow),
+            connect=ConnectOptions(inventory, transport, insecure_skip_tls_verify),
+        )
+        report, journal_path = app_mod.run(
+            req,
+            listener=ConsoleListener(out),
+            confirm=_confirm(yes),  # type: ignore[arg-type]
+            ask_manual=_ask_manual if sys.stdin.isatty() else None,
+        )
+    except WbplayError as e:
+        raise _fail(e) from None
+    summary(out, report, str(journal_path))
+    raise typer.Exit(int(report.exit_code))
+
+
+@app.command()
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="Playbook files or folders")],
+) -> None:
+    """Check playbooks without touching any host; exits 2 if any is invalid."""
+    try:
+        results = app_mod.validate(paths)
+    except WbplayError as e:
+        raise _fail(e) from None
+    render.validation(out, results)
+    raise typer.Exit(int(ExitCode.INVALID) if any(r.error for r in results) else 0)
+
+
+@app.command("list")
+def list_() -> None:
+    """The playbook library, with titles and the error codes each one handles."""
+    try:
+        render.library(out, app_mod.library())
+    except WbplayError as e:
+        raise _fail(e) from None
+
+
+@app.command()
+def show(playbook: Annotated[str, typer.Argument(help="A playbook file or name")]) -> None:
+    """A playbook's steps as a table: check, expectation, remedy and risk."""
+    try:
+        render.playbook(out, app_mod.load_playbook(playbook))
+    except WbplayError as e:
+        raise _fail(e) from None
+
+
+@app.command()
+def runs() -> None:
+    """Past runs, from their journals."""
+    render.runs(out, list(journal.summaries()))
+
+
+@app.command()
+def log(run_id: Annotated[str, typer.Argument(help="A run id (a unique prefix is enough)")]) -> None:
+    """One run's journal, event by event."""
+    try:
+        render.log(out, journal.read(run_id))
+    except WbplayError as e:
+        raise _fail(e) from None
+
+
+@app.command()
+def rollback(
+    run_id: Annotated[str, typer.Argument(help="The run to undo (see `wbplay runs`)")],
+    host: Annotated[
+        str | None, typer.Option("--host", "-H", help="Override the host named in the journal")
+    ] = None,
+    inventory: InventoryOpt = None,
+    transport: TransportOpt = None,
+    insecure_skip_tls_verify: InsecureOpt = False,
+) -> None:
+    """Undo a finished, failed or interrupted run from its journal, newest change first."""
+    try:
+        result = app_mod.rollback_run(
+            run_id,
+            host_spec=host,
+            listener=ConsoleListener(out),
+            connect=ConnectOptions(inventory, transport, insecure_skip_tls_verify),
+        )
+    except WbplayError as e:
+        raise _fail(e) from None
+    for o in result.outcomes:
+        out.print(f"  {o.step_id}: {o.status} ({o.detail})", highlight=False)
+    unconfirmed = [o.step_id for o in result.outcomes if o.status == "unconfirmed"]
+    if unconfirmed:
+        out.print(f"[red]Could not confirm: {', '.join(unconfirmed)}[/]")
+    raise typer.Exit(int(result.exit_code))
+
+
+@sim_app.command("list")
+def sim_list() -> None:
+    """The built-in simulated PCs."""
+    for name in sim_state.builtin_names():
+        out.print(name)
+
+
+@sim_app.command("reset")
+def sim_reset(name: Annotated[str, typer.Argument(help="A built-in simulated PC, e.g. pc42")]) -> None:
+    """Restore a simulated PC's working copy to its built-in (broken) state."""
+    try:
+        path = sim_state.reset(name)
+    except WbplayError as e:
+        raise _fail(e) from None
+    out.print(f"reset sim:{name} ({path})")
+
+
+def main() -> None:
+    app()

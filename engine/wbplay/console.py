@@ -1,0 +1,195 @@
+"""The human console: one line per step phase, readable by a sysadmin who has
+never seen wbplay, and pasteable into a change review as plain text.
+
+Each line: STATUS, step id, observed vs expected (or the change, as
+``before → after``), and the duration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from wbplay.matchers import show
+from wbplay.results import RunReport
+
+_STYLE = {
+    "OK": "green",
+    "DRIFT": "yellow",
+    "PLAN": "cyan",
+    "BLOCKED": "magenta",
+    "MANUAL": "magenta",
+    "FINDING": "yellow",
+    "SKIP": "dim",
+    "ERROR": "red",
+    "APPLY": "cyan",
+    "FIXED": "green",
+    "FAILED": "red bold",
+    "UNDO": "cyan",
+    "UNDONE": "green",
+    "KEPT": "dim",
+    "VERIFY": "green",
+}
+_CHECK_LABEL = {
+    "ok": "OK",
+    "drift": "DRIFT",
+    "blocked": "BLOCKED",
+    "manual": "MANUAL",
+    "finding": "FINDING",
+    "skipped": "SKIP",
+    "error": "ERROR",
+    "fixed": "FIXED",
+    "failed": "FAILED",
+}
+
+
+def _clip(text: str, width: int = 70) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+class ConsoleListener:
+    """Prints run events as they happen."""
+
+    def __init__(self, console: Console, *, id_width: int = 24) -> None:
+        self.c = console
+        self.w = id_width
+
+    def _line(self, label: str, step: str, text: str, ms: int | None = None) -> None:
+        style = _STYLE.get(label, "")
+        dur = f"  [dim]{ms} ms[/]" if ms is not None else ""
+        self.c.print(
+            f" [{style}]{label:<8}[/] {escape(step):<{self.w}} {escape(text)}{dur}",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    def event(self, name: str, f: Mapping[str, Any]) -> None:
+        handler = getattr(self, "_on_" + name.replace(".", "_"), None)
+        if handler is not None:
+            handler(f)
+
+    def _on_run_start(self, f: Mapping[str, Any]) -> None:
+        pb = f["playbook"]
+        self.c.print(
+            f"[bold]wbplay[/] {escape(pb['id'])} on {escape(f['host'])} [bold]({f['mode']})[/]",
+            highlight=False,
+        )
+        self.c.print(f"  {escape(pb['title'])}", style="dim", highlight=False)
+
+    def _on_host_facts(self, f: Mapping[str, Any]) -> None:
+        x = f["facts"]
+        sp = f" SP{x['sp']}" if x.get("sp") else ""
+        self.c.print(
+            f"  {escape(str(x.get('caption')))} {x.get('version')}{sp} · PowerShell {x.get('ps_version')} · "
+            f"{x.get('locale')} · {f['reads']} reads in one round trip ({f['ms']} ms)",
+            style="dim",
+            highlight=False,
+        )
+
+    def _on_step_check(self, f: Mapping[str, Any]) -> None:
+        label = _CHECK_LABEL.get(f["status"], f["status"].upper())
+        if f["status"] == "skipped":
+            text = f["message"]
+        elif f["status"] == "error":
+            text = f"could not read: {f['error']}"
+        else:
+            text = f"observed {_clip(show(f['observed']), 40)} · expected {_clip(f['expected'], 40)}"
+        self._line(label, f["step"], text, f.get("ms"))
+        if f["status"] in ("manual", "finding") and f.get("message"):
+            self.c.print(f"{'':>10}{escape(_clip(f['message'], 110))}", style="dim", highlight=False)
+
+    def _on_step_plan(self, f: Mapping[str, Any]) -> None:
+        undo = "" if f.get("undo") else ", cannot be undone"
+        if f["blocked"]:
+            self._line("BLOCKED", f["step"], f"would change {f['description']} [{f['risk']}{undo}]")
+        else:
+            self._line("PLAN", f["step"], f"would change {f['description']} [{f['risk']}{undo}]")
+
+    def _on_change_intent(self, f: Mapping[str, Any]) -> None:
+        self._line("APPLY", f["step"], f["description"])
+
+    def _on_change_failed(self, f: Mapping[str, Any]) -> None:
+        self._line("FAILED", f["step"], f["error"], f.get("ms"))
+
+    def _on_step_verify(self, f: Mapping[str, Any]) -> None:
+        mark = "verified" if f["ok"] else "NOT verified"
+        self._line(
+            "VERIFY" if f["ok"] else "FAILED",
+            f["step"],
+            f"{mark}: observed {_clip(show(f['observed']), 40)}"
+            + (f" · expected {f['expected']}" if f.get("expected") else ""),
+            f.get("ms"),
+        )
+
+    def _on_step_manual(self, f: Mapping[str, Any]) -> None:
+        self._line("MANUAL", f["step"], f"operator answered: {f['answer']}")
+
+    def _on_rollback_start(self, f: Mapping[str, Any]) -> None:
+        n = len(f["changes"])
+        self.c.print(f"[bold red]Rolling back {n} change(s), newest first[/]", highlight=False)
+
+    def _on_rollback_skipped(self, f: Mapping[str, Any]) -> None:
+        self.c.print(
+            f"[bold red]No rollback ({escape(f['reason'])}): {len(f['changes'])} change(s) left in place[/]",
+            highlight=False,
+        )
+
+    def _on_undo_intent(self, f: Mapping[str, Any]) -> None:
+        self._line("UNDO", f["step"], f["description"])
+
+    def _on_undo_verify(self, f: Mapping[str, Any]) -> None:
+        label = "UNDONE" if f["ok"] else "FAILED"
+        self._line(label, f["step"], f"observed {show(f['observed'])} · expected {show(f['expected'])}")
+
+    def _on_undo_skip(self, f: Mapping[str, Any]) -> None:
+        self._line("KEPT", f["step"], f["reason"])
+
+    def _on_undo_failed(self, f: Mapping[str, Any]) -> None:
+        self._line("FAILED", f["step"], f"undo failed: {f['error']}")
+
+
+_EXIT_TEXT = {
+    0: "success",
+    1: "changes pending",
+    2: "invalid input",
+    3: "a step failed; the host was rolled back",
+    4: "connection or authentication failure",
+    5: "the host needs attention",
+    130: "interrupted",
+}
+
+
+def summary(console: Console, report: RunReport, journal_path: str) -> None:
+    """The closing lines: counts, what happened to the host, where the journal is."""
+    counts = report.counts()
+    parts = [f"{n} {status.replace('_', ' ')}" for status, n in sorted(counts.items())]
+    console.print(f"[bold]Summary[/]  {' · '.join(parts)}", highlight=False)
+    pending = [s for s in report.steps if s.status in ("drift", "blocked", "manual", "finding")]
+    if report.mode == "dry-run":
+        console.print("  Nothing was changed (dry-run).", highlight=False)
+        if any(s.status == "drift" for s in pending):
+            console.print("  Run again without --dry-run to apply the PLAN lines above.", highlight=False)
+    elif report.outcome == "declined":
+        console.print("  Nothing was changed: the changes were not confirmed.", highlight=False)
+    for s in report.steps:
+        if s.status == "blocked":
+            console.print(f"  [magenta]blocked[/] {escape(s.id)}: {escape(s.message)}", highlight=False)
+        elif s.status == "manual":
+            console.print(
+                f"  [magenta]needs a human[/] {escape(s.id)}: {escape(_clip(s.message, 100))}",
+                highlight=False,
+            )
+    if report.rolled_back:
+        console.print(f"  Rolled back: {', '.join(report.rolled_back)}", highlight=False)
+    if report.rollback_failed:
+        console.print(
+            f"  [bold red]Could not roll back: {', '.join(report.rollback_failed)}; check by hand[/]",
+            highlight=False,
+        )
+    console.print(f"  Journal: {escape(journal_path)}", style="dim", highlight=False)
+    code = int(report.exit_code)
+    console.print(f"  Exit {code}: {_EXIT_TEXT.get(code, '')} ({report.outcome})", highlight=False)

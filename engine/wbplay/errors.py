@@ -1,0 +1,124 @@
+"""Typed errors under one root, and the process exit codes they map to.
+
+Every error message is written for the sysadmin reading it: it says what was
+wrong and what to do.  No error ever carries a credential (see
+``wbplay.credentials``); transport errors are built from status codes and
+hostnames, never from the auth arguments.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Documented process exit codes (README, "Exit codes")."""
+
+    OK = 0  # nothing to do, or every change applied and verified
+    PENDING = 1  # dry-run found changes, or steps wait for opt-in / a human
+    INVALID = 2  # invalid playbook, inventory, plan or command-line usage
+    ROLLED_BACK = 3  # a step failed; every applied change was undone and verified
+    CONNECTION = 4  # could not connect or authenticate to the host
+    NEEDS_ATTENTION = 5  # a rollback failed, or a failure was left in place (--no-rollback)
+    INTERRUPTED = 130  # Ctrl-C; the journal can be rolled back with `wbplay rollback`
+
+
+class WbplayError(Exception):
+    """Root of every error wbplay raises on purpose."""
+
+    exit_code: ExitCode = ExitCode.INVALID
+
+
+class UsageError(WbplayError):
+    """The command line asked for something that cannot be done."""
+
+
+class PlaybookError(WbplayError):
+    """A playbook (or another YAML input) is invalid.
+
+    Carries the file, the 1-based line and column, the key path inside the
+    document and a hint at what would be valid.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str,
+        line: int | None = None,
+        column: int | None = None,
+        key_path: str = "",
+        hint: str = "",
+    ) -> None:
+        self.message = message
+        self.path = path
+        self.line = line
+        self.column = column
+        self.key_path = key_path
+        self.hint = hint
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        where = self.path
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        text = f"{where}: {self.message}"
+        if self.key_path:
+            text += f"\n  at key: {self.key_path}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+class HostStateError(PlaybookError):
+    """A simulated host state file is invalid."""
+
+
+class InventoryError(PlaybookError):
+    """The inventory file is invalid, or a host is not in it."""
+
+
+class PlanError(WbplayError):
+    """A saved plan cannot be applied (drifted host, changed playbook, stale)."""
+
+    exit_code = ExitCode.PENDING
+
+
+class HostError(WbplayError):
+    """Talking to a host failed."""
+
+    exit_code = ExitCode.CONNECTION
+
+
+class ConnectError(HostError):
+    """The host could not be reached, or TLS validation failed."""
+
+
+class AuthenticationError(HostError):
+    """The host rejected the credentials."""
+
+
+class TransportError(HostError):
+    """The WinRM conversation broke down (faults, timeouts, dropped connections)."""
+
+
+class AgentError(HostError):
+    """The agent's response was missing, malformed or reported a script error."""
+
+
+class ReadOnlyHostError(WbplayError):
+    """A write reached a host opened read-only (dry-run): a bug, never a user error."""
+
+    exit_code = ExitCode.NEEDS_ATTENTION
+
+
+class JournalError(WbplayError):
+    """A run journal is missing or unreadable."""
+
+
+class Interrupted(WbplayError):
+    """The run was interrupted by the user."""
+
+    exit_code = ExitCode.INTERRUPTED

@@ -1,0 +1,43 @@
+"""``--host`` specs -> Host objects.
+
+* ``sim:NAME`` / ``sim:path/to/state.yml``: a simulated PC (see wbplay.sim.state);
+* ``local``: this Windows PC through powershell.exe;
+* anything else: a WinRM target, resolved through the inventory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from wbplay.hosts.base import Host
+from wbplay.hosts.sim import SimHost
+from wbplay.sim.state import resolve_state_file
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectOptions:
+    inventory: Path | None = None
+    transport: str | None = None
+    insecure_skip_tls_verify: bool = False
+    fail_write: int | None = None  # tests only: inject a failure at the n-th write (sim)
+
+
+def is_sim(spec: str) -> bool:
+    return spec.startswith("sim:")
+
+
+def open_host(spec: str, *, read_only: bool, options: ConnectOptions | None = None) -> Host:
+    opts = options or ConnectOptions()
+    if is_sim(spec):
+        target = spec[len("sim:") :]
+        path = resolve_state_file(target)
+        name = Path(target).stem if target.endswith((".yml", ".yaml")) else target
+        return SimHost(path, read_only=read_only, name=name, fail_write=opts.fail_write)
+    if spec == "local":
+        from wbplay.hosts.local import LocalHost
+
+        return LocalHost(read_only=read_only)
+    from wbplay.hosts.winrm import open_winrm_host
+
+    return open_winrm_host(spec, read_only=read_only, options=opts)

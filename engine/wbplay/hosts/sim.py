@@ -1,0 +1,49 @@
+"""``--host sim:NAME``: a simulated PC in this process, persisted to its state file."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from wbplay.hosts.base import Host
+from wbplay.ops import ERROR_IO_DEVICE, Op, OpResult, win32_failure
+from wbplay.sim.executor import execute
+from wbplay.sim.model import HostModel
+from wbplay.sim.state import read_state, save_state
+
+
+class SimHost(Host):
+    """Reads and writes a :class:`HostModel`; every successful write is saved at once.
+
+    ``fail_write`` injects a failure for tests: the n-th write (1-based) fails
+    with ERROR_IO_DEVICE and changes nothing, as a flaky disk or driver would.
+    """
+
+    def __init__(
+        self, path: Path, *, read_only: bool, name: str | None = None, fail_write: int | None = None
+    ):
+        super().__init__(name or path.stem, read_only=read_only)
+        self.path = path
+        self.model = HostModel(read_state(path))
+        self.fail_write = fail_write
+        self.writes = 0
+        self.round_trips = 0
+
+    @property
+    def identity(self) -> str:
+        return f"sim:{self.name} ({self.model.hostname}, {self.model.os['caption']})"
+
+    def _read(self, ops: Sequence[Op]) -> list[OpResult]:
+        self.round_trips += 1
+        return [execute(self.model, op) for op in ops]
+
+    def _apply(self, op: Op) -> OpResult:
+        self.round_trips += 1
+        self.writes += 1
+        if self.fail_write is not None and self.writes == self.fail_write:
+            return win32_failure(ERROR_IO_DEVICE)
+        before = self.model.snapshot()
+        result = execute(self.model, op)
+        if self.model.state != before:
+            save_state(self.path, self.model.state)
+        return result

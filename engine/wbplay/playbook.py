@@ -1,0 +1,250 @@
+"""Load a playbook: safe YAML -> JSON Schema -> semantic checks -> frozen model.
+
+Every error names ``file:line:column``, the key path and what would be valid,
+and is raised before any host is contacted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from wbplay import actions, variables
+from wbplay.errors import PlaybookError, UsageError
+from wbplay.model import Action, AppliesTo, Playbook, Probe, Risk, Step, VarSpec, Verify
+from wbplay.resources import playbooks_dir
+from wbplay.validation import validate
+from wbplay.yamlsafe import Document, KeyPath, load_text
+
+
+def load(path: Path) -> Playbook:
+    """Read, validate and build one playbook file."""
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise PlaybookError(f"cannot read playbook: {e.strerror}", path=str(path)) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise PlaybookError(f"not UTF-8 text (byte {e.start})", path=str(path)) from None
+    doc = load_text(text, str(path))
+    if not isinstance(doc.data, dict):
+        raise doc.error("a playbook must be a YAML mapping", (), "start with id:, title:, steps:")
+    validate(doc, "playbook")
+    return _build(doc, hashlib.sha256(raw).hexdigest())
+
+
+def resolve(name: str, cwd: Path | None = None) -> Path:
+    """A playbook argument -> a file: a path, then ./playbooks/, then the library.
+
+    ``fix-0x80070422``, ``fix-0x80070422.yml`` and ``playbooks/fix-0x80070422.yml``
+    all work.
+    """
+    cwd = cwd or Path.cwd()
+    candidates = [Path(name)]
+    if not name.endswith((".yml", ".yaml")):
+        candidates += [Path(name + ".yml"), Path(name + ".yaml")]
+    for base in (cwd, cwd / "playbooks", playbooks_dir()):
+        for c in candidates:
+            p = c if c.is_absolute() else base / c
+            if p.is_file():
+                return p
+    library = ", ".join(sorted(p.stem for p in library_files())) or "(empty)"
+    raise UsageError(f"no playbook named {name!r} (looked in ., ./playbooks and the library: {library})")
+
+
+def library_files() -> list[Path]:
+    return sorted(playbooks_dir().glob("*.yml"))
+
+
+def expand_paths(paths: list[Path]) -> Iterator[Path]:
+    """Files as given, folders as every *.yml / *.yaml inside them (recursively)."""
+    for p in paths:
+        if p.is_dir():
+            yield from sorted(q for q in p.rglob("*") if q.suffix in (".yml", ".yaml") and q.is_file())
+        else:
+            yield p
+
+
+# -- building the model -----------------------------------------------------------
+
+
+def _probe(data: Mapping[str, Any]) -> Probe:
+    args = {k: v for k, v in data.items() if k not in ("kind", "field")}
+    return Probe(data["kind"], args, data.get("field"))
+
+
+def _action(data: Mapping[str, Any]) -> Action:
+    return Action(data["kind"], {k: v for k, v in data.items() if k != "kind"})
+
+
+def _build(doc: Document, sha256: str) -> Playbook:
+    data = doc.data
+    specs = {
+        name: VarSpec(
+            name=name,
+            type=v["type"],
+            description=v["description"],
+            default=v.get("default"),
+            required=bool(v.get("required", False)),
+            choices=tuple(v.get("choices", ())),
+        )
+        for name, v in (data.get("vars") or {}).items()
+    }
+    for name, spec in specs.items():
+        if spec.default is not None:
+            try:
+                variables.coerce(spec, spec.default, "default")
+            except UsageError as e:
+                raise doc.error(str(e), ("vars", name, "default"), f"give a {spec.type}") from None
+
+    steps: list[Step] = []
+    seen: dict[str, int] = {}
+    for i, s in enumerate(data["steps"]):
+        at: KeyPath = ("steps", i)
+        if s["id"] in seen:
+            raise doc.error(
+                f"duplicate step id {s['id']!r} (also steps[{seen[s['id']]}])",
+                (*at, "id"),
+                "ids must be unique",
+            )
+        seen[s["id"]] = i
+        steps.append(_step(doc, s, at, specs, set(seen) - {s["id"]}))
+
+    applies = data["applies_to"]
+    return Playbook(
+        id=data["id"],
+        title=data["title"],
+        description=data["description"].strip(),
+        path=doc.path,
+        sha256=sha256,
+        applies_to=AppliesTo(
+            os=tuple(applies.get("os", ())),
+            error_codes=tuple(applies.get("error_codes", ())),
+            messages={k: tuple(v) for k, v in applies.get("messages", {}).items()},
+        ),
+        references=tuple(data["references"]),
+        vars=specs,
+        steps=tuple(steps),
+        notes=data.get("notes", "").strip(),
+    )
+
+
+def _step(
+    doc: Document, s: Mapping[str, Any], at: KeyPath, specs: Mapping[str, VarSpec], earlier: set[str]
+) -> Step:
+    for key in ("check", "expect", "remedy", "verify", "undo", "when"):
+        for name in sorted(variables.references(s.get(key))):
+            if name not in specs:
+                known = ", ".join(sorted(specs)) or "none declared"
+                raise doc.error(
+                    f"unknown variable {{{{ {name} }}}}", (*at, key), f"declare it under vars: ({known})"
+                )
+    _check_when(doc, s.get("when"), (*at, "when"), earlier, specs)
+    _check_regexes(doc, s.get("expect"), (*at, "expect"))
+
+    remedy = _action(s["remedy"]) if "remedy" in s else None
+    undo = _action(s["undo"]) if "undo" in s else None
+    derived = actions.ACTIONS[remedy.kind].risk if remedy else Risk.READ_ONLY
+    risk = derived
+    if "risk" in s:
+        declared = Risk.parse(s["risk"])
+        if declared < derived:
+            raise doc.error(
+                f"risk {s['risk']!r} is lower than the remedy's own risk ({derived.label})",
+                (*at, "risk"),
+                "a playbook may raise a step's risk, never lower it; remove risk: or raise it",
+            )
+        risk = declared
+    if remedy and remedy.kind == "manual" and undo is not None:
+        raise doc.error("a manual remedy cannot have an undo", (*at, "undo"), "remove undo:")
+    opt_in = s.get("opt_in")
+    if risk == Risk.IRREVERSIBLE and not opt_in:
+        raise doc.error(
+            "an irreversible remedy needs opt_in: <boolean variable>",
+            (*at, "remedy"),
+            "declare a boolean variable (default false) and name it in opt_in:, so the step only "
+            "runs when the operator explicitly allows it",
+        )
+    if opt_in:
+        spec = specs.get(opt_in)
+        if spec is None or spec.type != "boolean":
+            raise doc.error(
+                f"opt_in names {opt_in!r}, which is not a declared boolean variable",
+                (*at, "opt_in"),
+                "declare it under vars: with type: boolean and default: false",
+            )
+        if spec.default is True:
+            raise doc.error(
+                f"the opt-in variable {opt_in!r} defaults to true",
+                ("vars", opt_in, "default"),
+                "an opt-in must default to false, so consent is always explicit",
+            )
+    verify = None
+    if "verify" in s:
+        verify = Verify(_probe(s["verify"]["check"]), s["verify"]["expect"])
+    mark = doc.mark_for(at)
+    return Step(
+        id=s["id"],
+        title=s["title"],
+        why=s["why"].strip(),
+        check=_probe(s["check"]),
+        expect=s["expect"],
+        remedy=remedy,
+        verify=verify,
+        undo=undo,
+        when=s.get("when"),
+        risk=risk,
+        opt_in=opt_in,
+        on_failure=s.get("on_failure", "rollback"),
+        references=tuple(s.get("references", ())),
+        line=mark.line if mark else None,
+    )
+
+
+def _check_when(
+    doc: Document, cond: Any, at: KeyPath, earlier: set[str], specs: Mapping[str, VarSpec]
+) -> None:
+    if cond is None:
+        return
+    if isinstance(cond, list):
+        for i, c in enumerate(cond):
+            _check_when(doc, c, (*at, i), earlier, specs)
+        return
+    if "step" in cond and cond["step"] not in earlier:
+        raise doc.error(
+            f"when: refers to step {cond['step']!r}, which is not an earlier step",
+            (*at, "step"),
+            "a condition can only depend on steps that run before it: "
+            + (", ".join(sorted(earlier)) or "none"),
+        )
+    if "var" in cond and cond["var"] not in specs:
+        raise doc.error(
+            f"when: refers to undeclared variable {cond['var']!r}", (*at, "var"), "declare it under vars:"
+        )
+    for key in ("all", "any"):
+        if key in cond and "var" not in cond and "fact" not in cond:
+            for i, c in enumerate(cond[key]):
+                _check_when(doc, c, (*at, key, i), earlier, specs)
+    if "not" in cond and "var" not in cond and "fact" not in cond:
+        _check_when(doc, cond["not"], (*at, "not"), earlier, specs)
+
+
+def _check_regexes(doc: Document, matcher: Any, at: KeyPath) -> None:
+    if isinstance(matcher, Mapping):
+        for k, v in matcher.items():
+            if k == "matches":
+                try:
+                    re.compile(v)
+                except re.error as e:
+                    raise doc.error(
+                        f"invalid regular expression: {e}", (*at, k), "use Python re syntax"
+                    ) from None
+            else:
+                _check_regexes(doc, v, (*at, k))
+    elif isinstance(matcher, list):
+        for i, m in enumerate(matcher):
+            _check_regexes(doc, m, (*at, i))

@@ -1,0 +1,95 @@
+"""Tables and text for the commands that are not a run: list, show, validate, runs, log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from wbplay import matchers
+from wbplay.app import ValidationResult
+from wbplay.journal import RunSummary
+from wbplay.model import Playbook
+
+
+def library(console: Console, playbooks: Sequence[Playbook]) -> None:
+    table = Table(title="wbplay playbook library", show_lines=False)
+    table.add_column("playbook", style="bold")
+    table.add_column("title")
+    table.add_column("error codes")
+    table.add_column("steps", justify="right")
+    for pb in playbooks:
+        table.add_row(pb.id, pb.title, ", ".join(pb.applies_to.error_codes) or "-", str(len(pb.steps)))
+    console.print(table)
+
+
+def playbook(console: Console, pb: Playbook) -> None:
+    console.print(f"[bold]{escape(pb.id)}[/]: {escape(pb.title)}", highlight=False)
+    console.print(escape(pb.description), highlight=False)
+    if pb.applies_to.error_codes:
+        console.print(f"Error codes: {', '.join(pb.applies_to.error_codes)}", highlight=False)
+    if pb.vars:
+        console.print("Variables:", highlight=False)
+        for v in pb.vars.values():
+            req = "required" if v.required else f"default {v.default!r}"
+            console.print(f"  {v.name} ({v.type}, {req}): {escape(v.description)}", highlight=False)
+    table = Table(show_lines=True)
+    for col in ("#", "step", "check → expected", "remedy", "risk"):
+        table.add_column(col)
+    for i, s in enumerate(pb.steps, 1):
+        check = f"{s.check.kind} {_args(s.check.args)}" + (f" .{s.check.field}" if s.check.field else "")
+        expected = matchers.describe(s.expect)
+        if s.remedy is None:
+            remedy = "(report only)"
+        elif s.remedy.kind == "manual":
+            remedy = "manual: " + s.remedy.args["instruction"].strip().splitlines()[0]
+        else:
+            remedy = f"{s.remedy.kind} {_args(s.remedy.args)}"
+        risk = s.risk.label + (f"\nopt-in: {s.opt_in}" if s.opt_in else "")
+        table.add_row(
+            str(i),
+            f"{s.id}\n[dim]{escape(s.title)}[/]",
+            f"{escape(check)}\n→ {escape(expected)}",
+            escape(remedy),
+            risk,
+        )
+    console.print(table)
+    for ref in pb.references:
+        console.print(f"  ref: {escape(ref)}", style="dim", highlight=False)
+
+
+def _args(args: Any) -> str:
+    return " ".join(f"{k}={v}" for k, v in args.items())
+
+
+def validation(console: Console, results: Sequence[ValidationResult]) -> None:
+    for r in results:
+        if r.error is None:
+            assert r.playbook is not None
+            console.print(
+                f"[green]valid[/]   {escape(str(r.path))} ({len(r.playbook.steps)} steps)", highlight=False
+            )
+        else:
+            console.print(f"[red]INVALID[/] {escape(r.error.render())}", highlight=False)
+    bad = sum(1 for r in results if r.error)
+    console.print(f"{len(results) - bad} valid, {bad} invalid", highlight=False)
+
+
+def runs(console: Console, items: Sequence[RunSummary]) -> None:
+    table = Table(title="wbplay runs")
+    for col in ("run", "started", "playbook", "host", "mode", "outcome"):
+        table.add_column(col)
+    for r in items:
+        table.add_row(r.run_id, r.started, r.playbook, r.host, r.mode, r.outcome)
+    console.print(table)
+
+
+def log(console: Console, records: Sequence[dict[str, Any]]) -> None:
+    for r in records:
+        detail = {k: v for k, v in r.items() if k not in ("ts", "run", "seq", "event")}
+        step = detail.pop("step", "")
+        text = ", ".join(f"{k}={v}" for k, v in detail.items() if v not in (None, "", [], {}))
+        console.print(f"{r['ts']}  {r['event']:<16} {escape(str(step)):<24} {escape(text)}", highlight=False)

@@ -1,0 +1,72 @@
+"""What a run produced: one uniform record per step (goss's model), plus the run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from wbplay.errors import ExitCode
+
+# Step statuses.  PENDING_STATUSES leave work for the operator; FAILED ones broke the run.
+OK, DRIFT, FIXED, FAILED, BLOCKED, MANUAL, SKIPPED, ERROR, FINDING, ROLLED_BACK = (
+    "ok",
+    "drift",
+    "fixed",
+    "failed",
+    "blocked",
+    "manual",
+    "skipped",
+    "error",
+    "finding",
+    "rolled_back",
+)
+PENDING_STATUSES = (DRIFT, BLOCKED, MANUAL, FINDING)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A planned or applied change, as ``before → after``."""
+
+    description: str
+    risk: str
+    action: dict[str, Any]
+    before: Any
+    undo: dict[str, Any] | None  # None: cannot be undone
+
+
+@dataclass(slots=True)
+class StepResult:
+    id: str
+    title: str
+    status: str
+    observed: Any = None
+    expected: str = ""
+    change: Change | None = None
+    message: str = ""
+    error: str | None = None
+    duration_ms: int = 0
+    verified: bool | None = None
+
+
+@dataclass(slots=True)
+class RunReport:
+    run_id: str
+    playbook_id: str
+    playbook_title: str
+    playbook_sha256: str
+    host: str
+    mode: str  # "dry-run" | "apply"
+    variables: dict[str, Any]
+    started: str
+    ended: str = ""
+    steps: list[StepResult] = field(default_factory=list)
+    rolled_back: list[str] = field(default_factory=list)
+    rollback_failed: list[str] = field(default_factory=list)
+    exit_code: ExitCode = ExitCode.OK
+    outcome: str = ""
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for s in self.steps:
+            out[s.status] = out.get(s.status, 0) + 1
+        return out

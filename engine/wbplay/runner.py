@@ -1,0 +1,485 @@
+"""The run state machine: when → read → match → ok | drift → (plan | apply → verify) → rollback.
+
+One batched read assesses every step (a dry-run is a single round trip).  A
+real run then walks the steps again, re-reading a step's state once anything
+has changed, journals each intent before its change, verifies each change and,
+on failure, undoes the applied changes in reverse order.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from wbplay import actions, conditions, matchers, probes, rollback
+from wbplay.errors import ExitCode, UsageError
+from wbplay.hosts.base import Host
+from wbplay.journal import Journal, now_iso
+from wbplay.model import Action, Playbook, Probe, Risk, Step
+from wbplay.ops import Op, OpResult, check_args
+from wbplay.results import (
+    BLOCKED,
+    DRIFT,
+    ERROR,
+    FAILED,
+    FINDING,
+    FIXED,
+    MANUAL,
+    OK,
+    PENDING_STATUSES,
+    ROLLED_BACK,
+    SKIPPED,
+    Change,
+    RunReport,
+    StepResult,
+)
+from wbplay.variables import substitute
+
+
+class Listener(Protocol):
+    """Receives every run event (the console); the journal gets the same stream."""
+
+    def event(self, name: str, fields: Mapping[str, Any]) -> None: ...
+
+
+Confirm = Callable[[RunReport], bool]
+AskManual = Callable[[Step, str], bool]  # (step, instruction) -> the human says it is done
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    dry_run: bool
+    rollback: bool = True
+    allow: frozenset[str] = frozenset()  # step ids opted in from the command line
+
+
+@dataclass(slots=True)
+class _Eval:
+    observed: Any = None
+    matched: bool = False
+    before: Any = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Bound:
+    """A step with its variables substituted: what will really be read and written."""
+
+    step: Step
+    check: Probe
+    remedy: Action | None
+    verify_probe: Probe
+    verify_expect: Mapping[str, Any]
+    undo: Action | None
+    before_probe: Probe | None
+
+
+class Runner:
+    def __init__(
+        self,
+        playbook: Playbook,
+        host: Host,
+        *,
+        variables: Mapping[str, Any],
+        options: Options,
+        journal: Journal,
+        listener: Listener,
+        confirm: Confirm,
+        ask_manual: AskManual | None = None,
+        host_spec: str = "",
+    ) -> None:
+        self.host_spec = host_spec
+        self.pb = playbook
+        self.host = host
+        self.vars = dict(variables)
+        self.opts = options
+        self.journal = journal
+        self.listener = listener
+        self.confirm = confirm
+        self.ask_manual = ask_manual
+        self.facts: dict[str, Any] = {}
+        self._interrupted = False
+        unknown = sorted(options.allow - {s.id for s in playbook.steps})
+        if unknown:
+            raise UsageError(f"--allow names no step of {playbook.id}: {', '.join(unknown)}")
+        self.bound = [self._bind(s) for s in playbook.steps]
+
+    # -- binding ------------------------------------------------------------------------
+    def _bind(self, step: Step) -> _Bound:
+        check = Probe(step.check.kind, substitute(step.check.args, self.vars), step.check.field)
+        remedy = Action(step.remedy.kind, substitute(step.remedy.args, self.vars)) if step.remedy else None
+        undo = Action(step.undo.kind, substitute(step.undo.args, self.vars)) if step.undo else None
+        if step.verify:
+            vprobe = step.verify.probe
+            verify_probe = Probe(vprobe.kind, substitute(vprobe.args, self.vars), vprobe.field)
+            verify_expect: Mapping[str, Any] = step.verify.expect
+        else:
+            verify_probe, verify_expect = check, step.expect
+        before = actions.before_probe(remedy) if remedy else None
+        for op in [probes.to_op(check), probes.to_op(verify_probe)] + (
+            [actions.to_op(remedy)] if remedy and remedy.kind != "manual" else []
+        ):
+            problems = check_args(op)
+            if problems:
+                raise UsageError(f"step {step.id}: after substituting variables, {'; '.join(problems)}")
+        return _Bound(step, check, remedy, verify_probe, verify_expect, undo, before)
+
+    # -- events -------------------------------------------------------------------------
+    def _emit(self, name: str, **fields: Any) -> None:
+        self.journal.append(name, **fields)
+        self.listener.event(name, fields)
+
+    # -- reading --------------------------------------------------------------------------
+    def _reads_for(self, b: _Bound) -> list[Probe]:
+        out = [b.check]
+        if b.before_probe is not None:
+            out.append(b.before_probe)
+        return out
+
+    def _batch_read(self, probe_list: list[Probe]) -> dict[tuple[str, str], OpResult]:
+        ops: dict[tuple[str, str], Op] = {}
+        for p in probe_list:
+            op = probes.to_op(p)
+            ops.setdefault(op.key(), op)
+        results = self.host.read(list(ops.values()))
+        return dict(zip(ops.keys(), results, strict=True))
+
+    def _observe(self, probe: Probe, results: Mapping[tuple[str, str], OpResult]) -> tuple[Any, str | None]:
+        result = results[probes.to_op(probe).key()]
+        if not result.ok:
+            err = result.error
+            return None, f"{err.message} ({err.hresult})" if err else "read failed"
+        return probes.observe(probe, result), None
+
+    def _evaluate(self, b: _Bound, results: Mapping[tuple[str, str], OpResult]) -> _Eval:
+        observed, error = self._observe(b.check, results)
+        if error:
+            return _Eval(error=error)
+        before = None
+        if b.before_probe is not None:
+            before, error = self._observe(b.before_probe, results)
+            if error:
+                return _Eval(observed=observed, error=error)
+        return _Eval(observed, matchers.matches(b.step.expect, observed), before)
+
+    # -- the run --------------------------------------------------------------------------
+    def run(self) -> RunReport:
+        report = RunReport(
+            run_id=self.journal.run_id,
+            playbook_id=self.pb.id,
+            playbook_title=self.pb.title,
+            playbook_sha256=self.pb.sha256,
+            host=self.host.identity,
+            mode="dry-run" if self.opts.dry_run else "apply",
+            variables=dict(self.vars),
+            started=now_iso(),
+        )
+        self._emit(
+            "run.start",
+            playbook={
+                "id": self.pb.id,
+                "path": self.pb.path,
+                "sha256": self.pb.sha256,
+                "title": self.pb.title,
+            },
+            host=self.host.identity,
+            host_spec=self.host_spec,
+            mode=report.mode,
+            variables=self.vars,
+        )
+        try:
+            self._assess(report)
+            if not self.opts.dry_run and any(s.status == DRIFT for s in report.steps):
+                if not self.confirm(report):
+                    report.outcome = "declined"
+                    report.exit_code = ExitCode.PENDING
+                    return self._finish(report)
+                with self._sigint_deferred():
+                    self._apply(report)
+            return self._finish(report)
+        except KeyboardInterrupt:
+            report.outcome = "interrupted"
+            report.exit_code = ExitCode.INTERRUPTED
+            return self._finish(report)
+
+    def _finish(self, report: RunReport) -> RunReport:
+        if not report.outcome:
+            report.exit_code, report.outcome = _verdict(report, self.opts.dry_run)
+        report.ended = now_iso()
+        self._emit(
+            "run.end",
+            outcome=report.outcome,
+            exit_code=int(report.exit_code),
+            counts=report.counts(),
+            rolled_back=report.rolled_back,
+            rollback_failed=report.rollback_failed,
+        )
+        return report
+
+    # -- phase 1: assess every step from one batched read ---------------------------------
+    def _assess(self, report: RunReport) -> None:
+        wanted: list[Probe] = [Probe("os.info", {})]
+        for b in self.bound:
+            wanted += self._reads_for(b)
+        t0 = time.monotonic()
+        results = self._batch_read(wanted)
+        self.facts = results[Op("os.info", {}).key()].value or {}
+        self._emit("host.facts", facts=self.facts, reads=len(results), ms=_ms(t0))
+        planned: dict[str, str] = {}
+        for b in self.bound:
+            t0 = time.monotonic()
+            result = self._classify(b, results, planned)
+            result.duration_ms = _ms(t0)
+            planned[b.step.id] = FIXED if result.status == DRIFT else result.status
+            report.steps.append(result)
+            self._emit_check(b, result)
+
+    def _classify(
+        self, b: _Bound, results: Mapping[tuple[str, str], OpResult], statuses: Mapping[str, str]
+    ) -> StepResult:
+        step = b.step
+        expected = matchers.describe(step.expect)
+        res = StepResult(step.id, step.title, OK, expected=expected)
+        if not conditions.holds(step.when, variables=self.vars, facts=self.facts, statuses=statuses):
+            res.status, res.message = SKIPPED, "condition (when) not met"
+            return res
+        ev = self._evaluate(b, results)
+        res.observed = ev.observed
+        if ev.error:
+            res.status, res.error = ERROR, ev.error
+            return res
+        if ev.matched:
+            return res
+        if b.remedy is None:
+            res.status, res.message = FINDING, "no automatic remedy: see the step's why"
+            return res
+        if b.remedy.kind == "manual":
+            res.status, res.message = MANUAL, b.remedy.args["instruction"].strip()
+            return res
+        res.change = self._change(b, ev.before)
+        if step.risk == Risk.IRREVERSIBLE and not self._consented(step):
+            res.status = BLOCKED
+            res.message = f"irreversible: runs only with --var {step.opt_in}=true or --allow {step.id}"
+            return res
+        res.status = DRIFT
+        return res
+
+    def _consented(self, step: Step) -> bool:
+        return step.id in self.opts.allow or (step.opt_in is not None and self.vars.get(step.opt_in) is True)
+
+    def _change(self, b: _Bound, before: Any) -> Change:
+        assert b.remedy is not None
+        inv = actions.inverse(b.remedy, before, b.undo)
+        return Change(
+            description=actions.describe(b.remedy, before),
+            risk=b.step.risk.label,
+            action={"kind": b.remedy.kind, **b.remedy.args},
+            before=before,
+            undo={"kind": inv.kind, **inv.args} if inv else None,
+        )
+
+    def _emit_check(self, b: _Bound, r: StepResult) -> None:
+        self._emit(
+            "step.check",
+            step=r.id,
+            status=r.status,
+            observed=r.observed,
+            expected=r.expected,
+            message=r.message,
+            error=r.error,
+            ms=r.duration_ms,
+        )
+        if r.change is not None and r.status in (DRIFT, BLOCKED):
+            self._emit(
+                "step.plan",
+                step=r.id,
+                description=r.change.description,
+                risk=r.change.risk,
+                undo=r.change.undo,
+                blocked=r.status == BLOCKED,
+            )
+
+    # -- phase 2: apply ---------------------------------------------------------------------
+    def _apply(self, report: RunReport) -> None:
+        applied: list[rollback.RecordedChange] = []
+        changed = False
+        statuses: dict[str, str] = {}
+        by_id = {r.id: r for r in report.steps}
+        for b in self.bound:
+            res = by_id[b.step.id]
+            if changed:
+                # Something changed since the batch read: decide on fresh facts.
+                t0 = time.monotonic()
+                fresh = self._batch_read(self._reads_for(b))
+                new = self._classify(b, fresh, statuses)
+                new.duration_ms = _ms(t0)
+                if (new.status, new.observed) != (res.status, res.observed):
+                    self._emit_check(b, new)
+                res = new
+                by_id[b.step.id] = new
+            if res.status == MANUAL and self.ask_manual is not None:
+                res = self._manual(b, res)
+            if res.status == DRIFT:
+                res, change = self._change_step(b, res)
+                if change is not None:
+                    applied.append(change)
+                    changed = True
+                if res.status == FAILED:
+                    by_id[b.step.id] = res
+                    statuses[b.step.id] = res.status
+                    if b.step.on_failure == "continue":
+                        continue
+                    self._stop_after_failure(report, by_id, applied, b.step)
+                    return
+            by_id[b.step.id] = res
+            statuses[b.step.id] = res.status
+            if self._interrupted:
+                self._emit("run.interrupted", after_step=b.step.id)
+                report.steps = [by_id[s.id] for s in self.pb.steps]
+                self._roll_back(report, by_id, applied)
+                report.outcome, report.exit_code = "interrupted", ExitCode.INTERRUPTED
+                return
+        report.steps = [by_id[s.id] for s in self.pb.steps]
+
+    def _manual(self, b: _Bound, res: StepResult) -> StepResult:
+        assert self.ask_manual is not None
+        done = self.ask_manual(b.step, res.message)
+        self._emit(
+            "step.manual", step=b.step.id, instruction=res.message, answer="done" if done else "not done"
+        )
+        if not done:
+            return res
+        fresh = self._batch_read([b.verify_probe])
+        observed, error = self._observe(b.verify_probe, fresh)
+        ok = error is None and matchers.matches(b.verify_expect, observed)
+        self._emit("step.verify", step=b.step.id, observed=observed, ok=ok, error=error)
+        if ok:
+            res.status, res.observed, res.verified = FIXED, observed, True
+        return res
+
+    def _change_step(self, b: _Bound, res: StepResult) -> tuple[StepResult, rollback.RecordedChange | None]:
+        assert b.remedy is not None and res.change is not None
+        change = res.change
+        before_probe = b.before_probe
+        inverse = (
+            Action(change.undo["kind"], {k: v for k, v in change.undo.items() if k != "kind"})
+            if change.undo
+            else None
+        )
+        recorded = rollback.RecordedChange(b.step.id, b.remedy, change.before, before_probe, inverse)
+        t0 = time.monotonic()
+        self._emit(
+            "change.intent",
+            step=b.step.id,
+            action=change.action,
+            description=change.description,
+            risk=change.risk,
+            before=change.before,
+            before_probe=_probe_dict(before_probe),
+            inverse=change.undo,
+        )
+        result = self.host.apply(actions.to_op(b.remedy))
+        if not result.ok:
+            err = result.error
+            res.status = FAILED
+            res.error = f"{err.message} ({err.hresult})" if err else "the change failed"
+            self._emit("change.failed", step=b.step.id, error=res.error, ms=_ms(t0))
+            return res, recorded  # may have partly landed: rollback re-reads to find out
+        self._emit("change.done", step=b.step.id, ms=_ms(t0))
+        fresh = self._batch_read([b.verify_probe])
+        observed, error = self._observe(b.verify_probe, fresh)
+        ok = error is None and matchers.matches(b.verify_expect, observed)
+        self._emit(
+            "step.verify",
+            step=b.step.id,
+            observed=observed,
+            expected=matchers.describe(b.verify_expect),
+            ok=ok,
+            error=error,
+            ms=_ms(t0),
+        )
+        res.verified = ok
+        res.duration_ms = _ms(t0)
+        if ok:
+            res.status, res.observed = FIXED, observed
+        else:
+            res.status = FAILED
+            res.error = error or (
+                f"verification failed: observed {matchers.show(observed)}, "
+                f"expected {matchers.describe(b.verify_expect)}"
+            )
+        return res, recorded
+
+    def _stop_after_failure(
+        self,
+        report: RunReport,
+        by_id: dict[str, StepResult],
+        applied: list[rollback.RecordedChange],
+        failed: Step,
+    ) -> None:
+        if not self.opts.rollback or failed.on_failure == "stop":
+            report.steps = [by_id[s.id] for s in self.pb.steps]
+            why = "--no-rollback" if not self.opts.rollback else f"on_failure: stop in {failed.id}"
+            self._emit("rollback.skipped", reason=why, changes=[c.step_id for c in applied])
+            report.outcome = "failed, changes left in place"
+            report.exit_code = ExitCode.NEEDS_ATTENTION
+            return
+        report.steps = [by_id[s.id] for s in self.pb.steps]
+        self._roll_back(report, by_id, applied)
+        if report.rollback_failed:
+            report.outcome, report.exit_code = "failed, rollback incomplete", ExitCode.NEEDS_ATTENTION
+        else:
+            report.outcome, report.exit_code = "failed, rolled back", ExitCode.ROLLED_BACK
+
+    def _roll_back(
+        self, report: RunReport, by_id: dict[str, StepResult], applied: list[rollback.RecordedChange]
+    ) -> None:
+        self._emit("rollback.start", changes=[c.step_id for c in applied])
+        outcomes = rollback.undo(self.host, applied, self._emit)
+        for o in outcomes:
+            if o.status in ("undone", "not-applied"):
+                report.rolled_back.append(o.step_id)
+                if by_id[o.step_id].status == FIXED:
+                    by_id[o.step_id].status = ROLLED_BACK
+            else:
+                report.rollback_failed.append(o.step_id)
+        report.steps = [by_id[s.id] for s in self.pb.steps]
+        self._emit("rollback.end", undone=report.rolled_back, failed=report.rollback_failed)
+
+    @contextmanager
+    def _sigint_deferred(self) -> Iterator[None]:
+        """Ctrl-C during a change finishes that change, then rolls back cleanly."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum: int, frame: object) -> None:
+            self._interrupted = True
+
+        previous = signal.signal(signal.SIGINT, handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _verdict(report: RunReport, dry_run: bool) -> tuple[ExitCode, str]:
+    statuses = {s.status for s in report.steps}
+    if ERROR in statuses or FAILED in statuses:
+        return ExitCode.NEEDS_ATTENTION, "some checks could not run" if ERROR in statuses else "failed"
+    if statuses & set(PENDING_STATUSES):
+        return ExitCode.PENDING, "changes pending" if dry_run else "attention needed"
+    return ExitCode.OK, "compliant" if not any(s.status == FIXED for s in report.steps) else "fixed"
+
+
+def _probe_dict(p: Probe | None) -> dict[str, Any] | None:
+    return None if p is None else {"kind": p.kind, "args": dict(p.args), "field": p.field}
+
+
+def _ms(t0: float) -> int:
+    return int((time.monotonic() - t0) * 1000)

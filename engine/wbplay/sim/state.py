@@ -1,0 +1,110 @@
+"""Loading and saving simulated PCs.
+
+``sim:pc42`` names a built-in PC.  The first time it is used, wbplay copies it
+to ``<state home>/sim/pc42.yml`` and works on that copy from then on, so the
+simulated PC remembers what a run did (a dry-run, then a run, then a
+rollback, like a real PC).  ``wbplay sim reset pc42`` restores the built-in.
+``sim:path/to/state.yml`` works on that file in place.
+
+Saves are atomic (write, fsync, rename): a run killed mid-change leaves either
+the old or the new state, never half a file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from wbplay.errors import HostStateError, UsageError
+from wbplay.paths import sim_dir
+from wbplay.resources import states_dir
+from wbplay.sim.model import HostModel
+from wbplay.validation import validate
+from wbplay.yamlsafe import load_file
+
+
+def builtin_names() -> list[str]:
+    return sorted(p.stem for p in states_dir().glob("*.yml"))
+
+
+def builtin_path(name: str) -> Path | None:
+    p = states_dir() / f"{name}.yml"
+    return p if p.is_file() else None
+
+
+def read_state(path: Path) -> dict[str, Any]:
+    """Parse and validate a host state file (errors name file:line:column)."""
+    doc = load_file(path, HostStateError)
+    if not isinstance(doc.data, dict):
+        raise doc.error(
+            "a host state must be a YAML mapping", (), "start with hostname:, os:, services:", HostStateError
+        )
+    validate(doc, "hoststate", HostStateError)
+    data: dict[str, Any] = doc.data
+    return data
+
+
+def dump_state(state: dict[str, Any]) -> str:
+    return yaml.safe_dump(state, sort_keys=False, allow_unicode=True, width=100)
+
+
+def save_state(path: Path, state: dict[str, Any]) -> None:
+    """Atomically replace ``path`` with ``state``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(dump_state(state))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def resolve_state_file(spec: str) -> Path:
+    """``pc42`` -> its working copy (created on first use); a path -> itself."""
+    if spec.endswith((".yml", ".yaml")) or os.sep in spec or "/" in spec:
+        path = Path(spec)
+        if not path.is_file():
+            raise UsageError(f"no host state file at {spec}")
+        return path
+    builtin = builtin_path(spec)
+    if builtin is None:
+        names = ", ".join(builtin_names())
+        raise UsageError(f"no built-in simulated PC named {spec!r}; choose one of: {names}")
+    copy = sim_dir() / f"{spec}.yml"
+    if not copy.exists():
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(builtin, copy)
+    return copy
+
+
+def reset(name: str) -> Path:
+    """Restore the working copy of a built-in PC to its shipped state."""
+    builtin = builtin_path(name)
+    if builtin is None:
+        raise UsageError(
+            f"no built-in simulated PC named {name!r}; choose one of: {', '.join(builtin_names())}"
+        )
+    copy = sim_dir() / f"{name}.yml"
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(builtin, copy)
+    return copy
+
+
+def load_host_model(spec: str) -> HostModel:
+    """A fresh in-memory PC: a built-in by name (never its working copy) or a file."""
+    builtin = builtin_path(spec)
+    path = builtin if builtin is not None and "/" not in spec else Path(spec)
+    if not path.is_file():
+        raise UsageError(
+            f"no built-in simulated PC or state file named {spec!r}; built-ins: {', '.join(builtin_names())}"
+        )
+    return HostModel(read_state(path))
