@@ -34,8 +34,9 @@ app = typer.Typer(
 sim_app = typer.Typer(no_args_is_help=True, help="Manage the built-in simulated PCs.")
 app.add_typer(sim_app, name="sim")
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+# soft_wrap: lines are pasted into change reviews and logs, so never hard-wrap them at 80 columns.
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 HostOpt = Annotated[
     str,

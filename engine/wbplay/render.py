@@ -14,6 +14,20 @@ from wbplay.app import ValidationResult
 from wbplay.journal import RunSummary
 from wbplay.model import Playbook
 
+TABLE_WIDTH = 150  # tables are wider than a default 80-column pipe; pasted output must stay readable
+
+
+def _print_table(console: Console, table: Table) -> None:
+    if console.is_terminal:
+        console.print(table)
+        return
+    old = console.width
+    console.width = max(old, TABLE_WIDTH)
+    try:
+        console.print(table)
+    finally:
+        console.width = old
+
 
 def library(console: Console, playbooks: Sequence[Playbook]) -> None:
     table = Table(title="wbplay playbook library", show_lines=False)
@@ -23,7 +37,7 @@ def library(console: Console, playbooks: Sequence[Playbook]) -> None:
     table.add_column("steps", justify="right")
     for pb in playbooks:
         table.add_row(pb.id, pb.title, ", ".join(pb.applies_to.error_codes) or "-", str(len(pb.steps)))
-    console.print(table)
+    _print_table(console, table)
 
 
 def playbook(console: Console, pb: Playbook) -> None:
@@ -56,7 +70,7 @@ def playbook(console: Console, pb: Playbook) -> None:
             escape(remedy),
             risk,
         )
-    console.print(table)
+    _print_table(console, table)
     for ref in pb.references:
         console.print(f"  ref: {escape(ref)}", style="dim", highlight=False)
 
@@ -84,7 +98,7 @@ def runs(console: Console, items: Sequence[RunSummary]) -> None:
         table.add_column(col)
     for r in items:
         table.add_row(r.run_id, r.started, r.playbook, r.host, r.mode, r.outcome)
-    console.print(table)
+    _print_table(console, table)
 
 
 def log(console: Console, records: Sequence[dict[str, Any]]) -> None:

@@ -15,7 +15,7 @@ from wbplay.errors import PlaybookError
 from wbplay.resources import schema
 from wbplay.yamlsafe import Document, KeyPath
 
-_UNEXPECTED = re.compile(r"'([^']+)' (?:was|were) unexpected")
+_UNEXPECTED = re.compile(r"'(.+)' (?:was|were) unexpected")
 
 
 def _all_errors(error: ValidationError) -> Iterator[ValidationError]:
@@ -24,13 +24,27 @@ def _all_errors(error: ValidationError) -> Iterator[ValidationError]:
         yield from _all_errors(sub)
 
 
+# Which of several errors at one spot helps most: a typo'd key explains a "missing" one.
+_PRIORITY = {
+    "additionalProperties": 0,
+    "unevaluatedProperties": 0,
+    "enum": 1,
+    "const": 1,
+    "type": 2,
+    "required": 3,
+}
+
+
+def _priority(error: ValidationError) -> int:
+    if error.validator == "pattern" and "{{" in str(error.schema.get("description", "")):
+        return 9  # the "or a {{ variable }}" branch is never the interesting one
+    return _PRIORITY.get(str(error.validator), 5)
+
+
 def _deepest(error: ValidationError) -> ValidationError:
-    """Within anyOf/oneOf, the sub-error that got furthest is the useful one."""
-    best = error
-    for candidate in _all_errors(error):
-        if len(candidate.absolute_path) > len(best.absolute_path):
-            best = candidate
-    return best
+    """Within anyOf/oneOf, the sub-error that got furthest (then the most telling) is the useful one."""
+    candidates = [e for e in _all_errors(error) if e is not error] or [error]
+    return min(candidates, key=lambda e: (-len(e.absolute_path), _priority(e)))
 
 
 def _allowed_keys(error: ValidationError) -> list[str]:
@@ -47,8 +61,10 @@ def _explain(error: ValidationError) -> tuple[str, KeyPath, str]:
     validator = error.validator
     if validator in ("additionalProperties", "unevaluatedProperties"):
         found = _UNEXPECTED.search(error.message)
-        key = found.group(1).split("', '")[0] if found else "?"
         allowed = _allowed_keys(error)
+        names = found.group(1).split("', '") if found else ["?"]
+        # A failed if/then leaves even valid keys "unevaluated": blame the ones that are not valid.
+        key = next((n for n in names if n not in allowed), names[0])
         close = difflib.get_close_matches(key, allowed, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
         return f"unknown key {key!r}", (*path, key), hint + "valid keys here: " + ", ".join(allowed)
@@ -61,7 +77,7 @@ def _explain(error: ValidationError) -> tuple[str, KeyPath, str]:
         return (
             f"{error.instance!r} is not allowed here",
             path,
-            "use one of: " + ", ".join(str(v) for v in error.validator_value),
+            "use one of: " + ", ".join(str(v) for v in error.validator_value if v is not None),
         )
     if validator == "const":
         return f"{error.instance!r} is not allowed here", path, f"use {error.validator_value!r}"
@@ -81,7 +97,10 @@ def _explain(error: ValidationError) -> tuple[str, KeyPath, str]:
     if validator in ("anyOf", "oneOf"):
         deeper = _deepest(error)
         if deeper is not error:
-            return _explain(deeper)
+            message, path, hint = _explain(deeper)
+            if any("template" in str(ref) for ref in _refs(error.schema)):
+                hint = (hint + "; " if hint else "") + "or a {{ variable }} reference"
+            return message, path, hint
         desc = error.schema.get("description", "")
         return "this value has none of the accepted forms", path, desc
     return error.message, path, ""
@@ -97,9 +116,17 @@ def validate(doc: Document, schema_name: str, cls: type[PlaybookError] = Playboo
     raise doc.error(message, path, hint, cls)
 
 
-def _sort_key(doc: Document, error: ValidationError) -> tuple[int, int]:
+def _sort_key(doc: Document, error: ValidationError) -> tuple[int, int, int]:
     mark = doc.mark_for(tuple(error.absolute_path))
-    return (mark.line if mark else 0, -len(error.absolute_path))
+    return (mark.line if mark else 0, -len(error.absolute_path), _priority(error))
+
+
+def _refs(schema_part: Any) -> list[str]:
+    if isinstance(schema_part, dict):
+        return [str(schema_part.get("$ref", ""))] + [r for v in schema_part.values() for r in _refs(v)]
+    if isinstance(schema_part, list):
+        return [r for v in schema_part for r in _refs(v)]
+    return []
 
 
 def check_value(value: Any, schema_name: str) -> list[str]:

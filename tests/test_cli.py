@@ -1,0 +1,84 @@
+"""The CLI end to end on the simulated PC: exit codes, readable output, errors with line numbers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from wbplay.cli import app
+from wbplay.sim.state import read_state
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def test_dry_run_then_run_then_rollback(state_file) -> None:
+    state = state_file("pc42")
+    original = read_state(state)
+    dry = invoke("run", "fix-0x80070422.yml", "--host", f"sim:{state}", "--dry-run")
+    assert dry.exit_code == 1, dry.output
+    assert "would change wbengine start mode: Disabled → Manual [reversible]" in dry.output
+    assert "Nothing was changed (dry-run)." in dry.output
+    assert read_state(state) == original
+
+    # Not a terminal and no --yes: refuses to change anything.
+    refused = invoke("run", "fix-0x80070422", "--host", f"sim:{state}")
+    assert refused.exit_code == 1 and "not confirmed" in refused.output
+    assert read_state(state) == original
+
+    done = invoke("run", "fix-0x80070422", "--host", f"sim:{state}", "--yes")
+    assert done.exit_code == 0, done.output
+    assert "VERIFY" in done.output and "Exit 0" in done.output
+    run_id = done.output.split("runs/")[1].split(".jsonl")[0]
+
+    listed = invoke("runs")
+    assert listed.exit_code == 0 and "fix-0x80070422" in listed.output
+    log = invoke("log", run_id)
+    assert "change.intent" in log.output and "wbengine-not-disabled" in log.output
+
+    back = invoke("rollback", run_id)
+    assert back.exit_code == 0, back.output
+    assert read_state(state) == original
+
+
+def test_builtin_sim_uses_a_working_copy(wbplay_home: Path) -> None:
+    first = invoke("run", "fix-0x80070422", "--host", "sim:pc42", "--yes")
+    assert first.exit_code == 0
+    assert (wbplay_home / "sim" / "pc42.yml").is_file()
+    second = invoke("run", "fix-0x80070422", "--host", "sim:pc42", "--dry-run")
+    assert second.exit_code == 0, "the simulated PC remembers it was fixed"
+    assert invoke("sim", "reset", "pc42").exit_code == 0
+    assert invoke("run", "fix-0x80070422", "--host", "sim:pc42", "--dry-run").exit_code == 1
+
+
+def test_validate_reports_file_line_and_exit_code(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text("id: x\nid: y\n", encoding="utf-8")
+    r = invoke("validate", str(tmp_path), str(Path(__file__).parent.parent / "playbooks"))
+    assert r.exit_code == 2
+    assert f"{bad}:2:1: duplicate key 'id'" in r.output
+    assert "valid   " in r.output
+
+
+def test_usage_errors_exit_2_with_a_clear_message(state_file) -> None:
+    state = state_file("pc42")
+    r = invoke("run", "no-such-book", "--host", f"sim:{state}")
+    assert r.exit_code == 2 and "no playbook named 'no-such-book'" in r.output
+    r = invoke("run", "fix-0x80070422", "--host", f"sim:{state}", "--var", "nope=1")
+    assert r.exit_code == 2 and "unknown variable 'nope'" in r.output
+    r = invoke("run", "fix-0x80070422", "--host", f"sim:{state}", "--var", "wbengine_start_mode=Disabled")
+    assert r.exit_code == 2 and "must be one of Manual, Automatic" in r.output
+    r = invoke("run", "fix-0x80070422", "--host", "sim:nowhere")
+    assert r.exit_code == 2 and "pc42" in r.output
+
+
+def test_list_and_show() -> None:
+    r = invoke("list")
+    assert r.exit_code == 0 and "fix-0x80070422" in r.output and "0x80070422" in r.output
+    r = invoke("show", "fix-0x80070422")
+    assert r.exit_code == 0
+    assert "wbengine-not-disabled" in r.output and "reversible" in r.output
