@@ -11,14 +11,17 @@ from pathlib import Path
 from typing import Any
 
 from wbplay import journal as journal_mod
+from wbplay import plan as plan_mod
 from wbplay import playbook as playbook_mod
+from wbplay import report as report_mod
 from wbplay import rollback as rollback_mod
 from wbplay.errors import ExitCode, PlaybookError, UsageError
 from wbplay.hosts.factory import ConnectOptions, open_host
 from wbplay.journal import Journal, new_run_id
 from wbplay.model import Playbook, Step
+from wbplay.report.document import to_document
 from wbplay.results import RunReport
-from wbplay.runner import Listener, Options, Runner
+from wbplay.runner import Listener, Options, PlanGuard, Runner
 from wbplay.variables import bind
 
 
@@ -44,10 +47,14 @@ def run(
     confirm: Callable[[RunReport], bool],
     ask_manual: Callable[[Step, str], bool] | None = None,
     runs_dir: Path | None = None,
+    plan_guard: PlanGuard | None = None,
+    expect_sha256: str | None = None,
 ) -> tuple[RunReport, Path]:
     """Load, validate, bind and run one playbook on one host.  Nothing touches the
     host before the playbook and its variables are known to be valid."""
     pb = load_playbook(req.playbook)
+    if expect_sha256 is not None:
+        plan_mod.check_playbook({"playbook": {"sha256": expect_sha256}}, pb)
     values = bind(pb.vars, req.variables)
     host = open_host(req.host, read_only=req.dry_run, options=req.connect)
     try:
@@ -57,7 +64,7 @@ def run(
                 pb,
                 host,
                 variables=values,
-                options=Options(dry_run=req.dry_run, rollback=req.rollback, allow=req.allow),
+                options=Options(dry_run=req.dry_run, rollback=req.rollback, allow=req.allow, plan=plan_guard),
                 journal=journal,
                 listener=listener,
                 confirm=confirm,
@@ -138,3 +145,54 @@ def rollback_run(
         host.close()
     code = ExitCode.NEEDS_ATTENTION if failed else ExitCode.OK
     return RollbackResult(records[0]["run"], outcomes, code)
+
+
+def document(report: RunReport) -> dict[str, Any]:
+    return to_document(report)
+
+
+def write_reports(report: RunReport, specs: list[report_mod.ReportSpec]) -> None:
+    report_mod.write(to_document(report), specs)
+
+
+def make_plan(
+    req: RunRequest, out: Path, *, listener: Listener, runs_dir: Path | None = None
+) -> dict[str, Any]:
+    """The dry-run, saved for review (``wbplay plan -o plan.json``)."""
+    dry = RunRequest(req.playbook, req.host, True, req.variables, req.rollback, req.allow, req.connect)
+    report, _ = run(dry, listener=listener, confirm=lambda r: False, runs_dir=runs_dir)
+    doc = plan_mod.build(report, req.allow)
+    plan_mod.save(doc, out)
+    return doc
+
+
+def apply_plan(
+    path: Path,
+    *,
+    allow_stale: bool,
+    listener: Listener,
+    confirm: Callable[[RunReport], bool],
+    connect: ConnectOptions | None = None,
+    host_spec: str | None = None,
+    runs_dir: Path | None = None,
+) -> tuple[RunReport, Path]:
+    """Apply exactly what a reviewed plan says, or refuse with the reason."""
+    doc = plan_mod.load(path)
+    plan_mod.check_baseline(doc)
+    plan_mod.check_fresh(doc, allow_stale=allow_stale)
+    req = RunRequest(
+        playbook=doc["playbook"]["path"],
+        host=host_spec or doc["host"]["spec"],
+        dry_run=False,
+        variables={k: v for k, v in doc["variables"].items() if v is not None},
+        allow=frozenset(doc["allow"]),
+        connect=connect or ConnectOptions(),
+    )
+    return run(
+        req,
+        listener=listener,
+        confirm=confirm,
+        runs_dir=runs_dir,
+        plan_guard=plan_mod.guard(doc),
+        expect_sha256=doc["playbook"]["sha256"],
+    )

@@ -5,6 +5,7 @@ Exit codes are documented in the README and in :class:`wbplay.errors.ExitCode`.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from rich.prompt import Confirm
 
 from wbplay import app as app_mod
 from wbplay import journal, render
+from wbplay import report as report_mod
 from wbplay.console import ConsoleListener, summary
 from wbplay.errors import ExitCode, WbplayError
 from wbplay.hosts.factory import ConnectOptions
@@ -53,6 +55,11 @@ InventoryOpt = Annotated[Path | None, typer.Option("--inventory", "-i", help="In
 TransportOpt = Annotated[
     str | None, typer.Option("--transport", help="WinRM auth: ntlm, kerberos, credssp, certificate or basic")
 ]
+ReportOpt = Annotated[
+    list[str],
+    typer.Option("--report", help="Write a report: md:FILE, json:FILE or junit:FILE (repeatable)"),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the JSON report on stdout; logs go to stderr")]
 InsecureOpt = Annotated[
     bool,
     typer.Option(
@@ -107,9 +114,13 @@ def run(
     inventory: InventoryOpt = None,
     transport: TransportOpt = None,
     insecure_skip_tls_verify: InsecureOpt = False,
+    report: ReportOpt = [],  # noqa: B006
+    json_out: JsonOpt = False,
 ) -> None:
     """Check a host against a playbook and fix what drifted (or, with --dry-run, show the plan)."""
+    console = err if json_out else out
     try:
+        specs = report_mod.parse_specs(report)
         req = app_mod.RunRequest(
             playbook=playbook,
             host=host,
@@ -119,16 +130,93 @@ def run(
             allow=frozenset(allow),
             connect=ConnectOptions(inventory, transport, insecure_skip_tls_verify),
         )
-        report, journal_path = app_mod.run(
+        result, journal_path = app_mod.run(
             req,
-            listener=ConsoleListener(out),
+            listener=ConsoleListener(console),
             confirm=_confirm(yes),  # type: ignore[arg-type]
             ask_manual=_ask_manual if sys.stdin.isatty() else None,
         )
+        app_mod.write_reports(result, specs)
     except WbplayError as e:
         raise _fail(e) from None
-    summary(out, report, str(journal_path))
-    raise typer.Exit(int(report.exit_code))
+    _finish(console, result, str(journal_path), json_out)
+
+
+def _finish(console: Console, result: RunReport, journal_path: str, json_out: bool) -> None:
+    summary(console, result, journal_path)
+    if json_out:
+        sys.stdout.write(
+            json.dumps(app_mod.document(result), ensure_ascii=False, default=str, indent=2) + "\n"
+        )
+    raise typer.Exit(int(result.exit_code))
+
+
+@app.command()
+def plan(
+    playbook: Annotated[
+        str, typer.Argument(help="A playbook file, or a name from ./playbooks or the library")
+    ],
+    host: HostOpt,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to save the plan (JSON)")],
+    allow: Annotated[
+        list[str], typer.Option("--allow", help="Opt in to an irreversible step by id (repeatable)")
+    ] = [],  # noqa: B006
+    var: VarOpt = [],  # noqa: B006
+    inventory: InventoryOpt = None,
+    transport: TransportOpt = None,
+    insecure_skip_tls_verify: InsecureOpt = False,
+    report: ReportOpt = [],  # noqa: B006
+) -> None:
+    """Save a dry-run as a plan for review; `wbplay apply PLAN` then does exactly that, or nothing."""
+    try:
+        specs = report_mod.parse_specs(report)
+        req = app_mod.RunRequest(
+            playbook=playbook,
+            host=host,
+            dry_run=True,
+            variables=parse_assignments(var),
+            allow=frozenset(allow),
+            connect=ConnectOptions(inventory, transport, insecure_skip_tls_verify),
+        )
+        doc = app_mod.make_plan(req, output, listener=ConsoleListener(out))
+        report_mod.write(doc, specs)
+    except WbplayError as e:
+        raise _fail(e) from None
+    n = doc["summary"]["changes"]
+    out.print(
+        f"Plan saved to {output}: {n} change(s). Review it (--report md:FILE), then: wbplay apply {output}"
+    )
+    raise typer.Exit(int(ExitCode.PENDING) if n else 0)
+
+
+@app.command()
+def apply(
+    plan_file: Annotated[Path, typer.Argument(help="A plan saved by `wbplay plan -o`")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking for confirmation")] = False,
+    allow_stale: Annotated[
+        bool, typer.Option("--allow-stale", help="Apply a plan older than its limit (24 h)")
+    ] = False,
+    inventory: InventoryOpt = None,
+    transport: TransportOpt = None,
+    insecure_skip_tls_verify: InsecureOpt = False,
+    report: ReportOpt = [],  # noqa: B006
+    json_out: JsonOpt = False,
+) -> None:
+    """Apply exactly the changes of a reviewed plan; refuse if the host or playbook changed since."""
+    console = err if json_out else out
+    try:
+        specs = report_mod.parse_specs(report)
+        result, journal_path = app_mod.apply_plan(
+            plan_file,
+            allow_stale=allow_stale,
+            listener=ConsoleListener(console),
+            confirm=_confirm(yes),  # type: ignore[arg-type]
+            connect=ConnectOptions(inventory, transport, insecure_skip_tls_verify),
+        )
+        app_mod.write_reports(result, specs)
+    except WbplayError as e:
+        raise _fail(e) from None
+    _finish(console, result, str(journal_path), json_out)
 
 
 @app.command()

@@ -46,6 +46,8 @@ class StepResult:
     error: str | None = None
     duration_ms: int = 0
     verified: bool | None = None
+    fingerprint: str = ""  # hash of everything this step read: a plan pins it
+    why: str = ""
 
 
 @dataclass(slots=True)
@@ -64,6 +66,10 @@ class RunReport:
     rollback_failed: list[str] = field(default_factory=list)
     exit_code: ExitCode = ExitCode.OK
     outcome: str = ""
+    facts: dict[str, Any] = field(default_factory=dict)
+    facts_fingerprint: str = ""
+    host_spec: str = ""
+    playbook_path: str = ""
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}

@@ -8,6 +8,8 @@ on failure, undoes the applied changes in reverse order.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import signal
 import threading
 import time
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from wbplay import actions, conditions, matchers, probes, rollback
-from wbplay.errors import ExitCode, UsageError
+from wbplay.errors import ExitCode, PlanError, UsageError
 from wbplay.hosts.base import Host
 from wbplay.journal import Journal, now_iso
 from wbplay.model import Action, Playbook, Probe, Risk, Step
@@ -52,10 +54,20 @@ AskManual = Callable[[Step, str], bool]  # (step, instruction) -> the human says
 
 
 @dataclass(frozen=True, slots=True)
+class PlanGuard:
+    """What an approved plan pins: the facts each step read and the exact changes."""
+
+    facts_fingerprint: str
+    fingerprints: Mapping[str, str]  # step id -> fingerprint at plan time
+    changes: Mapping[str, Mapping[str, Any]]  # step id -> the planned action
+
+
+@dataclass(frozen=True, slots=True)
 class Options:
     dry_run: bool
     rollback: bool = True
     allow: frozenset[str] = frozenset()  # step ids opted in from the command line
+    plan: PlanGuard | None = None  # apply exactly this plan, or refuse
 
 
 @dataclass(slots=True)
@@ -178,6 +190,8 @@ class Runner:
             mode="dry-run" if self.opts.dry_run else "apply",
             variables=dict(self.vars),
             started=now_iso(),
+            host_spec=self.host_spec,
+            playbook_path=self.pb.path,
         )
         self._emit(
             "run.start",
@@ -194,6 +208,13 @@ class Runner:
         )
         try:
             self._assess(report)
+            if self.opts.plan is not None:
+                try:
+                    self._check_plan(report, self.opts.plan)
+                except PlanError:
+                    report.outcome, report.exit_code = "refused: the plan is out of date", ExitCode.PENDING
+                    self._finish(report)
+                    raise
             if not self.opts.dry_run and any(s.status == DRIFT for s in report.steps):
                 if not self.confirm(report):
                     report.outcome = "declined"
@@ -229,11 +250,14 @@ class Runner:
         t0 = time.monotonic()
         results = self._batch_read(wanted)
         self.facts = results[Op("os.info", {}).key()].value or {}
+        report.facts = dict(self.facts)
+        report.facts_fingerprint = _digest(self.facts)
         self._emit("host.facts", facts=self.facts, reads=len(results), ms=_ms(t0))
         planned: dict[str, str] = {}
         for b in self.bound:
             t0 = time.monotonic()
             result = self._classify(b, results, planned)
+            result.fingerprint = self._fingerprint(b, results)
             result.duration_ms = _ms(t0)
             planned[b.step.id] = FIXED if result.status == DRIFT else result.status
             report.steps.append(result)
@@ -244,7 +268,7 @@ class Runner:
     ) -> StepResult:
         step = b.step
         expected = matchers.describe(step.expect)
-        res = StepResult(step.id, step.title, OK, expected=expected)
+        res = StepResult(step.id, step.title, OK, expected=expected, why=step.why)
         if not conditions.holds(step.when, variables=self.vars, facts=self.facts, statuses=statuses):
             res.status, res.message = SKIPPED, "condition (when) not met"
             return res
@@ -268,6 +292,44 @@ class Runner:
             return res
         res.status = DRIFT
         return res
+
+    def _fingerprint(self, b: _Bound, results: Mapping[tuple[str, str], OpResult]) -> str:
+        seen = []
+        for probe in self._reads_for(b):
+            op = probes.to_op(probe)
+            r = results[op.key()]
+            seen.append([op.name, dict(op.args), r.ok, r.value, r.error.code if r.error else None])
+        return _digest(seen)
+
+    def _check_plan(self, report: RunReport, plan: PlanGuard) -> None:
+        """Refuse, before any change, unless the host still reads exactly as planned."""
+        diffs: list[str] = []
+        if report.facts_fingerprint != plan.facts_fingerprint:
+            diffs.append("host facts (OS version, build, locale...) differ from the plan")
+        by_id = {r.id: r for r in report.steps}
+        for step_id, fp in plan.fingerprints.items():
+            now = by_id.get(step_id)
+            if now is None:
+                diffs.append(f"{step_id}: no longer in the playbook")
+            elif now.fingerprint != fp:
+                diffs.append(
+                    f"{step_id}: the host changed since the plan (now observed {matchers.show(now.observed)})"
+                )
+        for r in report.steps:
+            planned = plan.changes.get(r.id)
+            current = dict(r.change.action) if r.change else None
+            if r.status == DRIFT and planned is None:
+                diffs.append(f"{r.id}: would now change, but the plan did not include it")
+            elif planned is not None and current is not None and dict(planned) != current:
+                diffs.append(f"{r.id}: the planned change differs from what would run now")
+        if diffs:
+            self._emit("plan.refused", differences=diffs)
+            raise PlanError(
+                "refusing to apply: the plan no longer matches the host or playbook:\n  - "
+                + "\n  - ".join(diffs)
+                + "\nMake a new plan and have it reviewed."
+            )
+        self._emit("plan.matched", steps=len(plan.fingerprints))
 
     def _consented(self, step: Step) -> bool:
         return step.id in self.opts.allow or (step.opt_in is not None and self.vars.get(step.opt_in) is True)
@@ -322,6 +384,13 @@ class Runner:
                     self._emit_check(b, new)
                 res = new
                 by_id[b.step.id] = new
+            plan = self.opts.plan
+            if plan is not None and res.status == DRIFT and b.step.id not in plan.changes:
+                res.message = "not in the approved plan: left unchanged"
+                self._emit("step.unplanned", step=b.step.id, observed=res.observed)
+                by_id[b.step.id] = res
+                statuses[b.step.id] = res.status
+                continue
             if res.status == MANUAL and self.ask_manual is not None:
                 res = self._manual(b, res)
             if res.status == DRIFT:
@@ -475,6 +544,10 @@ def _verdict(report: RunReport, dry_run: bool) -> tuple[ExitCode, str]:
     if statuses & set(PENDING_STATUSES):
         return ExitCode.PENDING, "changes pending" if dry_run else "attention needed"
     return ExitCode.OK, "compliant" if not any(s.status == FIXED for s in report.steps) else "fixed"
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _probe_dict(p: Probe | None) -> dict[str, Any] | None:

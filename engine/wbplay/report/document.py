@@ -1,0 +1,64 @@
+"""The JSON report document (``format_version`` 1), also the body of a saved plan.
+
+Published as ``schemas/report.schema.json``; Terraform-style versioning: a new
+*minor* version only adds fields, a new *major* version may change them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from wbplay.results import RunReport
+
+FORMAT_VERSION = "1.0"
+
+
+def to_document(report: RunReport, *, kind: str = "run") -> dict[str, Any]:
+    counts = report.counts()
+    changes = [s for s in report.steps if s.change is not None]
+    return {
+        "format_version": FORMAT_VERSION,
+        "kind": kind,
+        "run_id": report.run_id,
+        "playbook": {
+            "id": report.playbook_id,
+            "title": report.playbook_title,
+            "path": report.playbook_path,
+            "sha256": report.playbook_sha256,
+        },
+        "host": {"spec": report.host_spec, "identity": report.host, "facts": report.facts},
+        "facts_fingerprint": report.facts_fingerprint,
+        "mode": report.mode,
+        "variables": report.variables,
+        "started": report.started,
+        "ended": report.ended,
+        "outcome": report.outcome,
+        "exit_code": int(report.exit_code),
+        "summary": {
+            "counts": counts,
+            "changes": len(changes),
+            "irreversible": [s.id for s in changes if s.change and s.change.risk == "irreversible"],
+            "manual": [s.id for s in report.steps if s.status == "manual"],
+            "blocked": [s.id for s in report.steps if s.status == "blocked"],
+            "rolled_back": list(report.rolled_back),
+            "rollback_failed": list(report.rollback_failed),
+        },
+        "steps": [
+            {
+                "id": s.id,
+                "title": s.title,
+                "status": s.status,
+                "observed": s.observed,
+                "expected": s.expected,
+                "change": asdict(s.change) if s.change else None,
+                "message": s.message,
+                "error": s.error,
+                "duration_ms": s.duration_ms,
+                "verified": s.verified,
+                "fingerprint": s.fingerprint,
+                "why": s.why,
+            }
+            for s in report.steps
+        ],
+    }

@@ -1,0 +1,77 @@
+"""Markdown for a change ticket: what was observed, what will change, the risk,
+and whether each change can be rolled back.  A reviewer approves this text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wbplay.matchers import show
+
+
+def _cell(value: Any) -> str:
+    text = show(value) if not isinstance(value, str) else value
+    return " ".join(text.split()).replace("|", "\\|") or "—"
+
+
+def render(doc: dict[str, Any]) -> str:
+    pb, host, summary = doc["playbook"], doc["host"], doc["summary"]
+    is_plan = doc["kind"] == "plan"
+    title = "Change plan" if is_plan else ("Dry run" if doc["mode"] == "dry-run" else "Run report")
+    lines = [
+        f"# {title}: {pb['id']} on {host['identity']}",
+        "",
+        f"**{pb['title']}**",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| Playbook | `{pb['id']}` (sha256 `{pb['sha256'][:16]}…`) |",
+        f"| Host | {_cell(host['identity'])} |",
+        f"| OS | {_cell(host['facts'].get('caption'))} {_cell(host['facts'].get('version'))} |",
+        f"| Variables | {_cell(', '.join(f'{k}={v}' for k, v in doc['variables'].items()) or 'none')} |",
+        f"| Started | {doc['started']} |",
+        f"| Outcome | {_cell(doc['outcome'])} (exit {doc['exit_code']}) |",
+        f"| Steps | {_cell(', '.join(f'{n} {k}' for k, n in sorted(summary['counts'].items())))} |",
+        "",
+    ]
+    if summary["irreversible"]:
+        lines += [
+            f"> **Irreversible steps:** {', '.join(summary['irreversible'])}. They cannot be rolled back.",
+            "",
+        ]
+    if summary["manual"]:
+        lines += [f"> **Manual steps (a human must act):** {', '.join(summary['manual'])}.", ""]
+    if summary["blocked"]:
+        lines += [f"> **Blocked until opted in:** {', '.join(summary['blocked'])}.", ""]
+    changes = [s for s in doc["steps"] if s["change"]]
+    lines += ["## Changes", ""]
+    if changes:
+        lines += ["| Step | Change (before → after) | Risk | Rollback | Status |", "|---|---|---|---|---|"]
+        for s in changes:
+            c = s["change"]
+            undo = "yes: " + _cell(c["undo"]["kind"]) if c["undo"] else "**no**"
+            lines.append(
+                f"| `{s['id']}` | {_cell(c['description'])} | {c['risk']} | {undo} | {s['status']} |"
+            )
+    else:
+        lines.append("No changes.")
+    lines += ["", "## Steps", ""]
+    for n, s in enumerate(doc["steps"], 1):
+        lines += [
+            f"### {n}. `{s['id']}`: {s['title']}",
+            "",
+            f"Why: {_cell(s['why'])}",
+            "",
+            "| Status | Observed (evidence) | Expected | Risk | Rollback possible |",
+            "|---|---|---|---|---|",
+        ]
+        c = s["change"]
+        risk = c["risk"] if c else "read-only"
+        rollback = ("yes" if c["undo"] else "no") if c else "n/a"
+        lines.append(
+            f"| {s['status']} | {_cell(s['observed'])} | {_cell(s['expected'])} | {risk} | {rollback} |"
+        )
+        for label in ("message", "error"):
+            if s[label]:
+                lines += ["", f"{label.capitalize()}: {_cell(s[label])}"]
+        lines.append("")
+    return "\n".join(lines)
