@@ -264,3 +264,65 @@ def test_irreversible_step_runs_with_its_opt_in_variable(state_file, tmp_path: P
     assert report.exit_code == ExitCode.OK
     plan = next(f for n, f in rec.events if n == "step.plan")
     assert plan["undo"] is None and plan["risk"] == "irreversible"
+
+
+def _broken_rpcss(state_file) -> Path:
+    state = state_file("pc42")
+    data = read_state(state)
+    data["services"]["RpcSs"]["start_mode"] = "Manual"
+    from wbplay.sim.state import save_state
+
+    save_state(state, data)
+    return state
+
+
+def test_manual_step_without_a_terminal_fails_clearly(state_file) -> None:
+    state = _broken_rpcss(state_file)
+    before = state.read_bytes()
+    report, _, rec = run(state, dry_run=False)
+    assert statuses(report)["rpcss-start-mode"] == "failed"
+    assert "needs a human" in (report.steps[0].error or "")
+    assert report.exit_code == ExitCode.NEEDS_ATTENTION  # on_failure: stop, nothing was changed
+    assert "change.intent" not in rec.names()
+    assert state.read_bytes() == before
+
+
+def test_skip_manual_leaves_it_pending_and_goes_on(state_file) -> None:
+    state = _broken_rpcss(state_file)
+    rec = Recorder()
+    req = app.RunRequest("fix-0x80070422", f"sim:{state}", False, {}, skip_manual=True)
+    report, _ = app.run(req, listener=rec, confirm=lambda r: True)
+    assert statuses(report)["rpcss-start-mode"] == "manual"
+    assert statuses(report)["wbengine-not-disabled"] == "fixed"
+    assert report.exit_code == ExitCode.PENDING
+    manual = [f for n, f in rec.events if n == "step.manual"]
+    assert manual[0]["answer"] == "skipped (--skip-manual)"
+
+
+def test_manual_step_asks_the_human_and_verifies_the_answer(state_file) -> None:
+    state = _broken_rpcss(state_file)
+    asked: list[str] = []
+    holder: dict[str, SimHost] = {}
+
+    def human(step, instruction: str) -> bool:
+        asked.append(step.id)
+        holder["host"].model.service("RpcSs")["start_mode"] = "Automatic"  # the human fixes it at the console
+        return True
+
+    pb = playbook.load(playbook.resolve("fix-0x80070422"))
+    host = SimHost(state, read_only=False)
+    holder["host"] = host
+    rec = Recorder()
+    report = Runner(
+        pb,
+        host,
+        variables={"wbengine_start_mode": "Manual"},
+        options=Options(dry_run=False),
+        journal=Journal("t-manual", state.parent / "runs"),
+        listener=rec,
+        confirm=lambda r: True,
+        ask_manual=human,
+    ).run()
+    assert asked == ["rpcss-start-mode"]
+    assert statuses(report)["rpcss-start-mode"] == "fixed"
+    assert [f["answer"] for n, f in rec.events if n == "step.manual"] == ["done"]

@@ -34,6 +34,7 @@ class RunRequest:
     rollback: bool = True
     allow: frozenset[str] = frozenset()
     connect: ConnectOptions = field(default_factory=ConnectOptions)
+    skip_manual: bool = False
 
 
 def load_playbook(name: str) -> Playbook:
@@ -64,7 +65,13 @@ def run(
                 pb,
                 host,
                 variables=values,
-                options=Options(dry_run=req.dry_run, rollback=req.rollback, allow=req.allow, plan=plan_guard),
+                options=Options(
+                    dry_run=req.dry_run,
+                    rollback=req.rollback,
+                    allow=req.allow,
+                    plan=plan_guard,
+                    skip_manual=req.skip_manual,
+                ),
                 journal=journal,
                 listener=listener,
                 confirm=confirm,

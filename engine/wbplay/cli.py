@@ -60,6 +60,12 @@ ReportOpt = Annotated[
     typer.Option("--report", help="Write a report: md:FILE, json:FILE or junit:FILE (repeatable)"),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the JSON report on stdout; logs go to stderr")]
+SkipManualOpt = Annotated[
+    bool,
+    typer.Option(
+        "--skip-manual", help="Without a terminal, leave steps that need a human pending instead of failing"
+    ),
+]
 InsecureOpt = Annotated[
     bool,
     typer.Option(
@@ -116,6 +122,7 @@ def run(
     insecure_skip_tls_verify: InsecureOpt = False,
     report: ReportOpt = [],  # noqa: B006
     json_out: JsonOpt = False,
+    skip_manual: SkipManualOpt = False,
 ) -> None:
     """Check a host against a playbook and fix what drifted (or, with --dry-run, show the plan)."""
     console = err if json_out else out
@@ -129,6 +136,7 @@ def run(
             rollback=not no_rollback,
             allow=frozenset(allow),
             connect=ConnectOptions(inventory, transport, insecure_skip_tls_verify),
+            skip_manual=skip_manual,
         )
         result, journal_path = app_mod.run(
             req,

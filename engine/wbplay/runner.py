@@ -68,6 +68,7 @@ class Options:
     rollback: bool = True
     allow: frozenset[str] = frozenset()  # step ids opted in from the command line
     plan: PlanGuard | None = None  # apply exactly this plan, or refuse
+    skip_manual: bool = False  # without a terminal, leave manual steps pending instead of failing
 
 
 @dataclass(slots=True)
@@ -215,11 +216,12 @@ class Runner:
                     report.outcome, report.exit_code = "refused: the plan is out of date", ExitCode.PENDING
                     self._finish(report)
                     raise
-            if not self.opts.dry_run and any(s.status == DRIFT for s in report.steps):
-                if not self.confirm(report):
-                    report.outcome = "declined"
-                    report.exit_code = ExitCode.PENDING
-                    return self._finish(report)
+            todo = {s.status for s in report.steps}
+            if not self.opts.dry_run and DRIFT in todo and not self.confirm(report):
+                report.outcome = "declined"
+                report.exit_code = ExitCode.PENDING
+                return self._finish(report)
+            if not self.opts.dry_run and todo & {DRIFT, MANUAL}:
                 with self._sigint_deferred():
                     self._apply(report)
             return self._finish(report)
@@ -391,20 +393,20 @@ class Runner:
                 by_id[b.step.id] = res
                 statuses[b.step.id] = res.status
                 continue
-            if res.status == MANUAL and self.ask_manual is not None:
+            if res.status == MANUAL:
                 res = self._manual(b, res)
             if res.status == DRIFT:
                 res, change = self._change_step(b, res)
                 if change is not None:
                     applied.append(change)
                     changed = True
-                if res.status == FAILED:
-                    by_id[b.step.id] = res
-                    statuses[b.step.id] = res.status
-                    if b.step.on_failure == "continue":
-                        continue
-                    self._stop_after_failure(report, by_id, applied, b.step)
-                    return
+            if res.status == FAILED:
+                by_id[b.step.id] = res
+                statuses[b.step.id] = res.status
+                if b.step.on_failure == "continue":
+                    continue
+                self._stop_after_failure(report, by_id, applied, b.step)
+                return
             by_id[b.step.id] = res
             statuses[b.step.id] = res.status
             if self._interrupted:
@@ -416,7 +418,20 @@ class Runner:
         report.steps = [by_id[s.id] for s in self.pb.steps]
 
     def _manual(self, b: _Bound, res: StepResult) -> StepResult:
-        assert self.ask_manual is not None
+        if self.ask_manual is None:
+            if self.opts.skip_manual:
+                self._emit(
+                    "step.manual", step=b.step.id, instruction=res.message, answer="skipped (--skip-manual)"
+                )
+                return res
+            res.status = FAILED
+            res.error = (
+                "this step needs a human and there is no terminal to ask: run wbplay interactively, "
+                "or pass --skip-manual to leave it pending"
+            )
+            self._emit("step.manual", step=b.step.id, instruction=res.message, answer="no terminal")
+            self._emit("change.failed", step=b.step.id, error=res.error, ms=0)
+            return res
         done = self.ask_manual(b.step, res.message)
         self._emit(
             "step.manual", step=b.step.id, instruction=res.message, answer="done" if done else "not done"
