@@ -15,8 +15,8 @@ from wbplay import plan as plan_mod
 from wbplay import playbook as playbook_mod
 from wbplay import report as report_mod
 from wbplay import rollback as rollback_mod
-from wbplay.errors import ExitCode, PlaybookError, UsageError
-from wbplay.hosts.factory import ConnectOptions, open_host
+from wbplay.errors import ExitCode, HostError, PlaybookError, UsageError
+from wbplay.hosts.factory import ConnectOptions, expand, open_host
 from wbplay.journal import Journal, new_run_id
 from wbplay.model import Playbook, Step
 from wbplay.report.document import to_document
@@ -203,3 +203,71 @@ def apply_plan(
         plan_guard=plan_mod.guard(doc),
         expect_sha256=doc["playbook"]["sha256"],
     )
+
+
+@dataclass(frozen=True, slots=True)
+class HostOutcome:
+    """One PC of a multi-host run: its report, or the connection error that stopped it."""
+
+    host: str
+    exit_code: ExitCode
+    report: RunReport | None = None
+    journal: Path | None = None
+    error: str = ""
+
+
+# Worst first: the exit code of a multi-host run is that of its worst host.
+_SEVERITY = [
+    ExitCode.INTERRUPTED,
+    ExitCode.NEEDS_ATTENTION,
+    ExitCode.CONNECTION,
+    ExitCode.ROLLED_BACK,
+    ExitCode.PENDING,
+    ExitCode.OK,
+]
+
+
+def worst(codes: Iterable[ExitCode]) -> ExitCode:
+    present = set(codes)
+    return next((c for c in _SEVERITY if c in present), ExitCode.OK)
+
+
+def hosts_of(req: RunRequest) -> list[str]:
+    return expand(req.host, req.connect)
+
+
+def run_many(
+    req: RunRequest,
+    hosts: list[str],
+    *,
+    listener: Listener,
+    confirm: Callable[[RunReport], bool],
+    ask_manual: Callable[[Step, str], bool] | None = None,
+    on_host: Callable[[str], None] | None = None,
+) -> list[HostOutcome]:
+    """Run on each PC in turn.  A PC that cannot be reached does not stop the others;
+    Ctrl-C stops after the current PC, which rolls back its own interrupted change."""
+    load_playbook(req.playbook)  # an invalid playbook fails once, before any PC is touched
+    outcomes: list[HostOutcome] = []
+    for host in hosts:
+        if on_host is not None:
+            on_host(host)
+        one = RunRequest(
+            req.playbook,
+            host,
+            req.dry_run,
+            req.variables,
+            req.rollback,
+            req.allow,
+            req.connect,
+            req.skip_manual,
+        )
+        try:
+            report, path = run(one, listener=listener, confirm=confirm, ask_manual=ask_manual)
+        except HostError as e:
+            outcomes.append(HostOutcome(host, e.exit_code, error=str(e)))
+            continue
+        outcomes.append(HostOutcome(host, report.exit_code, report, path))
+        if report.exit_code == ExitCode.INTERRUPTED:
+            break
+    return outcomes

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -19,12 +20,20 @@ from wbplay import app as app_mod
 from wbplay import journal, render
 from wbplay import report as report_mod
 from wbplay.console import ConsoleListener, summary
-from wbplay.errors import ExitCode, WbplayError
+from wbplay.errors import ExitCode, UsageError, WbplayError
 from wbplay.hosts.factory import ConnectOptions
+from wbplay.lab.users import DEFAULT_USER
 from wbplay.model import Step
 from wbplay.results import RunReport
 from wbplay.sim import state as sim_state
 from wbplay.variables import parse_assignments
+
+LAB_ACCOUNT = (
+    f"Without --users the lab has one account, {DEFAULT_USER.name} / {DEFAULT_USER.password}: a documented "
+    "lab-only login that exists nowhere but inside `wbplay lab`. Connect with WBPLAY_USER and "
+    "WBPLAY_PASSWORD set to it and --host 127.0.0.1:5985 (port 5985 implies http; messages are still "
+    "NTLM-encrypted)."
+)
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -138,6 +147,13 @@ def run(
             connect=ConnectOptions(inventory, transport, insecure_skip_tls_verify),
             skip_manual=skip_manual,
         )
+        hosts = app_mod.hosts_of(req)
+        if len(hosts) > 1:
+            if json_out:
+                raise UsageError(
+                    "--json prints one report; use --report json:FILE per host, or one host at a time"
+                )
+            _run_many(req, hosts, specs, yes)
         result, journal_path = app_mod.run(
             req,
             listener=ConsoleListener(console),
@@ -148,6 +164,42 @@ def run(
     except WbplayError as e:
         raise _fail(e) from None
     _finish(console, result, str(journal_path), json_out)
+
+
+def _run_many(
+    req: app_mod.RunRequest, hosts: list[str], specs: list[report_mod.ReportSpec], yes: bool
+) -> None:
+    """Each PC in turn, then one line per PC; exit with the worst PC's code."""
+
+    def header(host: str) -> None:
+        out.rule(f"[bold]{host}[/]")
+
+    outcomes = app_mod.run_many(
+        req,
+        hosts,
+        listener=ConsoleListener(out),
+        confirm=_confirm(yes),  # type: ignore[arg-type]
+        ask_manual=_ask_manual if sys.stdin.isatty() else None,
+        on_host=header,
+    )
+    out.rule("[bold]all hosts[/]")
+    for o in outcomes:
+        if o.report is not None:
+            app_mod.write_reports(
+                o.report, [report_mod.ReportSpec(s.format, _per_host(s.path, o.host)) for s in specs]
+            )
+            out.print(f"  {o.host}: exit {int(o.exit_code)} ({o.report.outcome}); journal {o.journal}")
+        else:
+            out.print(f"  {o.host}: exit {int(o.exit_code)}: {o.error}")
+    skipped = hosts[len(outcomes) :]
+    if skipped:
+        out.print(f"  not run (interrupted): {', '.join(skipped)}")
+    raise typer.Exit(int(app_mod.worst(o.exit_code for o in outcomes)))
+
+
+def _per_host(path: Path, host: str) -> Path:
+    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in host)
+    return path.with_name(f"{path.stem}.{safe}{path.suffix}")
 
 
 def _finish(console: Console, result: RunReport, journal_path: str, json_out: bool) -> None:
@@ -301,6 +353,35 @@ def rollback(
     raise typer.Exit(int(result.exit_code))
 
 
+@app.command(epilog=LAB_ACCOUNT)
+def lab(
+    state: Annotated[
+        str, typer.Option("--state", help="A built-in simulated PC (e.g. pc42) or a host state file")
+    ] = "pc42",
+    port: Annotated[
+        int | None, typer.Option("--port", help="Port (default 5985, or 5986 with --tls)")
+    ] = None,
+    users: Annotated[
+        Path | None,
+        typer.Option("--users", help="Accounts file: YAML {user: password} or user:password lines"),
+    ] = None,
+    tls: Annotated[
+        bool, typer.Option("--tls", help="HTTPS with a throw-away self-signed CA (its path is printed)")
+    ] = False,
+    basic: Annotated[bool, typer.Option("--basic", help="Also accept Basic auth (over HTTPS only)")] = False,
+) -> None:
+    """Serve a simulated PC over WinRM on 127.0.0.1, for pywinrm, pypsrp and `wbplay run --host`.
+
+    A state file given with --state is updated in place as runs change the PC.
+    """
+    from wbplay.lab.cli import serve
+
+    try:
+        serve(state, port=port, users=users, tls=tls, basic=basic)
+    except WbplayError as e:
+        raise _fail(e) from None
+
+
 @sim_app.command("list")
 def sim_list() -> None:
     """The built-in simulated PCs."""
@@ -318,5 +399,10 @@ def sim_reset(name: Annotated[str, typer.Argument(help="A built-in simulated PC,
     out.print(f"reset sim:{name} ({path})")
 
 
+def _show_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
+    err.print(f"[yellow]warning:[/] {message}", highlight=False)
+
+
 def main() -> None:
+    warnings.showwarning = _show_warning  # type: ignore[assignment]
     app()

@@ -79,15 +79,16 @@ class RunSummary:
 def read(run_id: str, directory: Path | None = None) -> list[dict[str, Any]]:
     """All records of a run (a prefix of the id is enough when it is unique)."""
     path = find(run_id, directory)
+    lines = path.read_text(encoding="utf-8").splitlines()
     records = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             records.append(json.loads(line))
         except json.JSONDecodeError:
             # A run killed mid-write can leave one torn last line; anything else is damage.
-            if n == len(path.read_text(encoding="utf-8").splitlines()):
+            if n == len(lines):
                 break
             raise JournalError(f"{path}:{n}: damaged journal line") from None
     return records

@@ -1,0 +1,1 @@
+"""The PowerShell agent (agent.ps1) and its wire protocol (protocol.py)."""

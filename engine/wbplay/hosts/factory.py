@@ -27,6 +27,23 @@ def is_sim(spec: str) -> bool:
     return spec.startswith("sim:")
 
 
+def expand(spec: str, options: ConnectOptions | None = None) -> list[str]:
+    """``--host`` may name several PCs (a comma list or an inventory group): one spec per PC."""
+    opts = options or ConnectOptions()
+    out: list[str] = []
+    for item in (part.strip() for part in spec.split(",")):
+        if not item:
+            continue
+        if is_sim(item) or item == "local":
+            out.append(item)
+            continue
+        from wbplay.inventory import resolve
+
+        targets = resolve(item, opts.inventory, transport=opts.transport)
+        out += [item] if len(targets) == 1 else [t.name for t in targets]
+    return list(dict.fromkeys(out))
+
+
 def open_host(spec: str, *, read_only: bool, options: ConnectOptions | None = None) -> Host:
     opts = options or ConnectOptions()
     if is_sim(spec):
