@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from wbplay import actions, conditions, matchers, probes, rollback
-from wbplay.errors import ExitCode, PlanError, UsageError
+from wbplay.errors import ExitCode, HostError, PlanError, UsageError
 from wbplay.hosts.base import Host
 from wbplay.journal import Journal, now_iso
 from wbplay.model import Action, Playbook, Probe, Risk, Step
-from wbplay.ops import Op, OpResult, check_args
+from wbplay.ops import ERROR_TIMEOUT, Op, OpResult, check_args, win32_failure
 from wbplay.results import (
     BLOCKED,
     DRIFT,
@@ -67,6 +67,8 @@ class Options:
     dry_run: bool
     rollback: bool = True
     allow: frozenset[str] = frozenset()  # step ids opted in from the command line
+    reboot_timeout_s: float = 1800.0  # how long to wait for a host to come back after host.reboot
+    reboot_poll_s: float = 10.0  # pause between reconnection attempts
     plan: PlanGuard | None = None  # apply exactly this plan, or refuse
     skip_manual: bool = False  # without a terminal, leave manual steps pending instead of failing
 
@@ -134,7 +136,7 @@ class Runner:
         else:
             verify_probe, verify_expect = check, step.expect
         before = actions.before_probe(remedy) if remedy else None
-        for op in [probes.to_op(check), probes.to_op(verify_probe)] + (
+        for op in [*probes.to_ops(check), *probes.to_ops(verify_probe)] + (
             [actions.to_op(remedy)] if remedy and remedy.kind != "manual" else []
         ):
             problems = check_args(op)
@@ -157,17 +159,18 @@ class Runner:
     def _batch_read(self, probe_list: list[Probe]) -> dict[tuple[str, str], OpResult]:
         ops: dict[tuple[str, str], Op] = {}
         for p in probe_list:
-            op = probes.to_op(p)
-            ops.setdefault(op.key(), op)
+            for op in probes.to_ops(p):  # a probe may join several reads; identical reads run once
+                ops.setdefault(op.key(), op)
         results = self.host.read(list(ops.values()))
         return dict(zip(ops.keys(), results, strict=True))
 
     def _observe(self, probe: Probe, results: Mapping[tuple[str, str], OpResult]) -> tuple[Any, str | None]:
-        result = results[probes.to_op(probe).key()]
-        if not result.ok:
-            err = result.error
-            return None, f"{err.message} ({err.hresult})" if err else "read failed"
-        return probes.observe(probe, result), None
+        got = [results[op.key()] for op in probes.to_ops(probe)]
+        for result in got:
+            if not result.ok:
+                err = result.error
+                return None, f"{err.message} ({err.hresult})" if err else "read failed"
+        return probes.observe_all(probe, got), None
 
     def _evaluate(self, b: _Bound, results: Mapping[tuple[str, str], OpResult]) -> _Eval:
         observed, error = self._observe(b.check, results)
@@ -229,6 +232,11 @@ class Runner:
             report.outcome = "interrupted"
             report.exit_code = ExitCode.INTERRUPTED
             return self._finish(report)
+        except HostError as e:
+            # Reads failed before any change: close the journal properly, then report the connection error.
+            report.outcome, report.exit_code = f"host error: {e}", e.exit_code
+            self._finish(report)
+            raise
 
     def _finish(self, report: RunReport) -> RunReport:
         if not report.outcome:
@@ -371,44 +379,25 @@ class Runner:
     # -- phase 2: apply ---------------------------------------------------------------------
     def _apply(self, report: RunReport) -> None:
         applied: list[rollback.RecordedChange] = []
-        changed = False
         statuses: dict[str, str] = {}
         by_id = {r.id: r for r in report.steps}
         for b in self.bound:
-            res = by_id[b.step.id]
-            if changed:
-                # Something changed since the batch read: decide on fresh facts.
-                t0 = time.monotonic()
-                fresh = self._batch_read(self._reads_for(b))
-                new = self._classify(b, fresh, statuses)
-                new.duration_ms = _ms(t0)
-                if (new.status, new.observed) != (res.status, res.observed):
-                    self._emit_check(b, new)
-                res = new
-                by_id[b.step.id] = new
-            plan = self.opts.plan
-            if plan is not None and res.status == DRIFT and b.step.id not in plan.changes:
-                res.message = "not in the approved plan: left unchanged"
-                self._emit("step.unplanned", step=b.step.id, observed=res.observed)
-                by_id[b.step.id] = res
-                statuses[b.step.id] = res.status
-                continue
-            if res.status == MANUAL:
-                res = self._manual(b, res)
-            if res.status == DRIFT:
-                res, change = self._change_step(b, res)
-                if change is not None:
-                    applied.append(change)
-                    changed = True
-            if res.status == FAILED:
-                by_id[b.step.id] = res
-                statuses[b.step.id] = res.status
-                if b.step.on_failure == "continue":
-                    continue
-                self._stop_after_failure(report, by_id, applied, b.step)
-                return
+            try:
+                res, change = self._process(b, by_id[b.step.id], statuses, changed=bool(applied))
+            except HostError as e:
+                # The connection failed mid-step: whatever this step did is unknown, so stop
+                # and let the rollback re-read the host to find out.
+                res = by_id[b.step.id]
+                res.status, res.error = FAILED, f"lost the host during this step: {e}"
+                self._emit("change.failed", step=b.step.id, error=res.error, ms=0)
+                change = self._recorded(b, res) if res.change is not None else None
+            if change is not None:
+                applied.append(change)
             by_id[b.step.id] = res
             statuses[b.step.id] = res.status
+            if res.status == FAILED and b.step.on_failure != "continue":
+                self._stop_after_failure(report, by_id, applied, b.step)
+                return
             if self._interrupted:
                 self._emit("run.interrupted", after_step=b.step.id)
                 report.steps = [by_id[s.id] for s in self.pb.steps]
@@ -416,6 +405,29 @@ class Runner:
                 report.outcome, report.exit_code = "interrupted", ExitCode.INTERRUPTED
                 return
         report.steps = [by_id[s.id] for s in self.pb.steps]
+
+    def _process(
+        self, b: _Bound, res: StepResult, statuses: Mapping[str, str], *, changed: bool
+    ) -> tuple[StepResult, rollback.RecordedChange | None]:
+        """One step of a real run: re-check if needed, then ask a human or change and verify."""
+        if changed:
+            # Something changed since the batch read: decide on fresh facts.
+            t0 = time.monotonic()
+            new = self._classify(b, self._batch_read(self._reads_for(b)), statuses)
+            new.duration_ms = _ms(t0)
+            if (new.status, new.observed) != (res.status, res.observed):
+                self._emit_check(b, new)
+            res = new
+        plan = self.opts.plan
+        if plan is not None and res.status == DRIFT and b.step.id not in plan.changes:
+            res.message = "not in the approved plan: left unchanged"
+            self._emit("step.unplanned", step=b.step.id, observed=res.observed)
+            return res, None
+        if res.status == MANUAL:
+            return self._manual(b, res), None
+        if res.status == DRIFT:
+            return self._change_step(b, res)
+        return res, None
 
     def _manual(self, b: _Bound, res: StepResult) -> StepResult:
         if self.ask_manual is None:
@@ -464,10 +476,11 @@ class Runner:
             description=change.description,
             risk=change.risk,
             before=change.before,
-            before_probe=_probe_dict(before_probe),
+            before_probe=_probe_dict(b.before_probe),
             inverse=change.undo,
         )
-        result = self.host.apply(actions.to_op(b.remedy))
+        op = actions.to_op(b.remedy)
+        result = self._reboot(b.step.id, op) if op.spec.reboots else self.host.apply(op)
         if not result.ok:
             err = result.error
             res.status = FAILED
@@ -498,6 +511,50 @@ class Runner:
                 f"expected {matchers.describe(b.verify_expect)}"
             )
         return res, recorded
+
+    def _recorded(self, b: _Bound, res: StepResult) -> rollback.RecordedChange:
+        assert b.remedy is not None and res.change is not None
+        undo = res.change.undo
+        inverse = Action(undo["kind"], {k: v for k, v in undo.items() if k != "kind"}) if undo else None
+        return rollback.RecordedChange(b.step.id, b.remedy, res.change.before, b.before_probe, inverse)
+
+    # -- reboots ----------------------------------------------------------------------------
+    def _boot_time(self) -> Any:
+        result = self.host.read([Op("os.info", {})])[0]
+        return result.value.get("boot_time") if result.ok and result.value else None
+
+    def _reboot(self, step_id: str, op: Op) -> OpResult:
+        """Send a restart, then wait until the host answers with a new boot time.
+
+        The connection usually drops while the restart request is in flight; that is the
+        expected outcome, not a failure, so transport errors are tolerated here and the new
+        boot time is the proof that the PC restarted (work scheduled for boot, such as a
+        chkdsk pass, has run by then).
+        """
+        before = self._boot_time()
+        try:
+            sent = self.host.apply(op)
+        except HostError as e:
+            self._emit("host.reboot.dropped", step=step_id, error=str(e))
+        else:
+            if not sent.ok:
+                return sent
+        self._emit("host.reboot.wait", step=step_id, boot_time=before, timeout_s=self.opts.reboot_timeout_s)
+        deadline = time.monotonic() + self.opts.reboot_timeout_s
+        while True:
+            try:
+                now = self._boot_time()
+            except HostError as e:
+                now = None
+                self._emit("host.reboot.retry", step=step_id, error=str(e))
+            if now is not None and now != before:
+                self._emit("host.back", step=step_id, boot_time=now)
+                return OpResult.success()
+            if self._interrupted:
+                return OpResult.failure(ERROR_TIMEOUT, "interrupted while waiting for the PC to restart")
+            if time.monotonic() >= deadline:
+                return win32_failure(ERROR_TIMEOUT)
+            time.sleep(self.opts.reboot_poll_s)
 
     def _stop_after_failure(
         self,
