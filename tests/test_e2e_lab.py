@@ -116,9 +116,10 @@ def test_certificate_that_fails_validation(state_file, monkeypatch) -> None:
         r = invoke("run", "fix-0x80070422", "--host", lab.host, "--dry-run")
         assert r.exit_code == 4
         assert "certificate" in r.output.lower()
-        skipped = invoke(
-            "run", "fix-0x80070422", "--host", lab.host, "--dry-run", "--insecure-skip-tls-verify"
-        )
+        with pytest.warns(TlsVerificationDisabledWarning, match="certificate validation is OFF"):
+            skipped = invoke(
+                "run", "fix-0x80070422", "--host", lab.host, "--dry-run", "--insecure-skip-tls-verify"
+            )
         assert skipped.exit_code == 1, skipped.output
     finally:
         lab.stop()
