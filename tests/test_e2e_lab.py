@@ -262,3 +262,55 @@ def test_ctrl_c_during_a_change_finishes_it_then_rolls_back(lab_pc42: Lab, wbpla
     assert read_state(lab_pc42.state) == original
     journal = next((wbplay_home / "runs").glob("*.jsonl")).read_text()
     assert '"run.interrupted"' in journal and '"outcome": "interrupted"' in journal
+
+
+def test_password_reaches_no_output_journal_report_or_argv(
+    state_file, tmp_path: Path, wbplay_home: Path
+) -> None:
+    """A real, successful run with a distinctive password: it must appear nowhere we write or expose."""
+    from wbplay.lab.users import LabUser
+
+    secret = "Zq-7v!unique-Pa55word-913"
+    state = state_file("pc42")
+    lab = Lab(state, users=(LabUser("opsadmin", secret),))
+    lab.server.latency_s = 0.05
+    env = dict(os.environ, WBPLAY_HOME=str(wbplay_home), WBPLAY_USER="opsadmin", WBPLAY_PASSWORD=secret)
+    report_md, report_json = tmp_path / "r.md", tmp_path / "r.json"
+    try:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "wbplay",
+                "run",
+                "fix-0x80070422",
+                "--host",
+                lab.host,
+                "--yes",
+                "--report",
+                f"md:{report_md}",
+                "--report",
+                f"json:{report_json}",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        seen_argv = []
+        while proc.poll() is None:
+            try:
+                seen_argv.append(Path(f"/proc/{proc.pid}/cmdline").read_bytes())
+            except OSError:
+                break
+            time.sleep(0.02)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        lab.stop()
+    assert proc.returncode == 0, out + err
+    assert seen_argv and all(secret.encode() not in a for a in seen_argv)
+    assert secret not in out and secret not in err
+    written = [report_md, report_json, *wbplay_home.rglob("*.jsonl")]
+    assert len(written) >= 3
+    for f in written:
+        assert secret not in f.read_text(encoding="utf-8"), f
