@@ -33,7 +33,7 @@ def planned(state_file, tmp_path: Path):
 
 
 def test_plan_records_what_a_reviewer_needs(planned) -> None:
-    state, plan = planned
+    _state, plan = planned
     doc = json.loads(plan.read_text())
     jsonschema.validate(doc, schema("report"))
     assert doc["kind"] == "plan" and doc["format_version"] == "1.0"
@@ -81,7 +81,7 @@ def test_apply_refuses_when_the_playbook_changed(state_file, tmp_path: Path) -> 
 
 
 def test_apply_refuses_an_empty_baseline(planned) -> None:
-    state, plan = planned
+    _state, plan = planned
     doc = json.loads(plan.read_text())
     for s in doc["steps"]:
         s["fingerprint"] = ""
@@ -91,7 +91,7 @@ def test_apply_refuses_an_empty_baseline(planned) -> None:
 
 
 def test_apply_refuses_a_stale_plan_unless_allowed(planned) -> None:
-    state, plan = planned
+    _state, plan = planned
     doc = json.loads(plan.read_text())
     old = datetime.now(timezone.utc) - timedelta(hours=30)
     doc["created"] = old.isoformat(timespec="seconds").replace("+00:00", "Z")

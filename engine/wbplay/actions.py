@@ -65,6 +65,46 @@ def _rename_inverse(args: Args, before: Any) -> Action | None:
     )
 
 
+def _storage_add_inverse(args: Args, before: Any) -> Action | None:
+    pair = {"for_volume": args["for_volume"], "on_volume": args["on_volume"]}
+    if before is None:
+        return Action("shadowstorage.delete", pair)
+    return Action("shadowstorage.resize", {**pair, "max_size_mb": before})
+
+
+def _storage_resize_inverse(args: Args, before: Any) -> Action | None:
+    if before is None:
+        return None
+    return Action(
+        "shadowstorage.resize",
+        {"for_volume": args["for_volume"], "on_volume": args["on_volume"], "max_size_mb": before},
+    )
+
+
+def _storage_delete_inverse(args: Args, before: Any) -> Action | None:
+    if before is None:
+        return None
+    return Action(
+        "shadowstorage.add",
+        {"for_volume": args["for_volume"], "on_volume": args["on_volume"], "max_size_mb": before},
+    )
+
+
+def _mb(value: Any) -> str:
+    if value is None:
+        return "(no association)"
+    return "UNBOUNDED" if value == 0 else f"{value} MB"
+
+
+def _storage_probe(a: Args) -> Probe:
+    return Probe("shadowstorage.max", {"for_volume": a["for_volume"], "on_volume": a["on_volume"]})
+
+
+def _restart_inverse(args: Args, before: Any) -> Action | None:
+    # A restart leaves a running service running; only stop what was stopped before.
+    return Action("service.stop", {"name": args["name"]}) if before == "Stopped" else None
+
+
 def _reg_show(before: Any) -> str:
     if not before or not before.get("exists"):
         return "(absent)"
@@ -143,6 +183,120 @@ ACTIONS: dict[str, ActionSpec] = {
             lambda a, b: f"{a['path']}: {'present' if b and b.get('exists') else 'absent'} → deleted",
             None,
             "Delete a file or folder tree.  Cannot be undone.",
+        ),
+        ActionSpec(
+            "service.restart",
+            "service.restart",
+            Risk.REVERSIBLE,
+            ("name",),
+            lambda a: Probe("service.state", {"name": a["name"]}),
+            lambda a, b: f"{a['name']}: {show(b)} → restarted (Running)",
+            _restart_inverse,
+            "Restart a service and its running dependents: clears the failed state of the VSS "
+            "writers it hosts",
+        ),
+        ActionSpec(
+            "chkdsk.schedule",
+            "chkdsk.schedule",
+            Risk.IRREVERSIBLE,
+            ("volume", "mode"),
+            lambda a: Probe("chkdsk.scheduled", {"volume": a["volume"]}),
+            lambda a, b: (
+                f"chkdsk {a['volume']} /{str(a['mode']).upper()} at the next restart "
+                f"(scheduled now: {show(b)})"
+            ),
+            None,
+            "Schedule chkdsk /F or /R for the next boot.  The pass changes file-system metadata and "
+            "cannot be undone; /R reads every sector (hours on a big HDD, wear on an SSD)",
+        ),
+        ActionSpec(
+            "chkdsk.run",
+            "chkdsk.run",
+            Risk.IRREVERSIBLE,
+            ("volume", "mode"),
+            lambda a: Probe("chkdsk.scan", {"volume": a["volume"]}, "problems"),
+            lambda a, b: (
+                f"chkdsk {a['volume']} /{str(a['mode']).upper()} /X now (read-only scan found "
+                f"problems: {show(b)})"
+            ),
+            None,
+            "Run chkdsk /F or /R now on a volume Windows can lock (not boot/system); forces a dismount",
+        ),
+        ActionSpec(
+            "sfc.scannow",
+            "sfc.scannow",
+            Risk.IRREVERSIBLE,
+            (),
+            lambda a: Probe("sfc.verify", {}, "violations"),
+            lambda a, b: f"sfc /scannow (integrity violations found: {show(b)})",
+            None,
+            "Replace corrupt protected system files from the component store",
+        ),
+        ActionSpec(
+            "host.reboot",
+            "host.reboot",
+            Risk.IRREVERSIBLE,
+            ("reason",),
+            lambda a: Probe("os.info", {}, "boot_time"),
+            lambda a, b: f"restart the PC ({a['reason']}; last boot {show(b)})",
+            None,
+            "Restart now; wbplay waits for the PC to come back and reads on",
+        ),
+        ActionSpec(
+            "shadowstorage.add",
+            "shadowstorage.add",
+            Risk.REVERSIBLE,
+            ("for_volume", "on_volume", "max_size_mb"),
+            _storage_probe,
+            lambda a, b: (
+                f"shadow storage for {a['for_volume']} on {a['on_volume']}: {_mb(b)} → "
+                f"max {_mb(a['max_size_mb'])}"
+            ),
+            _storage_add_inverse,
+            "Create a shadow copy storage association (undone by deleting it)",
+        ),
+        ActionSpec(
+            "shadowstorage.resize",
+            "shadowstorage.resize",
+            Risk.REVERSIBLE,
+            ("for_volume", "on_volume", "max_size_mb"),
+            _storage_probe,
+            lambda a, b: (
+                f"shadow storage for {a['for_volume']} on {a['on_volume']}: max {_mb(b)} → "
+                f"{_mb(a['max_size_mb'])}"
+            ),
+            _storage_resize_inverse,
+            "Change an association's maximum (shrinking can delete shadow copies: docs/domain.md s.6)",
+        ),
+        ActionSpec(
+            "shadowstorage.delete",
+            "shadowstorage.delete",
+            Risk.IRREVERSIBLE,
+            ("for_volume", "on_volume"),
+            _storage_probe,
+            lambda a, b: f"shadow storage for {a['for_volume']} on {a['on_volume']}: {_mb(b)} → deleted",
+            _storage_delete_inverse,
+            "Delete an association and every shadow copy stored in it",
+        ),
+        ActionSpec(
+            "winre.disable",
+            "winre.disable",
+            Risk.REVERSIBLE,
+            (),
+            lambda a: Probe("winre", {}, "enabled"),
+            lambda a, b: f"Windows RE enabled: {show(b)} → false (reagentc /disable)",
+            lambda a, b: Action("winre.enable", {}) if b is True else None,
+            "reagentc /disable: WinRE goes back to C:\\Windows\\System32\\Recovery",
+        ),
+        ActionSpec(
+            "winre.enable",
+            "winre.enable",
+            Risk.REVERSIBLE,
+            (),
+            lambda a: Probe("winre", {}, "enabled"),
+            lambda a, b: f"Windows RE enabled: {show(b)} → true (reagentc /enable)",
+            lambda a, b: Action("winre.disable", {}) if b is False else None,
+            "reagentc /enable (KB975692: it might fail)",
         ),
         ActionSpec(
             "manual",

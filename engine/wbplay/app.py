@@ -88,20 +88,33 @@ def run(
 @dataclass(frozen=True, slots=True)
 class ValidationResult:
     path: Path
-    playbook: Playbook | None
+    kind: str  # "playbook" | "scenarios"
+    items: int  # steps of a playbook, scenarios of a scenario file
     error: PlaybookError | None
 
 
+def _is_scenario_file(path: Path) -> bool:
+    return path.name.endswith(".scenarios.yml") or path.parent.name == "scenarios"
+
+
 def validate(paths: Iterable[Path]) -> list[ValidationResult]:
+    """Check playbooks, and scenario files against their own schema, touching no host."""
+    from wbplay import scenarios
+
     out = []
-    files = list(playbook_mod.expand_paths(list(paths)))
+    files = [p for p in playbook_mod.expand_paths(list(paths)) if p.name != "README.md"]
     if not files:
         raise UsageError("no playbook files found in the given paths")
     for path in files:
+        kind = "scenarios" if _is_scenario_file(path) else "playbook"
         try:
-            out.append(ValidationResult(path, playbook_mod.load(path), None))
+            if kind == "scenarios":
+                count = len(scenarios.load(path).scenarios)
+            else:
+                count = len(playbook_mod.load(path).steps)
+            out.append(ValidationResult(path, kind, count, None))
         except PlaybookError as e:
-            out.append(ValidationResult(path, None, e))
+            out.append(ValidationResult(path, kind, 0, e))
     return out
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 import warnings
 from pathlib import Path
 from typing import Annotated
@@ -17,11 +18,13 @@ from rich.console import Console
 from rich.prompt import Confirm
 
 from wbplay import app as app_mod
-from wbplay import journal, render
+from wbplay import journal, render, render_library
 from wbplay import report as report_mod
+from wbplay import scenarios as scenarios_mod
+from wbplay import triage as triage_mod
 from wbplay.console import ConsoleListener, summary
 from wbplay.errors import ExitCode, UsageError, WbplayError
-from wbplay.hosts.factory import ConnectOptions
+from wbplay.hosts.factory import ConnectOptions, open_host
 from wbplay.lab.users import DEFAULT_USER
 from wbplay.model import Step
 from wbplay.results import RunReport
@@ -380,6 +383,68 @@ def lab(
         serve(state, port=port, users=users, tls=tls, basic=basic)
     except WbplayError as e:
         raise _fail(e) from None
+
+
+@app.command("triage")
+def triage_cmd(
+    host: Annotated[
+        str | None,
+        typer.Option("--host", "-H", help="Read this PC's recent backup failures (sim:NAME, local, ...)"),
+    ] = None,
+    error: Annotated[
+        str | None,
+        typer.Option(
+            "--error", "-E", help="A pasted error code or message (English or Japanese); works offline"
+        ),
+    ] = None,
+    since_days: Annotated[int, typer.Option("--since-days", help="How far back to read events")] = 30,
+    inventory: InventoryOpt = None,
+    transport: TransportOpt = None,
+    insecure_skip_tls_verify: InsecureOpt = False,
+) -> None:
+    """Which playbook fixes this failure? Ranks the library with the evidence that matched."""
+    if not host and not error:
+        raise _fail(UsageError("give --error TEXT (offline) or --host H (read its backup events)"))
+    try:
+        target = (
+            open_host(
+                host, read_only=True, options=ConnectOptions(inventory, transport, insecure_skip_tls_verify)
+            )
+            if host
+            else None
+        )
+        try:
+            result = triage_mod.run(
+                error=error, host=target, playbooks=app_mod.library(), since_days=since_days
+            )
+        finally:
+            if target is not None:
+                target.close()
+    except WbplayError as e:
+        raise _fail(e) from None
+    render_library.triage(out, result)
+    raise typer.Exit(0 if result.matches else int(ExitCode.PENDING))
+
+
+@app.command("test")
+def test_cmd(
+    playbooks: Annotated[
+        list[str] | None,
+        typer.Argument(help="Playbooks (or scenario files) to test; default: the whole library"),
+    ] = None,
+) -> None:
+    """Run playbooks' scenarios on simulated PCs and report like pytest; exits 1 if any fails."""
+    started = time.monotonic()
+    try:
+        paths = scenarios_mod.discover(playbooks or [])
+    except WbplayError as e:
+        raise _fail(e) from None
+    results = []
+    for r in scenarios_mod.run_files(paths):
+        render_library.scenario(out, r)
+        results.append(r)
+    render_library.scenario_summary(out, results, time.monotonic() - started)
+    raise typer.Exit(1 if any(not r.passed for r in results) or not results else 0)
 
 
 @sim_app.command("list")

@@ -35,6 +35,92 @@ Result shapes (``value`` of a successful :class:`OpResult`):
 Write ops return ``None`` on success.  A failure carries a Win32 error code
 (1058 for a disabled service, 1068 for a failed dependency, 2 for a missing
 file...) so that the engine can show the HRESULT a sysadmin would recognise.
+Codes above 0xFFFF are HRESULTs (VSS's 0x8004230D...) and travel as they are.
+
+Storage, VSS, WinRE and repair ops (issue 4)
+--------------------------------------------
+
+*Volume selectors.*  Every ``volume``/``target``/``for_volume``/``on_volume``
+argument accepts a drive letter (``"C:"``, ``"c:\\"``), a volume GUID path
+(``"\\\\?\\Volume{GUID}\\"``) or a role: ``"@boot"`` (the Windows volume,
+``Win32_Volume.BootVolume``), ``"@system"`` (the volume holding the boot
+manager: System Reserved or the ESP, ``Win32_Volume.SystemVolume``) or
+``"@winre"`` (the volume that ``reagentc /info`` names as the WinRE location).
+The host resolves the selector; an unknown volume answers ERROR_FILE_NOT_FOUND (2)
+for writes and an empty/``None`` value for reads.
+
+``events.query`` with an empty ``ids`` list returns every id of the provider
+(probes such as ``backup.errors`` use it).
+
+``os.info`` gains ``boot_time`` (ISO 8601 UTC of the last boot,
+``Win32_OperatingSystem.LastBootUpTime``); the runner waits for it to change
+after ``host.reboot``.
+
+``disk.list``
+    ``[{number, model, media_type, bus_type, partition_style, size_mb,
+    logical_sector_size, physical_sector_size, is_boot, is_system}]``.
+    ``media_type``: ``"HDD" | "SSD" | "SCM" | "Unspecified"`` (Win8+:
+    ``MSFT_PhysicalDisk.MediaType``; Win7: ``IncursSeekPenalty`` false -> SSD,
+    true -> HDD, unknown -> Unspecified).  ``bus_type``: ``"SATA" | "SAS" |
+    "NVMe" | "USB" | "RAID" | "iSCSI" | "Virtual" | "Unknown"``.
+    ``partition_style``: ``"MBR" | "GPT" | "RAW"``.  Detached disks are absent.
+``volume.list``
+    ``[{path, letter, label, file_system, size_mb, free_mb, disk, partition,
+    system, boot, pagefile, dirty}]``; ``path`` is the ``\\?\\Volume{GUID}\\``
+    path, ``letter`` is ``"C:"`` or ``None``, ``disk``/``partition`` are the
+    disk number and the 1-based partition number (as in
+    ``\\?\\GLOBALROOT\\device\\harddiskN\\partitionM``), ``dirty`` is
+    ``Win32_Volume.DirtyBitSet``.  Volumes on detached disks are absent.
+``shadowstorage.list``
+    ``[{for: VOL, on: VOL, used_mb, allocated_mb, max_mb}]`` where ``VOL`` is
+    ``{path, letter, label, system, boot}`` and ``max_mb`` is ``0`` for
+    UNBOUNDED (``Win32_ShadowStorage`` joined with ``Win32_Volume``).  With
+    ``for_volume`` (a selector, resolved on the host) only that volume's
+    associations; ``[]`` if the volume is unknown.
+``backup.catalog``
+    ``{target, image_sets: [{machine, path, readable}], file_sets: [{machine,
+    path, readable}]}``: the backup sets on a backup target.  Image sets are the
+    ``<target>\\WindowsImageBackup\\<machine>`` folders (readable: ``wbadmin
+    get versions -backupTarget:<target>`` lists them); file sets are Windows 7
+    file-backup folders ``<target>\\<machine>`` holding ``Backup Set *``
+    folders (readable: the ``Catalogs\\GlobalCatalog.wbcat`` file opens).  The
+    readability test for file sets is an approximation (docs/domain.md has no
+    documented check, [U]).
+``session.info``
+    ``{user, sid, is_admin, elevated}``: the account the agent runs as.
+``user.shell_folders``
+    ``[{sid, profile_path, folders: {name: raw REG_EXPAND_SZ value}}]`` for
+    every *loaded* user hive ``HKU\\S-1-5-21-*`` (over WinRM ``HKCU`` is the
+    remote account's hive, docs/domain.md s.4), with ``profile_path`` from
+    ``ProfileList\\<SID>\\ProfileImagePath``.
+``printer.list`` / ``printer.drivers``
+    ``[{name, driver, port}]`` / ``[{name, environment, version}]``
+    (``Win32_Printer`` / ``Win32_PrinterDriver``).
+Command reads (a fixed command line, typed arguments, never a free string)
+    ``chkdsk.scan`` (Win8+ ``chkdsk X: /scan``, Win7 ``chkdsk X:``),
+    ``chkntfs.query`` (``chkntfs X:``), ``fsutil.dirty_query`` (``fsutil dirty
+    query X:``), ``fsutil.ntfsinfo`` (``fsutil fsinfo ntfsinfo X:``),
+    ``vssadmin.list_writers``, ``vssadmin.list_shadowstorage``,
+    ``wbadmin.get_versions`` (``wbadmin get versions [-backupTarget:X:]``),
+    ``reagentc.info`` (``reagentc /info``), ``sfc.verifyonly`` (``sfc
+    /verifyonly``, decoded from UTF-16LE) and ``cbs.sr_lines`` (the ``[SR]``
+    lines of ``%windir%\\Logs\\CBS\\CBS.log``, as ``findstr /c:"[SR]"`` prints
+    them) all answer ``{command_line, exit_code, output}``: the console text
+    in the PC's UI language.  :mod:`wbplay.cmdparse` turns that text into data
+    in the engine, for every host alike.
+
+Writes: ``chkdsk.schedule {volume, mode: f|r}`` (``chkdsk X: /F|/R``
+answering *N* to a forced dismount and *Y* to "check at next restart"),
+``chkdsk.run {volume, mode}`` (``chkdsk X: /F|/R /X`` now; a volume Windows
+cannot lock (boot, system, page file) fails with 32), ``sfc.scannow``,
+``shadowstorage.add|resize {for_volume, on_volume, max_size_mb}`` (0 =
+UNBOUNDED; ``vssadmin add|resize shadowstorage`` on Server, ``Win32_ShadowStorage``
+on client Windows, whose vssadmin has no ``add``, [U]),
+``shadowstorage.delete {for_volume, on_volume}``, ``winre.disable`` /
+``winre.enable`` (``reagentc /disable|/enable``), ``service.restart {name}``
+(stop, then start, restarting running dependents as ``Restart-Service -Force``
+does) and ``host.reboot {reason}`` (``shutdown /r /t 5``; the connection drops,
+see :attr:`OpSpec.reboots`).
 """
 
 from __future__ import annotations
@@ -72,6 +158,7 @@ class OpSpec:
     writes: bool
     args: tuple[ArgSpec, ...] = ()
     doc: str = ""
+    reboots: bool = False  # the host restarts: the runner waits for it to come back (os.info boot_time)
 
 
 def _s(name: str, required: bool = True) -> ArgSpec:
@@ -127,8 +214,75 @@ OP_SPECS: dict[str, OpSpec] = {
         OpSpec("registry.delete", True, (_s("key"), _s("name")), "Delete a registry value"),
         OpSpec("path.rename", True, (_s("path"), _s("new_name")), "Rename a file or folder in place"),
         OpSpec("path.delete", True, (_s("path"),), "Delete a file or folder tree (irreversible)"),
+        # --- storage, VSS, WinRE, repair (issue 4; shapes in the module docstring) ----
+        OpSpec("disk.list", False, (), "Physical disks: media and bus type, sector sizes, boot/system"),
+        OpSpec("volume.list", False, (), "Volumes: file system, size/free, flags, disk, dirty bit"),
+        OpSpec(
+            "shadowstorage.list",
+            False,
+            (_s("for_volume", False),),
+            "Shadow copy storage associations (typed), optionally of one volume",
+        ),
+        OpSpec(
+            "backup.catalog", False, (_s("target"),), "Backup sets on a backup target and their readability"
+        ),
+        OpSpec(
+            "session.info", False, (), "The account the agent runs as, and whether it is an elevated admin"
+        ),
+        OpSpec("user.shell_folders", False, (), "User Shell Folders of every loaded HKU\\<SID> hive"),
+        OpSpec("printer.list", False, (), "Printers with their driver and port"),
+        OpSpec("printer.drivers", False, (), "Installed printer drivers"),
+        OpSpec(
+            "chkdsk.scan", False, (_s("volume"),), "Read-only file system scan (Win8+ /scan, Win7 no switch)"
+        ),
+        OpSpec("chkntfs.query", False, (_s("volume"),), "chkntfs X: (is a check scheduled at boot?)"),
+        OpSpec("fsutil.dirty_query", False, (_s("volume"),), "fsutil dirty query X:"),
+        OpSpec("fsutil.ntfsinfo", False, (_s("volume"),), "fsutil fsinfo ntfsinfo X: (sector sizes)"),
+        OpSpec("vssadmin.list_writers", False, (), "vssadmin list writers"),
+        OpSpec("vssadmin.list_shadowstorage", False, (), "vssadmin list shadowstorage"),
+        OpSpec(
+            "wbadmin.get_versions", False, (_s("target", False),), "wbadmin get versions [-backupTarget:X:]"
+        ),
+        OpSpec("reagentc.info", False, (), "reagentc /info"),
+        OpSpec("sfc.verifyonly", False, (), "sfc /verifyonly (read-only integrity scan)"),
+        OpSpec("cbs.sr_lines", False, (), "The [SR] lines of CBS.log (sfc's results)"),
+        OpSpec(
+            "chkdsk.schedule",
+            True,
+            (_s("volume"), _s("mode")),
+            "chkdsk X: /F|/R at the next restart (irreversible once it runs)",
+        ),
+        OpSpec("chkdsk.run", True, (_s("volume"), _s("mode")), "chkdsk X: /F|/R /X now (non-system volumes)"),
+        OpSpec("sfc.scannow", True, (), "sfc /scannow: repair protected system files (irreversible)"),
+        OpSpec(
+            "shadowstorage.add",
+            True,
+            (_s("for_volume"), _s("on_volume"), _i("max_size_mb")),
+            "Create a shadow copy storage association (max 0 = UNBOUNDED)",
+        ),
+        OpSpec(
+            "shadowstorage.resize",
+            True,
+            (_s("for_volume"), _s("on_volume"), _i("max_size_mb")),
+            "Change the maximum size of a shadow copy storage association",
+        ),
+        OpSpec(
+            "shadowstorage.delete",
+            True,
+            (_s("for_volume"), _s("on_volume")),
+            "Delete a shadow copy storage association (and the shadow copies stored there)",
+        ),
+        OpSpec("winre.disable", True, (), "reagentc /disable"),
+        OpSpec("winre.enable", True, (), "reagentc /enable"),
+        OpSpec(
+            "service.restart", True, (_s("name"),), "Stop and start a service (and its running dependents)"
+        ),
+        OpSpec("host.reboot", True, (_s("reason"),), "Restart the PC now", reboots=True),
     )
 }
+
+MODES = ("f", "r")
+"""chkdsk repair modes: /F fixes the file system; /R also reads every sector (implies /F)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +350,10 @@ ERROR_SERVICE_DOES_NOT_EXIST = 1060
 ERROR_SERVICE_NOT_ACTIVE = 1062
 ERROR_SERVICE_DEPENDENCY_FAIL = 1068
 ERROR_IO_DEVICE = 1117
+ERROR_SHARING_VIOLATION = 32
+ERROR_NOT_READY = 21
+ERROR_NOT_SUPPORTED = 50
+ERROR_TIMEOUT = 1460
 
 WIN32_MESSAGES: dict[int, str] = {
     ERROR_FILE_NOT_FOUND: "The system cannot find the file specified.",
@@ -217,6 +375,12 @@ WIN32_MESSAGES: dict[int, str] = {
     ERROR_SERVICE_NOT_ACTIVE: "The service has not been started.",
     ERROR_SERVICE_DEPENDENCY_FAIL: "The dependency service or group failed to start.",
     ERROR_IO_DEVICE: "The request could not be performed because of an I/O device error.",
+    ERROR_SHARING_VIOLATION: (
+        "The process cannot access the file because it is being used by another process."
+    ),
+    ERROR_NOT_READY: "The device is not ready.",
+    ERROR_NOT_SUPPORTED: "The request is not supported.",
+    ERROR_TIMEOUT: "This operation returned because the timeout period expired.",
 }
 
 

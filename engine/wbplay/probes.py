@@ -2,16 +2,27 @@
 
 A probe never changes the host.  Several probes that need the same op with the
 same arguments share one read, and every probe of a run travels in one batch.
+
+Some probes need several reads at once (is this destination a critical volume?
+which disk do these I/O errors belong to?): they declare ``extra`` read ops and
+a ``join`` that receives every op's value plus the probe's arguments
+(:mod:`wbplay.derive`).  Their extra reads join the same batch and share
+identical reads with other probes.  Probes used as a remedy's before-state stay
+single-read (rollback re-reads them one by one).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from wbplay import cmdparse, derive
 from wbplay.model import Probe
 from wbplay.ops import Op, OpResult
+
+ArgsBuilder = Callable[[Mapping[str, Any]], dict[str, Any]]
+Join = Callable[[Sequence[Any], Mapping[str, Any]], Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +33,10 @@ class ProbeSpec:
     pick: Callable[[Any], Any]
     doc: str
     optional_args: tuple[str, ...] = ()
+    uses: tuple[str, ...] = ()  # probe arguments read by ``join``/extra builders, not sent to ``op``
+    extra: tuple[tuple[str, ArgsBuilder], ...] = ()  # more read ops, with their arguments
+    join: Join | None = None  # (values of op + extra ops, probe args) -> observed value
+    fixed: ArgsBuilder | None = None  # arguments of the main op that the probe supplies itself
 
 
 def _field(name: str) -> Callable[[Any], Any]:
@@ -31,6 +46,304 @@ def _field(name: str) -> Callable[[Any], Any]:
 def _identity(v: Any) -> Any:
     return v
 
+
+def _fixed(**args: Any) -> ArgsBuilder:
+    return lambda _a: dict(args)
+
+
+def _events(provider: str, ids: list[int], log: str | None = None, days: int | None = None) -> ArgsBuilder:
+    def build(a: Mapping[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "provider": provider,
+            "ids": ids,
+            "since_days": days or a.get("since_days") or 30,
+        }
+        if log:
+            out["log"] = log
+        return out
+
+    return build
+
+
+def _cmd(parse: Callable[[str], Any]) -> Callable[[Any], Any]:
+    return lambda v: None if v is None else parse(v["output"])
+
+
+def _cmd_rc(parse: Callable[[str, int], Any]) -> Callable[[Any], Any]:
+    return lambda v: None if v is None else parse(v["output"], v["exit_code"])
+
+
+def _named_writer(values: Sequence[Any], args: Mapping[str, Any]) -> Any:
+    want = str(args.get("name", "")).lower()
+    found = cmdparse.writers(values[0]["output"]) if values[0] else []
+    return next((w for w in found if w["name"].lower() == want), None)
+
+
+def _failed_writers(v: Any) -> Any:
+    return None if v is None else [w["name"] for w in cmdparse.writers(v["output"]) if w["failed"]]
+
+
+_VOLUMES = ("volume.list", _fixed())
+_DISKS = ("disk.list", _fixed())
+_SERVICES = ("service.list", _fixed())
+_REAGENTC = ("reagentc.info", _fixed())
+_OS = ("os.info", _fixed())
+# Repairing-pass reports: Wininit 1001 after a boot-time check (Win7 source "Wininit", Win8+
+# "Microsoft-Windows-Wininit" [U]) and Chkdsk's own event for online runs (id [U]).
+_CHKDSK_REPORTS = (
+    ("events.query", _events("Wininit", [1001], "Application", 365)),
+    ("events.query", _events("Microsoft-Windows-Wininit", [1001], "Application", 365)),
+    ("events.query", _events("Chkdsk", [26226, 26212, 26214], "Application", 365)),
+)
+
+_STORAGE_PROBES: tuple[ProbeSpec, ...] = (
+    ProbeSpec("disks", "disk.list", (), _identity, "Physical disks: media/bus type, sector sizes"),
+    ProbeSpec("volumes", "volume.list", (), _identity, "Volumes: file system, size/free, flags, dirty"),
+    ProbeSpec(
+        "volume",
+        "volume.list",
+        (),
+        _identity,
+        "One volume by letter, GUID path or @boot/@system",
+        uses=("volume",),
+        join=derive.volume,
+    ),
+    ProbeSpec(
+        "disk",
+        "volume.list",
+        (),
+        _identity,
+        "The physical disk that holds a volume",
+        uses=("volume",),
+        extra=(_DISKS,),
+        join=derive.disk_of,
+    ),
+    ProbeSpec(
+        "volume.critical",
+        "volume.list",
+        (),
+        _identity,
+        "{critical, reasons}: boot/system/WinRE/service ImagePath on the volume",
+        uses=("volume",),
+        extra=(_SERVICES, _REAGENTC),
+        join=derive.volume_critical,
+    ),
+    ProbeSpec(
+        "image.target",
+        "volume.list",
+        (),
+        _identity,
+        "Everything that decides whether a system image can go to a destination",
+        uses=("target",),
+        extra=(
+            _DISKS,
+            _SERVICES,
+            _REAGENTC,
+            _OS,
+            ("backup.catalog", lambda a: {"target": a["target"]}),
+            ("path.list", lambda a: {"path": str(a["target"]).rstrip("\\") + "\\"}),
+        ),
+        join=derive.image_target,
+    ),
+    ProbeSpec(
+        "image.sources",
+        "volume.list",
+        (),
+        _identity,
+        "The volumes a system image includes, and size limits",
+        extra=(_SERVICES, _REAGENTC, _OS),
+        join=derive.image_sources,
+    ),
+    ProbeSpec(
+        "volume.dirty", "fsutil.dirty_query", ("volume",), _cmd(cmdparse.dirty), "The dirty bit (fsutil)"
+    ),
+    ProbeSpec(
+        "volume.ntfsinfo",
+        "fsutil.ntfsinfo",
+        ("volume",),
+        _cmd_rc(cmdparse.ntfsinfo),
+        "Sector sizes from fsutil fsinfo ntfsinfo",
+    ),
+    ProbeSpec(
+        "chkdsk.scan",
+        "chkdsk.scan",
+        ("volume",),
+        _cmd_rc(cmdparse.chkdsk_scan),
+        "Read-only scan: {problems, exit_code}",
+    ),
+    ProbeSpec(
+        "chkdsk.scheduled",
+        "chkntfs.query",
+        ("volume",),
+        _cmd(lambda o: cmdparse.chkntfs(o)["scheduled"]),
+        "Whether a boot-time chkdsk is scheduled (chkntfs)",
+    ),
+    ProbeSpec(
+        "chkdsk.last_result",
+        "volume.list",
+        (),
+        _identity,
+        "The newest repairing pass's report for a volume: {time, clean, corrections, bad_clusters_added}",
+        uses=("volume",),
+        extra=_CHKDSK_REPORTS,
+        join=derive.chkdsk_last_result,
+    ),
+    ProbeSpec(
+        "disk.errors",
+        "volume.list",
+        (),
+        _identity,
+        "Disk 7/11/51/153/157 and Ntfs 55/98 errors on a volume's disk: {count, since_last_check, events}",
+        uses=("volume", "since_days"),
+        extra=(
+            ("events.query", _events("disk", [7, 11, 51, 153, 157], "System")),
+            ("events.query", _events("Ntfs", [55, 98], "System")),
+            ("events.query", _events("Microsoft-Windows-Ntfs", [55, 98], "System")),
+            *_CHKDSK_REPORTS,
+        ),
+        join=derive.disk_errors,
+    ),
+    ProbeSpec(
+        "volume.repair_needed",
+        "volume.list",
+        (),
+        _identity,
+        "{needed, reasons}: I/O errors since the last pass, dirty bit, read-only scan, last pass not clean",
+        uses=("volume", "since_days"),
+        extra=(
+            ("chkdsk.scan", lambda a: {"volume": a["volume"]}),
+            ("events.query", _events("disk", [7, 11, 51, 153, 157], "System")),
+            ("events.query", _events("Ntfs", [55, 98], "System")),
+            ("events.query", _events("Microsoft-Windows-Ntfs", [55, 98], "System")),
+            *_CHKDSK_REPORTS,
+        ),
+        join=derive.repair_needed,
+    ),
+    ProbeSpec("vss.writers", "vssadmin.list_writers", (), _cmd(cmdparse.writers), "VSS writers and states"),
+    ProbeSpec(
+        "vss.writer",
+        "vssadmin.list_writers",
+        (),
+        _identity,
+        "One VSS writer by name (nothing if absent)",
+        uses=("name",),
+        join=_named_writer,
+    ),
+    ProbeSpec(
+        "vss.failed_writers",
+        "vssadmin.list_writers",
+        (),
+        _failed_writers,
+        "Names of writers in a failed state (6-15)",
+    ),
+    ProbeSpec(
+        "shadowstorage",
+        "shadowstorage.list",
+        (),
+        _identity,
+        "Shadow copy storage associations",
+        ("for_volume",),
+    ),
+    ProbeSpec(
+        "shadowstorage.max",
+        "shadowstorage.list",
+        ("for_volume",),
+        _identity,
+        "Max size of one association (0 = UNBOUNDED, nothing if absent)",
+        uses=("on_volume",),
+        join=derive.shadowstorage_max,
+    ),
+    ProbeSpec(
+        "shadowstorage.room",
+        "volume.list",
+        (),
+        _identity,
+        "Whether a volume's shadow copy has room: {ok, why, fix, free_mb, needed_mb, storage_on, max_mb}",
+        uses=("volume", "storage_volume"),
+        extra=(("shadowstorage.list", _fixed()), _REAGENTC),
+        join=derive.shadowstorage_room,
+    ),
+    ProbeSpec(
+        "shadowstorage.critical_room",
+        "volume.list",
+        (),
+        _identity,
+        "Critical source volumes whose shadow copy has no room",
+        extra=(_SERVICES, _REAGENTC, _OS, ("shadowstorage.list", _fixed())),
+        join=derive.critical_room,
+    ),
+    ProbeSpec(
+        "vssadmin.shadowstorage",
+        "vssadmin.list_shadowstorage",
+        (),
+        _cmd(cmdparse.shadowstorage),
+        "vssadmin list shadowstorage, parsed",
+    ),
+    ProbeSpec(
+        "backup.versions",
+        "wbadmin.get_versions",
+        (),
+        _cmd_rc(cmdparse.versions),
+        "wbadmin get versions: {ok, versions, error}",
+        ("target",),
+    ),
+    ProbeSpec(
+        "backup.sets",
+        "backup.catalog",
+        ("target",),
+        derive.backup_sets,
+        "Backup sets on a target: {image_sets, file_sets, unreadable_image_sets, unreadable_file_sets}",
+    ),
+    ProbeSpec(
+        "winre", "reagentc.info", (), _cmd(cmdparse.reagentc), "reagentc /info: {enabled, disk, partition}"
+    ),
+    ProbeSpec(
+        "winre.placement",
+        "reagentc.info",
+        (),
+        _identity,
+        "Where WinRE lives: {enabled, disk, bus_type, on_boot_disk, external}",
+        extra=(_DISKS,),
+        join=derive.winre_placement,
+    ),
+    ProbeSpec("sfc.verify", "sfc.verifyonly", (), _cmd(cmdparse.sfc), "sfc /verifyonly: {violations}"),
+    ProbeSpec("cbs.sr", "cbs.sr_lines", (), _cmd(cmdparse.cbs_sr), "CBS.log [SR]: {repaired, cannot_repair}"),
+    ProbeSpec("session", "session.info", (), _identity, "The account wbplay runs as: {user, is_admin...}"),
+    ProbeSpec(
+        "user.shell_folders", "user.shell_folders", (), _identity, "Shell folders of each loaded HKU\\<SID>"
+    ),
+    ProbeSpec(
+        "user.folders_off_system",
+        "user.shell_folders",
+        (),
+        _identity,
+        "User folders and profiles that live off the system drive",
+        extra=(_VOLUMES,),
+        join=derive.folders_off_system,
+    ),
+    ProbeSpec("printers", "printer.list", (), _identity, "Printers with driver and port"),
+    ProbeSpec("printer.drivers", "printer.drivers", (), _identity, "Installed printer drivers"),
+    ProbeSpec(
+        "printer.easy_print",
+        "printer.drivers",
+        (),
+        _identity,
+        "Remote Desktop Easy Print drivers/redirected printers: {present, drivers, printers}",
+        extra=(("printer.list", _fixed()),),
+        join=derive.easy_print,
+    ),
+    ProbeSpec(
+        "backup.errors",
+        "events.query",
+        (),
+        _identity,
+        "Failed backups, newest first: {time, provider, id, code, detailed_code, target} (codes normalised)",
+        uses=("since_days",),
+        extra=(("events.query", _events("Windows Backup", [], "Application")),),
+        join=derive.backup_errors,
+        fixed=_events("Microsoft-Windows-Backup", []),
+    ),
+)
 
 PROBES: dict[str, ProbeSpec] = {
     p.kind: p
@@ -71,14 +384,30 @@ PROBES: dict[str, ProbeSpec] = {
             "Recent events of a provider, newest first",
             ("ids", "log", "since_days", "max"),
         ),
+        *_STORAGE_PROBES,
     )
 }
 
 
 def to_op(probe: Probe) -> Op:
+    """The probe's main read op (its only one unless the probe declares ``extra`` reads)."""
     spec = PROBES[probe.kind]
     names = spec.args + spec.optional_args
-    return Op(spec.op, {k: v for k, v in probe.args.items() if k in names})
+    args = {k: v for k, v in probe.args.items() if k in names}
+    if spec.fixed is not None:
+        args = {**spec.fixed(probe.args), **args}
+    return Op(spec.op, args)
+
+
+def to_ops(probe: Probe) -> list[Op]:
+    """Every read the probe needs, main op first."""
+    spec = PROBES[probe.kind]
+    return [to_op(probe)] + [Op(name, build(probe.args)) for name, build in spec.extra]
+
+
+def single_read(kind: str) -> bool:
+    """Whether a probe kind needs exactly one read (required of remedies' before-probes)."""
+    return not PROBES[kind].extra
 
 
 def select(value: Any, dotted: str | None) -> Any:
@@ -96,5 +425,15 @@ def select(value: Any, dotted: str | None) -> Any:
 
 
 def observe(probe: Probe, result: OpResult) -> Any:
-    """The value a probe observed from its op's result (the caller handles failures)."""
-    return select(PROBES[probe.kind].pick(result.value), probe.field)
+    """The value a single-read probe observed from its op's result (the caller handles failures)."""
+    return observe_all(probe, [result])
+
+
+def observe_all(probe: Probe, results: Sequence[OpResult]) -> Any:
+    """The value a probe observed from the results of :func:`to_ops`, in that order."""
+    spec = PROBES[probe.kind]
+    if spec.join is not None:
+        value = spec.join([r.value for r in results], probe.args)
+    else:
+        value = spec.pick(results[0].value)
+    return select(value, probe.field)

@@ -82,10 +82,8 @@ def _args(args: Any) -> str:
 def validation(console: Console, results: Sequence[ValidationResult]) -> None:
     for r in results:
         if r.error is None:
-            assert r.playbook is not None
-            console.print(
-                f"[green]valid[/]   {escape(str(r.path))} ({len(r.playbook.steps)} steps)", highlight=False
-            )
+            unit = "steps" if r.kind == "playbook" else "scenarios"
+            console.print(f"[green]valid[/]   {escape(str(r.path))} ({r.items} {unit})", highlight=False)
         else:
             console.print(f"[red]INVALID[/] {escape(r.error.render())}", highlight=False)
     bad = sum(1 for r in results if r.error)

@@ -3,7 +3,9 @@
 One batched read assesses every step (a dry-run is a single round trip).  A
 real run then walks the steps again, re-reading a step's state once anything
 has changed, journals each intent before its change, verifies each change and,
-on failure, undoes the applied changes in reverse order.
+on failure, undoes the applied changes in reverse order.  A change whose op
+restarts the PC (``OpSpec.reboots``) is followed by a wait for the host to
+answer with a new boot time; the dropped connection is expected, not a failure.
 """
 
 from __future__ import annotations

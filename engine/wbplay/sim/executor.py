@@ -17,6 +17,7 @@ from typing import Any
 
 from wbplay import ops as O
 from wbplay.ops import Op, OpResult, win32_failure
+from wbplay.sim import boot, clock, commands, storage
 from wbplay.sim.model import SERVICES_KEY, START_VALUES, HostModel, normalise_key, normalise_path
 
 ERROR_SERVICE_DEPENDENCY_DELETED = 1075
@@ -41,6 +42,7 @@ def _os_info(m: HostModel, _: dict[str, Any]) -> OpResult:
             "oem_codepage": os["oem_codepage"],
             "product_type": os["product_type"],
             "arch": os.get("arch", "64-bit"),
+            "boot_time": clock.last_boot(m),
         }
     )
 
@@ -231,6 +233,39 @@ def _service_stop(m: HostModel, a: dict[str, Any]) -> OpResult:
     return OpResult.success()
 
 
+def _service_restart(m: HostModel, a: dict[str, Any]) -> OpResult:
+    """Restart-Service -Force: stop running dependents and the service, start them again.
+
+    A writer hosted by the service comes back Stable (its failed state lived in that
+    process), which is the documented first remedy for a failed writer (docs/domain.md s.2,
+    0x807800A1: "fix the failing writer").
+    """
+    canonical = m.service_name(a["name"])
+    if canonical is None:
+        return win32_failure(O.ERROR_SERVICE_DOES_NOT_EXIST)
+    services = m.state["services"]
+    if services[canonical]["start_mode"] == "Disabled":
+        return win32_failure(O.ERROR_SERVICE_DISABLED)
+    stopped: list[str] = []
+
+    def stop_tree(name: str) -> None:
+        for dep in m.dependents(name):
+            if services[dep]["state"] == "Running":
+                stop_tree(dep)
+        if services[name]["state"] == "Running":
+            services[name]["state"] = "Stopped"
+            stopped.append(name)
+
+    stop_tree(canonical)
+    storage.reset_writers_of(m, canonical)
+    result = start_service(m, canonical)
+    if not result.ok:
+        return result
+    for name in reversed(stopped):
+        start_service(m, name)
+    return OpResult.success()
+
+
 def _registry_set(m: HostModel, a: dict[str, Any]) -> OpResult:
     if a["type"] not in O.REGISTRY_TYPES:
         return win32_failure(O.ERROR_INVALID_PARAMETER)
@@ -320,6 +355,9 @@ HANDLERS: dict[str, Handler] = {
     "registry.delete": _registry_delete,
     "path.rename": _path_rename,
     "path.delete": _path_delete,
+    "service.restart": _service_restart,
+    "host.reboot": boot.handle_reboot,
+    **commands.HANDLERS,
 }
 
 

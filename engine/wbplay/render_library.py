@@ -1,0 +1,54 @@
+"""Text for ``wbplay triage`` and ``wbplay test`` (the library tools)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from wbplay.scenarios import Result
+from wbplay.triage import TriageResult
+
+
+def triage(console: Console, result: TriageResult) -> None:
+    if not result.evidence:
+        console.print("No backup failures found.", highlight=False)
+    for ev in result.evidence[:5]:
+        codes = " / ".join(c for c in (ev.code, ev.detailed_code) if c) or "no code"
+        console.print(f"[dim]evidence[/] {escape(ev.source)}: {codes}", highlight=False)
+    if len(result.evidence) > 5:
+        console.print(f"[dim]evidence[/] ... and {len(result.evidence) - 5} more", highlight=False)
+    if not result.matches:
+        console.print("No playbook in the library applies.", highlight=False)
+        return
+    table = Table(title="playbooks that apply, best first")
+    for col in ("#", "playbook", "score", "why"):
+        table.add_column(col)
+    for i, m in enumerate(result.matches, 1):
+        why = "\n".join(escape(r) for r in m.reasons)
+        if m.suggested_vars:
+            why += "\n[dim]try: " + " ".join(f"--var {k}={v}" for k, v in m.suggested_vars.items()) + "[/]"
+        table.add_row(
+            str(i), f"[bold]{escape(m.playbook_id)}[/]\n[dim]{escape(m.title)}[/]", f"{m.score:.0f}", why
+        )
+    console.print(table)
+
+
+def scenario(console: Console, r: Result) -> None:
+    status = "[green]PASSED[/]" if r.passed else "[red]FAILED[/]"
+    console.print(f"{escape(r.id)} [dim]({escape(r.host)}, {r.seconds:.2f}s)[/] {status}", highlight=False)
+
+
+def scenario_summary(console: Console, results: list[Result], seconds: float) -> None:
+    failed = [r for r in results if not r.passed]
+    if failed:
+        console.print("\n[bold red]FAILURES[/]", highlight=False)
+        for r in failed:
+            console.print(f"[bold]{escape(r.id)}[/] [dim]{escape(r.file)}[/]", highlight=False)
+            for f in r.failures:
+                console.print(f"  - {escape(f)}", highlight=False)
+    colour = "red" if failed else "green"
+    console.print(
+        f"[{colour}]{len(results) - len(failed)} passed, {len(failed)} failed in {seconds:.2f}s[/]",
+        highlight=False,
+    )

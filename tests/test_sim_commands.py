@@ -1,0 +1,187 @@
+"""The simulated PC's console commands, in English and Japanese, read back by wbplay.cmdparse.
+
+Each test renders a command the way the simulated Windows prints it in one UI
+language and checks that the engine-side parser recovers the state behind it,
+anchoring on numbers, GUID paths and exit codes rather than words.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from wbplay import cmdparse
+from wbplay.ops import Op
+from wbplay.sim.executor import execute
+from wbplay.sim.model import HostModel
+from wbplay.sim.state import load_host_model
+
+LOCALES = ["en-US", "ja-JP"]
+
+
+def pc(name: str, locale: str) -> HostModel:
+    m = load_host_model(name)
+    m.os["locale"] = locale
+    return m
+
+
+def run(m: HostModel, name: str, **args: Any) -> dict[str, Any]:
+    result = execute(m, Op(name, args))
+    assert result.ok, result.error
+    assert isinstance(result.value, dict)
+    return result.value
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_vssadmin_writers_failed_state_is_read_by_number(locale: str) -> None:
+    m = pc("win10-system-writer-failed", locale)
+    out = run(m, "vssadmin.list_writers")
+    assert out["command_line"] == "vssadmin list writers"
+    if locale == "ja-JP":
+        assert "状態: [8]" in out["output"] and "State:" not in out["output"]
+    writers = cmdparse.writers(out["output"])
+    assert [w["name"] for w in writers][:2] == ["System Writer", "ASR Writer"]
+    system = writers[0]
+    assert (system["state"], system["failed"]) == (8, True)
+    assert system["id"] == "{e8132975-6f93-4464-a53e-1050253ae220}"
+    assert system["instance_id"] and system["instance_id"] != system["id"]
+    assert system["last_error"]  # localized text, kept as printed
+    assert not any(w["failed"] for w in writers[1:])
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_vssadmin_shadowstorage_positional_parse(locale: str) -> None:
+    m = pc("win7-system-reserved-full", locale)
+    empty = run(m, "vssadmin.list_shadowstorage")
+    assert empty["exit_code"] == 1 and cmdparse.shadowstorage(empty["output"]) == []
+    assert execute(
+        m, Op("shadowstorage.add", {"for_volume": "@system", "on_volume": "C:", "max_size_mb": 1024})
+    ).ok
+    assert execute(m, Op("shadowstorage.add", {"for_volume": "C:", "on_volume": "C:", "max_size_mb": 0})).ok
+    parsed = cmdparse.shadowstorage(run(m, "vssadmin.list_shadowstorage")["output"])
+    assert len(parsed) == 2
+    sysres, c = parsed
+    assert sysres["for_letter"] is None and sysres["for_path"].startswith("\\\\?\\Volume{00000001")
+    assert sysres["on_letter"] == "C:" and sysres["max_mb"] == 1024
+    assert c["for_letter"] == "C:" and c["max_mb"] == 0  # UNBOUNDED
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize(("name", "switch"), [("win7-healthy", ""), ("win10-healthy", " /scan")])
+def test_read_only_chkdsk_by_exit_code(locale: str, name: str, switch: str) -> None:
+    m = pc(name, locale)
+    clean = run(m, "chkdsk.scan", volume="C:")
+    assert clean["command_line"] == f"chkdsk C:{switch}"  # Win7 has no /scan (docs/domain.md s.4)
+    assert cmdparse.chkdsk_scan(clean["output"], clean["exit_code"])["problems"] is False
+    m.state["volumes"][1]["fs_errors"] = [5]
+    damaged = run(m, "chkdsk.scan", volume="C:")
+    assert damaged["exit_code"] == 3
+    assert cmdparse.chkdsk_scan(damaged["output"], damaged["exit_code"])["problems"] is True
+    # Without an exit code the words decide, in both languages.
+    assert cmdparse.chkdsk_scan(damaged["output"], -1)["problems"] is True
+    assert cmdparse.chkdsk_scan(clean["output"], -1)["problems"] is False
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_dirty_bit_and_chkntfs(locale: str) -> None:
+    m = pc("pc42-io-errors", locale)
+    assert cmdparse.dirty(run(m, "fsutil.dirty_query", volume="C:")["output"]) is True
+    assert cmdparse.dirty(run(m, "fsutil.dirty_query", volume="E:")["output"]) is False
+    assert cmdparse.chkntfs(run(m, "chkntfs.query", volume="C:")["output"]) == {
+        "scheduled": False,
+        "dirty": True,
+    }
+    assert execute(m, Op("chkdsk.schedule", {"volume": "C:", "mode": "r"})).ok
+    assert cmdparse.chkntfs(run(m, "chkntfs.query", volume="C:")["output"])["scheduled"] is True
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_ntfsinfo_sector_sizes(locale: str) -> None:
+    m = pc("win7-4kn-target", locale)
+    target = cmdparse.ntfsinfo(run(m, "fsutil.ntfsinfo", volume="E:")["output"])
+    assert (target["bytes_per_sector"], target["bytes_per_physical_sector"]) == (4096, 4096)
+    boot = cmdparse.ntfsinfo(run(m, "fsutil.ntfsinfo", volume="C:")["output"])
+    assert (boot["bytes_per_sector"], boot["bytes_per_physical_sector"]) == (512, 4096)  # 512e
+
+
+def test_ntfsinfo_refuses_a_fat_volume() -> None:
+    m = pc("win10-healthy", "en-US")
+    m.state["volumes"][-1]["file_system"] = "FAT32"
+    out = run(m, "fsutil.ntfsinfo", volume="E:")
+    assert out["exit_code"] == 1 and cmdparse.ntfsinfo(out["output"], out["exit_code"])["ntfs"] is False
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_reagentc_location(locale: str) -> None:
+    m = pc("win7-winre-on-usb", locale)
+    info = cmdparse.reagentc(run(m, "reagentc.info")["output"])
+    assert info["enabled"] is True and (info["disk"], info["partition"]) == (1, 1)
+    assert info["path"] == "\\Recovery\\WindowsRE"
+    assert execute(m, Op("winre.disable", {})).ok
+    info = cmdparse.reagentc(run(m, "reagentc.info")["output"])
+    assert info["enabled"] is False and info["location"] is None
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_wbadmin_versions_and_an_unreadable_catalog(locale: str) -> None:
+    m = pc("pc42", locale)
+    out = run(m, "wbadmin.get_versions", target="E:")
+    assert out["command_line"] == "wbadmin get versions -backupTarget:E:"
+    assert cmdparse.versions(out["output"], out["exit_code"]) == {
+        "ok": True,
+        "versions": ["2012-08-19T10:15:00Z"],
+        "error": None,
+    }
+    stale = pc("win11-stale-imagebackup", locale)
+    out = run(stale, "wbadmin.get_versions", target="E:")
+    parsed = cmdparse.versions(out["output"], out["exit_code"])
+    assert parsed["ok"] is False and parsed["error"] == "0x80070570"
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_sfc_and_cbs_sr_lines(locale: str) -> None:
+    m = pc("pc42-io-errors", locale)
+    m.state["system_files"]["unrepairable"] = ["C:\\Windows\\System32\\wbengine.exe"]
+    assert cmdparse.sfc(run(m, "sfc.verifyonly")["output"])["violations"] is True
+    nothing = run(m, "cbs.sr_lines")
+    assert nothing["exit_code"] == 1 and cmdparse.cbs_sr(nothing["output"]) == {
+        "repaired": [],
+        "cannot_repair": [],
+    }
+    assert execute(m, Op("sfc.scannow", {})).ok
+    log = cmdparse.cbs_sr(run(m, "cbs.sr_lines")["output"])
+    assert log == {
+        "repaired": ["C:\\Windows\\System32\\drivers\\tcpip.sys"],
+        "cannot_repair": ["wbengine.exe"],
+    }
+    # The unrepairable file is still a violation after /scannow.
+    assert cmdparse.sfc(run(m, "sfc.verifyonly")["output"])["violations"] is True
+
+
+def test_sfc_summaries_in_both_languages() -> None:
+    from wbplay.sim import text
+
+    for locale in LOCALES:
+        m = pc("win7-healthy", locale)
+        ok = text.sfc_output(m, verify_only=False, found=True, unrepaired=False)
+        bad = text.sfc_output(m, verify_only=False, found=True, unrepaired=True)
+        clean = text.sfc_output(m, verify_only=True, found=False, unrepaired=False)
+        assert cmdparse.sfc(ok) == {"violations": True, "repaired": True, "unrepaired": False}
+        assert cmdparse.sfc(bad)["unrepaired"] is True
+        assert cmdparse.sfc(clean)["violations"] is False
+
+
+def test_command_reads_on_a_missing_volume_fail_with_file_not_found() -> None:
+    m = pc("win10-healthy", "en-US")
+    for name in ("chkdsk.scan", "chkntfs.query", "fsutil.dirty_query", "fsutil.ntfsinfo"):
+        result = execute(m, Op(name, {"volume": "Q:"}))
+        assert not result.ok and result.error is not None and result.error.code == 2, name
+
+
+def test_size_parsing() -> None:
+    assert cmdparse.size_mb("5.96 GB (10%)") == 6103
+    assert cmdparse.size_mb("320 MB (0%)") == 320
+    assert cmdparse.size_mb("0 B (0%)") == 0
+    assert cmdparse.size_mb("UNBOUNDED (100%)") == 0
+    assert cmdparse.size_mb("no size") is None
