@@ -76,3 +76,17 @@ def test_rename_moves_the_whole_tree_and_refuses_to_overwrite() -> None:
     m.state["files"]["E:\\x"] = {"kind": "directory"}
     clash = execute(m, Op("path.rename", {"path": "E:\\x", "new_name": "WindowsImageBackup.old"}))
     assert clash.error is not None and clash.error.code == 183
+
+
+def test_path_and_registry_answers_match_the_agent() -> None:
+    """The simulator answers edge cases with the same codes as agent.ps1 (see its path/registry ops)."""
+    m = load_host_model("pc42")
+    assert execute(m, Op("path.get", {"path": "relative\\x"})).error.code == 161  # type: ignore[union-attr]
+    assert execute(m, Op("path.delete", {"path": "E:\\"})).error.code == 87  # type: ignore[union-attr]
+    bad_name = execute(m, Op("path.rename", {"path": "E:\\WindowsImageBackup", "new_name": "a\\b"}))
+    assert bad_name.error is not None and bad_name.error.code == 123
+    m.state["files"]["C:\\x.txt"] = {"kind": "file", "size": 3}
+    assert execute(m, Op("path.list", {"path": "C:\\x.txt"})).error.code == 267  # type: ignore[union-attr]
+    assert execute(m, Op("path.get", {"path": "C:\\Windows"})).value["size"] is None
+    assert execute(m, Op("registry.delete", {"key": "HKLM\\SOFTWARE\\Nope", "name": "x"})).ok
+    assert execute(m, Op("os.info")).value["arch"] == "x64"

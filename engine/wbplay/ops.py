@@ -360,6 +360,9 @@ WIN32_MESSAGES: dict[int, str] = {
     ERROR_ACCESS_DENIED: "Access is denied.",
     ERROR_INVALID_PARAMETER: "The parameter is incorrect.",
     ERROR_ALREADY_EXISTS: "Cannot create a file when that file already exists.",
+    123: "The filename, directory name, or volume label syntax is incorrect.",
+    161: "The specified path is invalid.",
+    267: "The directory name is invalid.",
     ERROR_DEPENDENT_SERVICES_RUNNING: (
         "A stop control has been sent to a service that other running services are dependent on."
     ),

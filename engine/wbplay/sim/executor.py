@@ -11,6 +11,7 @@ depend on fails with 1051.
 from __future__ import annotations
 
 import ntpath
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -41,7 +42,8 @@ def _os_info(m: HostModel, _: dict[str, Any]) -> OpResult:
             "locale": os["locale"],
             "oem_codepage": os["oem_codepage"],
             "product_type": os["product_type"],
-            "arch": os.get("arch", "64-bit"),
+            # The agent reports PROCESSOR_ARCHITECTURE's vocabulary (OSArchitecture is localized).
+            "arch": {"64-bit": "x64", "32-bit": "x86"}.get(os.get("arch", "64-bit"), "x64"),
             "boot_time": clock.last_boot(m),
         }
     )
@@ -122,7 +124,20 @@ def _registry_list(m: HostModel, a: dict[str, Any]) -> OpResult:
     )
 
 
+# Path rules shared with the agent (agent.ps1): absolute drive or UNC paths only.
+ERROR_INVALID_NAME = 123
+ERROR_BAD_PATHNAME = 161
+ERROR_DIRECTORY = 267
+_ABSOLUTE = re.compile(r"^([A-Za-z]:[\\/]|\\\\[^\\]+\\[^\\]+)")
+
+
+def _relative(path: str) -> OpResult | None:
+    return None if _ABSOLUTE.match(path) else win32_failure(ERROR_BAD_PATHNAME)
+
+
 def _path_get(m: HostModel, a: dict[str, Any]) -> OpResult:
+    if bad := _relative(a["path"]):
+        return bad
     key = m.file_key(a["path"])
     if key is None:
         return OpResult.success({"exists": False, "kind": None, "size": None, "reparse": False})
@@ -131,16 +146,20 @@ def _path_get(m: HostModel, a: dict[str, Any]) -> OpResult:
         {
             "exists": True,
             "kind": e["kind"],
-            "size": e.get("size", 0),
+            "size": e.get("size", 0) if e["kind"] == "file" else None,  # a folder has no size
             "reparse": bool(e.get("reparse", False)),
         }
     )
 
 
 def _path_list(m: HostModel, a: dict[str, Any]) -> OpResult:
+    if bad := _relative(a["path"]):
+        return bad
     key = m.file_key(a["path"])
-    if key is None or m.state["files"][key]["kind"] != "directory":
+    if key is None:
         return OpResult.success(None)
+    if m.state["files"][key]["kind"] != "directory":
+        return win32_failure(ERROR_DIRECTORY)
     return OpResult.success(m.children(a["path"]))
 
 
@@ -174,7 +193,7 @@ def _events_query(m: HostModel, a: dict[str, Any]) -> OpResult:
             }
         )
     found.sort(key=lambda e: e["time"], reverse=True)
-    return OpResult.success(found[: a.get("max") or 100])
+    return OpResult.success(found[: a.get("max") or 1000])  # the agent's default, too
 
 
 # -- writes ---------------------------------------------------------------------------
@@ -305,13 +324,16 @@ def _registry_delete(m: HostModel, a: dict[str, Any]) -> OpResult:
             if existing.lower() == a["name"].lower():
                 del found[1][existing]
                 return OpResult.success()
-    return win32_failure(O.ERROR_FILE_NOT_FOUND)
+    # Deleting an absent value succeeds, as in the agent: it is the rollback of "create a value".
+    return OpResult.success()
 
 
 def _path_rename(m: HostModel, a: dict[str, Any]) -> OpResult:
     new_name = a["new_name"]
     if not new_name or any(c in new_name for c in '\\/:*?"<>|'):
-        return win32_failure(O.ERROR_INVALID_PARAMETER)
+        return win32_failure(ERROR_INVALID_NAME)
+    if bad := _relative(a["path"]):
+        return bad
     key = m.file_key(a["path"])
     if key is None:
         return win32_failure(O.ERROR_FILE_NOT_FOUND)
@@ -328,6 +350,10 @@ def _path_rename(m: HostModel, a: dict[str, Any]) -> OpResult:
 
 
 def _path_delete(m: HostModel, a: dict[str, Any]) -> OpResult:
+    if bad := _relative(a["path"]):
+        return bad
+    if ntpath.splitdrive(normalise_path(a["path"]))[1] in ("", "\\"):
+        return OpResult.failure(O.ERROR_INVALID_PARAMETER, f"refusing to operate on a root: {a['path']!r}")
     key = m.file_key(a["path"])
     if key is None:
         return win32_failure(O.ERROR_FILE_NOT_FOUND)
