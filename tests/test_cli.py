@@ -82,3 +82,21 @@ def test_list_and_show() -> None:
     r = invoke("show", "fix-0x80070422")
     assert r.exit_code == 0
     assert "wbengine-not-disabled" in r.output and "reversible" in r.output
+
+
+def test_long_actions_show_progress_lines(state_file) -> None:
+    state = state_file("pc42-io-errors")
+    r = invoke(
+        "run",
+        "fix-0x8007045d",
+        "--host",
+        f"sim:{state}",
+        "--yes",
+        "--var",
+        "allow_chkdsk_r=true",
+        "--var",
+        "allow_sfc=true",
+    )
+    assert "WAIT     source-pass-1-restart    waiting for the PC to restart" in r.output
+    assert "BACK     source-pass-1-restart    the PC is back after" in r.output
+    assert "APPLY    system-files             sfc /scannow" in r.output

@@ -7,11 +7,13 @@ Each line: STATUS, step id, observed vs expected (or the change, as
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from wbplay.matchers import show
 from wbplay.results import RunReport
@@ -32,7 +34,11 @@ _STYLE = {
     "UNDONE": "green",
     "KEPT": "dim",
     "VERIFY": "green",
+    "WAIT": "cyan",
+    "BACK": "green",
 }
+# Actions that take minutes to hours on a real PC: show a live spinner with the elapsed time.
+LONG_ACTIONS = {"chkdsk.run", "chkdsk.schedule", "sfc.scannow", "host.reboot", "service.restart"}
 _CHECK_LABEL = {
     "ok": "OK",
     "drift": "DRIFT",
@@ -57,6 +63,32 @@ class ConsoleListener:
     def __init__(self, console: Console, *, id_width: int = 24) -> None:
         self.c = console
         self.w = id_width
+        self._progress: Progress | None = None
+        self._since = 0.0
+
+    def _busy(self, text: str) -> None:
+        """A live spinner with elapsed time, on a terminal only (logs get the event lines)."""
+        self._idle()
+        self._since = time.monotonic()
+        if not self.c.is_terminal:
+            return
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=self.c,
+            transient=True,
+        )
+        self._progress.add_task(text, total=None)
+        self._progress.start()
+
+    def _idle(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def _elapsed(self) -> str:
+        return f"{time.monotonic() - self._since:.0f} s"
 
     def _line(self, label: str, step: str, text: str, ms: int | None = None) -> None:
         style = _STYLE.get(label, "")
@@ -111,11 +143,34 @@ class ConsoleListener:
 
     def _on_change_intent(self, f: Mapping[str, Any]) -> None:
         self._line("APPLY", f["step"], f["description"])
+        if f["action"].get("kind") in LONG_ACTIONS:
+            self._busy(f"{f['step']}: {f['description']} (this can take a long time)")
+
+    def _on_change_done(self, f: Mapping[str, Any]) -> None:
+        self._idle()
 
     def _on_change_failed(self, f: Mapping[str, Any]) -> None:
+        self._idle()
         self._line("FAILED", f["step"], f["error"], f.get("ms"))
 
+    def _on_host_reboot_dropped(self, f: Mapping[str, Any]) -> None:
+        self._line("WAIT", f["step"], "the connection dropped: the PC is restarting, as expected")
+
+    def _on_host_reboot_wait(self, f: Mapping[str, Any]) -> None:
+        self._line("WAIT", f["step"], f"waiting for the PC to restart (up to {f['timeout_s']} s)")
+        self._busy(f"{f['step']}: waiting for the PC to come back")
+
+    def _on_host_reboot_retry(self, f: Mapping[str, Any]) -> None:
+        if not self.c.is_terminal:
+            self._line("WAIT", f["step"], f"not back yet after {self._elapsed()}: {_clip(f['error'], 60)}")
+
+    def _on_host_back(self, f: Mapping[str, Any]) -> None:
+        elapsed = self._elapsed()
+        self._idle()
+        self._line("BACK", f["step"], f"the PC is back after {elapsed} (booted {f['boot_time']})")
+
     def _on_step_verify(self, f: Mapping[str, Any]) -> None:
+        self._idle()
         mark = "verified" if f["ok"] else "NOT verified"
         self._line(
             "VERIFY" if f["ok"] else "FAILED",
