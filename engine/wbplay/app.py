@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,8 @@ class RunRequest:
     allow: frozenset[str] = frozenset()
     connect: ConnectOptions = field(default_factory=ConnectOptions)
     skip_manual: bool = False
+    reboot_timeout_s: float = 4 * 3600.0
+    reboot_poll_s: float = 10.0
 
 
 def load_playbook(name: str) -> Playbook:
@@ -71,6 +74,8 @@ def run(
                     allow=req.allow,
                     plan=plan_guard,
                     skip_manual=req.skip_manual,
+                    reboot_timeout_s=req.reboot_timeout_s,
+                    reboot_poll_s=req.reboot_poll_s,
                 ),
                 journal=journal,
                 listener=listener,
@@ -179,7 +184,7 @@ def make_plan(
     req: RunRequest, out: Path, *, listener: Listener, runs_dir: Path | None = None
 ) -> dict[str, Any]:
     """The dry-run, saved for review (``wbplay plan -o plan.json``)."""
-    dry = RunRequest(req.playbook, req.host, True, req.variables, req.rollback, req.allow, req.connect)
+    dry = dataclasses.replace(req, dry_run=True)
     report, _ = run(dry, listener=listener, confirm=lambda r: False, runs_dir=runs_dir)
     doc = plan_mod.build(report, req.allow)
     plan_mod.save(doc, out)

@@ -78,6 +78,13 @@ SkipManualOpt = Annotated[
         "--skip-manual", help="Without a terminal, leave steps that need a human pending instead of failing"
     ),
 ]
+RebootTimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--reboot-timeout", help="Seconds to wait for a PC to come back after a restart (chkdsk /r: hours)"
+    ),
+]
+RebootPollOpt = Annotated[float, typer.Option("--reboot-poll", help="Seconds between reconnection attempts")]
 InsecureOpt = Annotated[
     bool,
     typer.Option(
@@ -135,6 +142,8 @@ def run(
     report: ReportOpt = [],  # noqa: B006
     json_out: JsonOpt = False,
     skip_manual: SkipManualOpt = False,
+    reboot_timeout: RebootTimeoutOpt = 4 * 3600.0,
+    reboot_poll: RebootPollOpt = 10.0,
 ) -> None:
     """Check a host against a playbook and fix what drifted (or, with --dry-run, show the plan)."""
     console = err if json_out else out
@@ -149,6 +158,8 @@ def run(
             allow=frozenset(allow),
             connect=ConnectOptions(inventory, transport, insecure_skip_tls_verify),
             skip_manual=skip_manual,
+            reboot_timeout_s=reboot_timeout,
+            reboot_poll_s=reboot_poll,
         )
         hosts = app_mod.hosts_of(req)
         if len(hosts) > 1:
@@ -372,6 +383,10 @@ def lab(
         bool, typer.Option("--tls", help="HTTPS with a throw-away self-signed CA (its path is printed)")
     ] = False,
     basic: Annotated[bool, typer.Option("--basic", help="Also accept Basic auth (over HTTPS only)")] = False,
+    reboot_downtime: Annotated[
+        float | None,
+        typer.Option("--reboot-downtime", help="Seconds the PC stays unreachable when it restarts"),
+    ] = None,
 ) -> None:
     """Serve a simulated PC over WinRM on 127.0.0.1, for pywinrm, pypsrp and `wbplay run --host`.
 
@@ -380,7 +395,7 @@ def lab(
     from wbplay.lab.cli import serve
 
     try:
-        serve(state, port=port, users=users, tls=tls, basic=basic)
+        serve(state, port=port, users=users, tls=tls, basic=basic, reboot_downtime_s=reboot_downtime)
     except WbplayError as e:
         raise _fail(e) from None
 

@@ -69,7 +69,8 @@ class Options:
     dry_run: bool
     rollback: bool = True
     allow: frozenset[str] = frozenset()  # step ids opted in from the command line
-    reboot_timeout_s: float = 1800.0  # how long to wait for a host to come back after host.reboot
+    # chkdsk /r at boot reads every sector: hours on a large HDD (docs/domain.md §6), so wait long.
+    reboot_timeout_s: float = 4 * 3600.0  # how long to wait for a host to come back after host.reboot
     reboot_poll_s: float = 10.0  # pause between reconnection attempts
     plan: PlanGuard | None = None  # apply exactly this plan, or refuse
     skip_manual: bool = False  # without a terminal, leave manual steps pending instead of failing

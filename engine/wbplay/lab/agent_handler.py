@@ -13,6 +13,14 @@ clear message on stderr.
 Ops run under a lock (commands of several shells may arrive at once), and
 ``on_change`` is called after a request that ran write ops, so the caller can
 persist the host state.
+
+A request whose op restarts the PC (``OpSpec.reboots``, i.e. ``host.reboot``)
+and succeeded answers like the agent on Windows, which schedules
+``shutdown /r /t 5`` and returns: the response comes back normally, marked
+``restarts_host``.  What a restart does to connections and shells is the
+server's business; this handler only reports that the process asked for one.
+The simulated boot itself (chkdsk passes, services, new boot time) happens in
+the model right away: no client can see it before the lab is back up.
 """
 
 from __future__ import annotations
@@ -102,7 +110,7 @@ class AgentHandler:
         except (WbplayError, ValueError) as e:
             return _failure(f"invalid agent request: {e}")
         results: list[OpResult] = []
-        wrote = False
+        wrote = restarts = False
         with self.lock:
             for op in ops:
                 if op.writes and mode == "read":
@@ -112,8 +120,10 @@ class AgentHandler:
                         )
                     )
                     continue
-                results.append(self._execute(self.model, op))
+                result = self._execute(self.model, op)
+                results.append(result)
                 wrote = wrote or op.writes
+                restarts = restarts or (op.spec.reboots and result.ok)
             if wrote and self.on_change is not None:
                 self.on_change()
-        return CommandOutput(stdout=protocol.encode_response(results), exit_code=0)
+        return CommandOutput(stdout=protocol.encode_response(results), exit_code=0, restarts_host=restarts)

@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -46,10 +47,12 @@ def build_lab(
     profile: str | None = None,
     on_change: Callable[[], None] | None = None,
     powershell: PowerShellHandler | None = None,
+    reboot_downtime_s: float | None = None,
 ) -> LabServer:
     """A (not yet started) lab serving ``model``, a host model from ``wbplay.sim.state``.
 
     ``powershell`` replaces the agent handler (tests); by default the agent runs against ``model``.
+    ``reboot_downtime_s``: how long the PC is away after ``host.reboot`` (LabConfig's default if None).
     """
     host = HostIdentity(hostname=str(model.hostname), os_version=str(model.os["version"]))
     config = LabConfig(
@@ -62,6 +65,8 @@ def build_lab(
         powershell=powershell or AgentHandler(model, on_change=on_change),
         port=port if port is not None else (5986 if tls else 5985),
     )
+    if reboot_downtime_s is not None:
+        config = replace(config, reboot_downtime_s=reboot_downtime_s)
     return LabServer(config)
 
 
@@ -76,6 +81,7 @@ def serve(
     profile: str | None = None,
     on_change: Callable[[], None] | None = None,
     out: TextIO | None = None,
+    reboot_downtime_s: float | None = None,
 ) -> None:
     """Load the host state ``state`` (a built-in name or a YAML file) and serve it until Ctrl-C."""
     from wbplay.sim.state import load_host_model
@@ -100,6 +106,7 @@ def serve(
         allow_unencrypted=allow_unencrypted,
         profile=profile,
         on_change=on_change,
+        reboot_downtime_s=reboot_downtime_s,
     )
     lab.start()
     config = lab.config
@@ -116,6 +123,7 @@ def serve(
         else "HTTP message encryption" + (" (unencrypted allowed)" if allow_unencrypted else "")
     )
     print(f"  auth: {auth}; {encryption}; profile {config.profile}", file=out)
+    print(f"  host.reboot: the PC is away for {config.downtime_s:g} s, then answers again", file=out)
     if lab.ca_path is not None:
         print(f"  CA certificate: {lab.ca_path}", file=out)
     print("  Ctrl-C to stop.", file=out)

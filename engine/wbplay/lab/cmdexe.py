@@ -27,11 +27,16 @@ EXIT_NOT_RECOGNIZED = 9009
 
 @dataclass(frozen=True)
 class CommandOutput:
-    """What a process wrote and how it exited; str output is encoded in the shell's codepage."""
+    """What a process wrote and how it exited; str output is encoded in the shell's codepage.
+
+    ``restarts_host``: the process scheduled a restart of the PC (``shutdown /r``).  The
+    lab restarts once this output has been delivered to the client (see ``server.py``).
+    """
 
     stdout: str | bytes = ""
     stderr: str | bytes = ""
     exit_code: int = 0
+    restarts_host: bool = False
 
 
 PowerShellHandler = Callable[[list[str], bytes], CommandOutput]

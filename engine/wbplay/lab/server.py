@@ -16,6 +16,16 @@ empty body; a body sealed with another connection's context gets 400; an
 unencrypted SOAP body after NTLM over HTTP gets 401 unless AllowUnencrypted;
 an envelope larger than MaxEnvelopeSizekb (150 KiB on Windows 7, 500 KiB
 later) gets 413; WS-Man faults go out with HTTP 500.
+
+Restarts.  When the agent runs ``host.reboot`` it answers normally (on Windows
+it schedules ``shutdown /r /t 5`` and returns); once the Receive carrying the
+end of that answer has been sent, the lab restarts: every open TCP connection
+is closed (with its NTLM context), every shell and command is forgotten (an old
+ShellId gets the 2150858843 fault), and for ``LabConfig.reboot_downtime_s``
+(times ``timeout_scale``) every new connection is reset as soon as it is
+accepted, before a byte is read.  Then connections authenticate as usual and
+see the rebooted model.  A process that restarts the PC without its output
+ever being fetched does not restart the lab (Windows would, 5 s later).
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ import base64
 import contextlib
 import socket
 import ssl
+import struct
 import sys
 import threading
 import time
@@ -66,10 +77,16 @@ class LabConfig:
     powershell: PowerShellHandler = reject_powershell
     bind: str = "127.0.0.1"
     port: int = 0
+    reboot_downtime_s: float = 3.0  # how long the PC is away after a restart (times timeout_scale)
 
     @property
     def max_envelope_bytes(self) -> int:
         return (150 if self.profile == "win7" else 500) * 1024
+
+    @property
+    def downtime_s(self) -> float:
+        """Seconds the lab refuses connections after a restart: ``reboot_downtime_s`` scaled."""
+        return self.reboot_downtime_s * self.timeout_scale
 
 
 @dataclass(frozen=True)
@@ -96,12 +113,17 @@ class Counters:
     faults: int = 0
     dropped: int = 0
     connection_errors: int = 0  # failed TLS handshakes, clients that vanished mid-request
+    reboots: int = 0  # restarts of the PC (the agent ran host.reboot and its answer went out)
+    refused: int = 0  # connections reset, and stray requests dropped, while the PC was restarting
 
 
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     lab: LabServer
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        return self.lab._accept(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         self.lab._bump("connection_errors")
@@ -127,7 +149,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().setup()
         self.auth: ConnectionAuth = lab._authenticator.connection()
-        self.connection_id = lab._connection_opened(self.request)
+        self.connection_id, self.boot = lab._connection_opened(self.request)
 
     def finish(self) -> None:
         try:
@@ -205,6 +227,8 @@ class LabServer:
         self._fail_remaining = 0
         self._connections: dict[int, socket.socket] = {}
         self._next_connection = 0
+        self._boot = 0  # bumped by every restart: a connection of an earlier boot is dead
+        self._down_until = 0.0  # time.monotonic() before which the PC is still restarting
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._certs: LabCertificates | None = None
@@ -323,18 +347,62 @@ class LabServer:
         with self._lock:
             self._fail_remaining = n
 
+    @property
+    def restarting(self) -> bool:
+        """True while the simulated PC is restarting and WinRM does not listen."""
+        with self._lock:
+            return time.monotonic() < self._down_until
+
     # --- internals ------------------------------------------------------------------------
 
     def _bump(self, name: str, by: int = 1) -> None:
         with self._lock:
             self._counters[name] = self._counters.get(name, 0) + by
 
-    def _connection_opened(self, sock: socket.socket) -> int:
+    def _connection_opened(self, sock: socket.socket) -> tuple[int, int]:
+        """(connection number, the boot it belongs to)."""
         with self._lock:
             self._next_connection += 1
             self._connections[id(sock)] = sock
             self._counters["connections"] = self._counters.get("connections", 0) + 1
-            return self._next_connection
+            return self._next_connection, self._boot
+
+    def _accept(self, sock: socket.socket) -> bool:
+        """Whether to serve a just-accepted connection; while restarting, reset it at once."""
+        if not self.restarting:
+            return True
+        self._bump("refused")
+        # Linger 0: close() sends a RST, as close as a listener can get to a port nobody listens on.
+        # socketserver's own shutdown/close that follow are no-ops on the closed socket.
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+        return False
+
+    def _go_down(self) -> list[socket.socket]:
+        """The PC starts restarting: forget every shell, refuse connections a while.
+
+        Returns the open connections, for :meth:`_close` once the last answer is out.
+        """
+        with self._lock:
+            self._boot += 1
+            self._down_until = time.monotonic() + self.config.downtime_s
+            self._counters["reboots"] = self._counters.get("reboots", 0) + 1
+            open_sockets = list(self._connections.values())
+        self.shells.close()
+        return open_sockets
+
+    @staticmethod
+    def _close(h: _Handler, open_sockets: list[socket.socket]) -> None:
+        h.close_connection = True
+        for sock in open_sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def _stale(self, h: _Handler) -> bool:
+        """A connection from before the last restart, or one that slipped in while restarting."""
+        with self._lock:
+            return h.boot != self._boot or time.monotonic() < self._down_until
 
     def _connection_closed(self, sock: socket.socket) -> None:
         with self._lock:
@@ -378,6 +446,11 @@ class LabServer:
 
     def _serve_post(self, h: _Handler) -> None:
         self._bump("requests")
+        if self._stale(h):
+            self._bump("refused")
+            self._record(h, 0)
+            h._drop()
+            return
         body = self._read_body(h)
         if body is None:
             return
@@ -400,17 +473,25 @@ class LabServer:
             return
         plain, context = opened
         encrypted = context is not None
-        status, response, request = self._service.handle(
+        reply = self._service.handle(
             plain, user, client_ip=h.client_address[0], address=self.url, inject_fault=self._take_failure()
         )
+        request = reply.request
         action = request.action.rsplit("/", 1)[-1] if request is not None else None
         shell_id = request.shell_id if request is not None else None
-        # Log before answering: a test reading the log right after its response must find the record.
-        self._record(h, status, action=action, shell_id=shell_id, encrypted=encrypted)
-        if context is not None:
-            h._respond(status, encryption.wrap(context, response), encryption.CONTENT_TYPE, final)
-        else:
-            h._respond(status, response, "application/soap+xml;charset=UTF-8", final)
+        # Log (and go down) before answering: a test looking right after its response must see it.
+        self._record(h, reply.status, action=action, shell_id=shell_id, encrypted=encrypted)
+        open_sockets = self._go_down() if reply.restarts_host else []
+        try:
+            if context is not None:
+                body = encryption.wrap(context, reply.body)
+                h._respond(reply.status, body, encryption.CONTENT_TYPE, final)
+            else:
+                h._respond(reply.status, reply.body, "application/soap+xml;charset=UTF-8", final)
+        finally:
+            if reply.restarts_host:
+                # Only now: the answer of host.reboot must reach the client whole, as on Windows.
+                self._close(h, open_sockets)
 
     def _read_body(self, h: _Handler) -> bytes | None:
         """The request body, or None after answering a request the lab will not read."""

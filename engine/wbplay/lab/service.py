@@ -2,12 +2,15 @@
 
 HTTP, authentication and encryption happen around it (``server.py``); the
 shells and commands live in :class:`~wbplay.lab.shell.ShellManager`.  Every
-WS-Man fault becomes HTTP 500 with the SOAP fault as its body.
+WS-Man fault becomes HTTP 500 with the SOAP fault as its body.  A Receive that
+delivers the end of a process which restarts the PC says so in its
+:class:`Reply`; the server restarts the lab after sending it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from wbplay.lab import wsman
 from wbplay.lab.shell import ShellManager
@@ -15,6 +18,16 @@ from wbplay.lab.users import LabUser
 from wbplay.lab.wsman import WsmanFault, WsmanRequest
 
 DEFAULT_OPERATION_TIMEOUT_S = 60.0  # WinRM's default when the header is absent
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What to answer one SOAP request with."""
+
+    status: int  # HTTP status: 200, or 500 with a fault
+    body: bytes  # the SOAP response
+    request: WsmanRequest | None  # the parsed request, if it parsed
+    restarts_host: bool = False  # send this, then restart the PC (the agent ran host.reboot)
 
 
 class WinRSService:
@@ -37,20 +50,34 @@ class WinRSService:
 
     def handle(
         self, plain: bytes, user: LabUser, *, client_ip: str, address: str, inject_fault: bool = False
-    ) -> tuple[int, bytes, WsmanRequest | None]:
-        """(HTTP status, SOAP response, the parsed request if it parsed)."""
+    ) -> Reply:
         try:
             request = wsman.parse_request(plain)
         except WsmanFault as fault:
             self._on_event("faults")
-            return 500, wsman.render_fault(fault, None, self.machine), None
+            return Reply(500, wsman.render_fault(fault, None, self.machine), None)
         try:
             if inject_fault:
                 raise wsman.fault_injected()
-            return 200, self._route(request, user, client_ip, address), request
+            if request.action == wsman.ACTION_RECEIVE:
+                return self._receive(request, user)
+            return Reply(200, self._route(request, user, client_ip, address), request)
         except WsmanFault as fault:
             self._on_event("faults")
-            return 500, wsman.render_fault(fault, request.message_id, self.machine), request
+            return Reply(500, wsman.render_fault(fault, request.message_id, self.machine), request)
+
+    def _receive(self, request: WsmanRequest, user: LabUser) -> Reply:
+        receive = wsman.parse_receive(request)
+        timeout = (request.operation_timeout_s or DEFAULT_OPERATION_TIMEOUT_S) * self.timeout_scale
+        # Leave room for the envelope and base64's 4/3 growth inside the client's MaxEnvelopeSize.
+        budget = max(1024, (request.max_envelope_size - 8192) * 3 // 4)
+        result = self.shells.receive(
+            user.name, request.shell_id, receive.command_id, timeout_s=timeout, max_bytes=budget
+        )
+        body = wsman.render_receive(
+            request, (receive.command_id or "").upper(), result.chunks, result.done, result.exit_code
+        )
+        return Reply(200, body, request, restarts_host=result.restarts_host)
 
     def _route(self, request: WsmanRequest, user: LabUser, client_ip: str, address: str) -> bytes:
         action = request.action
@@ -81,17 +108,6 @@ class WinRSService:
         if action == wsman.ACTION_SEND:
             self.shells.send(user.name, request.shell_id, wsman.parse_send(request))
             return wsman.render_send(request)
-        if action == wsman.ACTION_RECEIVE:
-            receive = wsman.parse_receive(request)
-            timeout = (request.operation_timeout_s or DEFAULT_OPERATION_TIMEOUT_S) * self.timeout_scale
-            # Leave room for the envelope and base64's 4/3 growth inside the client's MaxEnvelopeSize.
-            budget = max(1024, (request.max_envelope_size - 8192) * 3 // 4)
-            result = self.shells.receive(
-                user.name, request.shell_id, receive.command_id, timeout_s=timeout, max_bytes=budget
-            )
-            return wsman.render_receive(
-                request, (receive.command_id or "").upper(), result.chunks, result.done, result.exit_code
-            )
         if action == wsman.ACTION_SIGNAL:
             signal = wsman.parse_signal(request)
             self.shells.signal(user.name, request.shell_id, signal.command_id, signal.code)

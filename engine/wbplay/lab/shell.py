@@ -17,6 +17,10 @@ OperationTimeout and answer with the 2150858793 fault while the handler is
 still busy.  Output is delivered in chunks bounded by the client's
 MaxEnvelopeSize (and ``receive_chunk_bytes``): a partial Receive says Running,
 the last one carries the End streams plus Done and the exit code.
+
+A process whose output says ``restarts_host`` (the agent ran ``host.reboot``)
+marks the Receive that delivers the last of its output: the server restarts the
+lab once that response is out (``ReceiveResult.restarts_host``).
 """
 
 from __future__ import annotations
@@ -62,6 +66,7 @@ class _Command:
     done: bool = False
     terminated: bool = False
     exit_code: int | None = None
+    restarts_host: bool = False
     pending: list[tuple[str, bytes]] = field(default_factory=list)
 
 
@@ -86,6 +91,7 @@ class ReceiveResult:
     chunks: list[tuple[str, bytes]]
     done: bool
     exit_code: int | None
+    restarts_host: bool = False  # this response carries the end of a process that restarts the PC
 
 
 class ShellManager:
@@ -160,7 +166,7 @@ class ShellManager:
             del self._shells[shell.id]
 
     def close(self) -> None:
-        """Drop every shell and wake every waiting Receive (the lab is stopping)."""
+        """Drop every shell and wake every waiting Receive (the lab stops, or the PC restarts)."""
         with self._lock:
             for shell in self._shells.values():
                 for command in shell.commands.values():
@@ -234,7 +240,10 @@ class ShellManager:
             )
             chunks = _take(command.pending, max(budget, 1))
             done = command.done and not command.pending
-            return ReceiveResult(chunks, done, command.exit_code if done else None)
+            restarts = done and command.restarts_host
+            if done:
+                command.restarts_host = False  # one restart per process, however often its end is read
+            return ReceiveResult(chunks, done, command.exit_code if done else None, restarts_host=restarts)
 
     def signal(self, owner: str, shell_id: str | None, command_id: str | None, code: str) -> None:
         with self._lock:
@@ -308,6 +317,7 @@ class ShellManager:
                 command.pending.append((name, UTF8_BOM + raw if bom else raw))
         command.done = True
         command.exit_code = output.exit_code
+        command.restarts_host = output.restarts_host
         command.cond.notify_all()
 
 
