@@ -5,6 +5,9 @@
 - :func:`unsafe_constructs`: things a data-driven agent must never do (Invoke-Expression...).
 - :func:`undefined_variables` / :func:`function_calls`: what ``Set-StrictMode -Version 2``
   would only report at run time on a customer's PC (a typo'd variable, a missing function).
+- :func:`call_problems`: calls of the script's own functions with a misspelt ``-Parameter``
+  or surplus arguments, which simple PowerShell functions silently accept into ``$args``.
+- :func:`pipeline_leaks`: method results that would become part of a function's output.
 
 The grammar is stricter than PowerShell in places (it wants a newline between
 ``switch`` clauses and after a ``param()`` block); scripts are written to suit it.
@@ -101,6 +104,12 @@ UNSAFE_PATTERNS: dict[str, re.Pattern[str]] = {
         "Invoke-Expression": r"\b(?:Invoke-Expression|iex)\b",
         "Add-Type -TypeDefinition": r"\bAdd-Type\b[^\n|;]*-TypeDefinition\b",
         "WQL -Filter": r"\bGet-WmiObject\b[^\n|;]*\s-(?:Filter|Query)\b",
+        # Native tools run only through Invoke-WbNative: a Process with a
+        # vetted argument string, never a shell or a launcher that re-parses.
+        "Start-Process": r"\bStart-Process\b",
+        "cmd /c": r"\bcmd(?:\.exe)?['\"]?\s+['\"]?/[ck]\b",
+        "Process.Start(string)": r"\[(?:System\.)?Diagnostics\.Process\]::Start\(",
+        "Invoke-WmiMethod Win32_Process": r"\bWin32_Process\b",
     }.items()
 }
 
@@ -212,18 +221,109 @@ def function_calls(text: str) -> tuple[set[str], set[str]]:
     return defined, called
 
 
+@dataclass(frozen=True, slots=True)
+class _Param:
+    name: str  # lower case, without the $
+    switch: bool
+
+
+def _signatures(root: tree_sitter.Node) -> dict[str, tuple[_Param, ...]]:
+    """Function name (lower case) -> its ``param()`` parameters, in order."""
+    found: dict[str, tuple[_Param, ...]] = {}
+    for node in _walk(root):
+        if node.type != "function_statement":
+            continue
+        name_node = next((c for c in node.children if c.type == "function_name"), None)
+        body = next((c for c in node.children if c.type == "script_block"), None)
+        block = next((c for c in body.children if c.type == "param_block"), None) if body else None
+        params: list[_Param] = []
+        for p in _walk(block) if block is not None else ():
+            if p.type == "script_parameter":
+                variable = next(c for c in p.children if c.type == "variable")
+                types = [_text(t).lower() for t in _walk(p) if t.type == "type_literal"]
+                params.append(_Param(_text(variable)[1:].lower(), "[switch]" in types))
+        if name_node is not None:
+            found[_text(name_node).lower()] = tuple(params)
+    return found
+
+
+def call_problems(text: str) -> list[str]:
+    """Calls of the script's own functions that PowerShell would bind wrongly.
+
+    The agent's functions are simple (no ``[CmdletBinding()]``), so PowerShell
+    does not reject a misspelt ``-Parameter`` or a surplus argument: both land
+    in ``$args`` and the parameter silently stays ``$null``.  A named
+    parameter must exist; a switch takes a value only as ``-Switch:$value``;
+    other named parameters take the next argument; the rest fill the
+    remaining non-switch parameters in order and must not outnumber them.
+    """
+    root = parse(text).root_node
+    signatures = _signatures(root)
+    problems = []
+    for node in _walk(root):
+        if node.type != "command":
+            continue
+        name_node = next((c for c in node.children if c.type == "command_name"), None)
+        if name_node is None or _text(name_node).lower() not in signatures:
+            continue
+        name = _text(name_node)
+        params = {p.name: p for p in signatures[name.lower()]}
+        elements = next((c for c in node.children if c.type == "command_elements"), None)
+        children = elements.children if elements else []
+        seps = [c for c in children if c.type == "command_argument_sep"]
+        # The grammar splits "$list.ToArray()" into "$list.ToArray" and "()";
+        # PowerShell reads pieces with nothing between them as one argument.
+        items = []
+        for c in children:
+            if c.type == "command_argument_sep":
+                continue
+            if items and items[-1].end_byte == c.start_byte and c.type != "command_parameter":
+                continue
+            items.append(c)
+        bound: set[str] = set()
+        positional = 0
+        i = 0
+        while i < len(items):
+            item = items[i]
+            i += 1
+            if item.type != "command_parameter":
+                positional += 1
+                continue
+            wanted = _text(item).lstrip("-").rstrip(":").lower()
+            param = params.get(wanted)
+            line = item.start_point[0] + 1
+            if param is None:
+                problems.append(f"{line}: {name} has no parameter -{wanted}")
+                continue
+            bound.add(param.name)
+            colon = any(s.start_byte == item.end_byte and _text(s).startswith(":") for s in seps)
+            if (not param.switch or colon) and i < len(items):
+                i += 1  # the parameter's value
+        free = [p for p in signatures[name.lower()] if not p.switch and p.name not in bound]
+        if positional > len(free):
+            line = node.start_point[0] + 1
+            problems.append(f"{line}: {name} gets {positional} positional arguments, takes {len(free)}")
+    return problems
+
+
 # ------------------------------------------------------------ pipeline leaks ---
 
 # Methods that return a value PowerShell would add to the function's output
 # unless it is discarded ([void], $null =, assignment).
-_LEAKY_CALL = re.compile(r"\.(?:Add|Append|AppendLine|Insert)\(")
+_LEAKY_CALL = re.compile(
+    r"(?:\.|::)(?:Add|Append|AppendLine|Insert|Start|Put|InvokeMethod|GetChars|Read|BeginRead|EndRead"
+    r"|CloseHandle)\("
+)
 
 
 def pipeline_leaks(text: str) -> list[str]:
     """Calls whose return value would leak into a function's output (PS2 has no warning)."""
     problems = []
     for number, line in enumerate(strip_comments(text).splitlines(), start=1):
-        if _LEAKY_CALL.search(line) and not re.search(r"\[void\]|\$null\s*=|^\s*\$[\w.]+\s*=", line):
+        if _LEAKY_CALL.search(line) and not re.search(
+            r"\[void\]|\$null\s*=|^\s*\$[\w.]+\s*=|^\s*(?:\}\s*)?(?:if|elseif|while)\b|-(?:gt|lt|eq|ne)\b|\breturn\b",
+            line,
+        ):
             problems.append(f"{number}: {line.strip()}")
     return problems
 

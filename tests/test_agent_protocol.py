@@ -59,6 +59,36 @@ ONE_OF_EACH = [
     Op("registry.delete", {"key": "HKLM\\X", "name": "Q"}),
     Op("path.rename", {"path": "E:\\WindowsImageBackup", "new_name": "WindowsImageBackup.old"}),
     Op("path.delete", {"path": "E:\\WindowsImageBackup.old"}),
+    Op("disk.list"),
+    Op("volume.list"),
+    Op("shadowstorage.list"),
+    Op("shadowstorage.list", {"for_volume": "\\\\?\\Volume{0c5b1c9e-1d2e-4f60-9a7b-2c3d4e5f6a7b}\\"}),
+    Op("backup.catalog", {"target": "E:"}),
+    Op("session.info"),
+    Op("user.shell_folders"),
+    Op("printer.list"),
+    Op("printer.drivers"),
+    Op("chkdsk.scan", {"volume": "C:"}),
+    Op("chkntfs.query", {"volume": "@system"}),
+    Op("fsutil.dirty_query", {"volume": "c:\\"}),
+    Op("fsutil.ntfsinfo", {"volume": "E:"}),
+    Op("vssadmin.list_writers"),
+    Op("vssadmin.list_shadowstorage"),
+    Op("wbadmin.get_versions"),
+    Op("wbadmin.get_versions", {"target": "E:"}),
+    Op("reagentc.info"),
+    Op("sfc.verifyonly"),
+    Op("cbs.sr_lines"),
+    Op("chkdsk.schedule", {"volume": "@boot", "mode": "r"}),
+    Op("chkdsk.run", {"volume": "E:", "mode": "f"}),
+    Op("sfc.scannow"),
+    Op("shadowstorage.add", {"for_volume": "@system", "on_volume": "C:", "max_size_mb": 0}),
+    Op("shadowstorage.resize", {"for_volume": "C:", "on_volume": "C:", "max_size_mb": 4096}),
+    Op("shadowstorage.delete", {"for_volume": "@winre", "on_volume": "C:"}),
+    Op("winre.disable"),
+    Op("winre.enable"),
+    Op("service.restart", {"name": "CryptSvc"}),
+    Op("host.reboot", {"reason": "wbplay: chkdsk C: /R at the next restart; it's \u201cscheduled\u201d"}),
 ]
 
 
@@ -534,3 +564,14 @@ def test_clean_stderr_keeps_native_text_between_blocks() -> None:
     assert (
         clean_stderr(b"#< CLIXML\r\nboom-console\r\n" + PROGRESS[len(b"#< CLIXML\r\n") :]) == "boom-console"
     )
+
+
+def test_a_value_cannot_fake_the_frame_markers() -> None:
+    """Host data (a file name, an event message) holding a marker must not end the frame early."""
+    from wbplay.agent.protocol import decode_response, encode_response
+    from wbplay.ops import OpResult
+
+    results = [OpResult.success("<<<WBPLAY-END>>>"), OpResult.success({"msg": "a <<<WBPLAY-BEGIN>>> b"})]
+    text = encode_response(results)
+    assert text.count("<<<WBPLAY-END>>>") == 1 and text.count("<<<WBPLAY-BEGIN>>>") == 1
+    assert decode_response(text.encode("ascii"), 2) == results

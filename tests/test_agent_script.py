@@ -12,6 +12,7 @@ can fail.
 from __future__ import annotations
 
 import base64
+import re
 from importlib import resources
 
 import pytest
@@ -143,6 +144,11 @@ def test_nothing_turns_data_into_code(name: str) -> None:
         "iex $text",
         "Add-Type -TypeDefinition $code",
         "Get-WmiObject Win32_Service -Filter \"Name='$name'\"",
+        "Start-Process chkdsk -ArgumentList $a",
+        '& cmd.exe /c "chkdsk $v"',
+        "cmd /c $line",
+        "[Diagnostics.Process]::Start('chkdsk', $args)",
+        "([wmiclass]'Win32_Process').Create($line)",
     ],
 )
 def test_unsafe_check_fires(sample: str) -> None:
@@ -180,6 +186,9 @@ def test_no_method_output_leaks_into_return_values(agent: str) -> None:
     assert pwsh_lint.pipeline_leaks(agent) == []
     assert pwsh_lint.pipeline_leaks("function f {\n    $list.Add('x')\n    return 'y'\n}\n") != []
     assert pwsh_lint.pipeline_leaks("[void]$list.Add('x')\n$n = $list.Add('y')\n") == []
+    assert pwsh_lint.pipeline_leaks("function f {\n    $proc.Start()\n}\n") != []
+    assert pwsh_lint.pipeline_leaks("function f {\n    $o.psbase.Put()\n}\n") != []
+    assert pwsh_lint.pipeline_leaks("if ($proc.Start()) {\n    $x = 1\n}\n") == []
 
 
 # ------------------------------------------------------------ ops and wiring ---
@@ -210,8 +219,10 @@ def test_agent_speaks_the_protocols_frame_and_header(agent: str) -> None:
     assert f"'{protocol.REQUEST_MAGIC}'" in agent
     assert f"$head[1] -cne '{protocol.PROTOCOL_VERSION}'" in agent
     # The JSON fast path escapes exactly what protocol.py's emitter escapes.
-    assert "'^[\\x20\\x21\\x23-\\x5B\\x5D-\\x7E]*\\z'" in agent
-    assert protocol._PLAIN.pattern == r"[\x20\x21\x23-\x5b\x5d-\x7e]*"
+    # (quote, backslash, < and > are escaped: < and > so that no value can fake a frame marker.)
+    assert "'^[\\x20\\x21\\x23-\\x3B\\x3D\\x3F-\\x5B\\x5D-\\x7E]*\\z'" in agent
+    assert protocol._PLAIN.pattern == r"[\x20\x21\x23-\x3b\x3d\x3f-\x5b\x5d-\x7e]*"
+    assert "-ne 60 -and $n -ne 62" in agent
 
 
 def test_agent_never_contains_the_separator(agent: str) -> None:
@@ -220,10 +231,203 @@ def test_agent_never_contains_the_separator(agent: str) -> None:
 
 
 def test_agent_is_ascii_with_strict_mode(agent: str) -> None:
-    assert resources.files("wbplay.agent").joinpath("agent.ps1").read_bytes().isascii()
+    for name in protocol.AGENT_PARTS:
+        assert resources.files("wbplay.agent").joinpath(name).read_bytes().isascii(), name
     assert "Set-StrictMode -Version 2.0" in agent
     assert agent.lstrip().startswith("#")
     assert "\nparam([string]$Request)\n" in agent
+
+
+# --------------------------------------------------------------- agent parts ---
+
+
+def test_parts_run_as_one_script_in_order(agent: str) -> None:
+    parts = protocol.AGENT_PARTS
+    assert parts[0] == "agent.ps1" and parts[-1] == "main.ps1"
+    assert len(set(parts)) == len(parts)
+    shipped = {p.name for p in resources.files("wbplay.agent").iterdir() if p.name.endswith(".ps1")}
+    assert shipped == set(parts)
+    source = protocol.agent_source()
+    # param() is the script's first statement; main runs last, after every definition.
+    first_code = next(line for line in source.splitlines() if line.strip() and not line.startswith("#"))
+    assert first_code == "param([string]$Request)"
+    assert source.rstrip().endswith("Write-WbFrame $wbJson")
+    assert agent.rstrip().endswith("Write-WbFrame $wbJson")
+    last_function = max(m.start() for m in re.finditer(r"^function ", source, re.MULTILINE))
+    assert source.index("\n$wbJson = $null\n") > last_function
+
+
+def test_payload_stays_small(agent: str) -> None:
+    # The agent goes over stdin before every request (Windows 7 envelopes: 150 KiB).
+    assert len(agent.encode("ascii")) < 100_000
+
+
+def test_shipped_agent_is_the_source_without_comment_lines(agent: str) -> None:
+    source = protocol.agent_source()
+    assert agent == protocol.drop_comment_lines(source)
+
+    def code(text: str) -> list[str]:
+        return [line for line in text.split("\n") if not line.strip().startswith("#")]
+
+    assert code(agent) == code(source)
+    assert pwsh_lint.strip_comments(agent).split() == pwsh_lint.strip_comments(source).split()
+    header = source[: source.index("param(")]
+    assert agent.startswith(header)
+
+
+def test_drop_comment_lines_keeps_here_strings_and_code() -> None:
+    text = (
+        "# header\n# more\nparam([string]$R)\n# dropped\n    # dropped too\n$x = 1 # kept\n"
+        "$s = @'\n# data, kept\n'@\n$t = @\"\n  # kept\n\"@\n# gone\n"
+    )
+    assert protocol.drop_comment_lines(text) == (
+        "# header\n# more\nparam([string]$R)\n$x = 1 # kept\n"
+        "$s = @'\n# data, kept\n'@\n$t = @\"\n  # kept\n\"@\n"
+    )
+
+
+# ---------------------------------------------------------- call binding ---
+
+
+def test_calls_bind_to_real_parameters(agent: str) -> None:
+    assert pwsh_lint.call_problems(agent) == []
+
+
+@pytest.mark.parametrize(
+    ("call", "problem"),
+    [
+        ("Get-WbA -Nmae 'x'", "has no parameter -nmae"),
+        ("Get-WbA 'x' 'y' 'z'", "gets 3 positional arguments, takes 2"),
+        ("Get-WbA -Name 'x' 'y' 'z'", "gets 2 positional arguments, takes 1"),
+        ("Get-WbA -Flag 'x' 'y' 'z'", "gets 3 positional arguments, takes 2"),
+    ],
+)
+def test_call_check_fires(call: str, problem: str) -> None:
+    script = (
+        "function Get-WbA {\n    param([string]$Name, [switch]$Flag, $Rest)\n    $Name\n}\n" + call + "\n"
+    )
+    assert any(problem in p for p in pwsh_lint.call_problems(script))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        "Get-WbA 'x' $list.ToArray()",
+        "Get-WbA -Flag:$true 'x' 'y'",
+        "Get-WbA -Rest @() -Name 'x' -Flag",
+        "Get-WbA",
+    ],
+)
+def test_call_check_allows_good_calls(call: str) -> None:
+    script = (
+        "function Get-WbA {\n    param([string]$Name, [switch]$Flag, $Rest)\n    $Name\n}\n" + call + "\n"
+    )
+    assert pwsh_lint.call_problems(script) == []
+
+
+def test_call_check_fires_on_the_agent(agent: str) -> None:
+    typo = agent.replace("-Answers $answers -IdleSeconds 120", "-Answer $answers -IdleSeconds 120", 1)
+    assert typo != agent
+    assert any("Invoke-WbNative has no parameter -answer" in p for p in pwsh_lint.call_problems(typo))
+
+
+def _iterated_functions(agent: str) -> set[str]:
+    code = pwsh_lint.strip_comments(agent)
+    return set(re.findall(r"foreach \(\$\w+ in \(([A-Z]\w+-Wb\w+)\b", code))
+
+
+def _bare_returns(agent: str, name: str) -> list[str]:
+    node = pwsh_lint.function_node(agent, name)
+    assert node is not None, name
+    body = pwsh_lint.strip_comments(pwsh_lint._text(node))
+    return [r for r in re.findall(r"\breturn\b.*", body) if not r.startswith("return ,")]
+
+
+def test_lists_looped_over_are_returned_whole(agent: str) -> None:
+    # PS2 unrolls a returned list, so an empty one arrives as $null and
+    # "foreach ($x in $null)" runs once: strict mode then fails on $null.Property.
+    iterated = _iterated_functions(agent)
+    assert {"Get-WbVolumes", "Get-WbShadowStorage", "Get-WbChildNames", "Get-WbSorted"} <= iterated
+    for name in sorted(iterated):
+        assert _bare_returns(agent, name) == [], name
+
+
+def test_returned_whole_check_fires(agent: str) -> None:
+    broken = agent.replace("    return ,$sorted\n}", "    return $sorted\n}", 1)
+    assert broken != agent
+    assert any(_bare_returns(broken, name) for name in _iterated_functions(broken))
+
+
+# ----------------------------------------------------------- native tools ---
+
+# Where a native tool's argument list may come from: fixed switches, volume
+# names resolved on the host, computer names checked against this pattern.
+TOKEN_VARIABLES = {"$volume", "$switch", "$letter", "$machine", "$tokens", "$name", "$unicode", "$answers"}
+TOKEN_FUNCTIONS = {"Get-WbVolumeArg", "Resolve-WbVolumeOrFail"}
+NATIVE_RUNNERS = ("Invoke-WbNative", "Get-WbCommandRead")
+
+
+def _native_calls(agent: str) -> list[tuple[str, set[str], set[str]]]:
+    calls = []
+    for node in pwsh_lint._walk(pwsh_lint.parse(agent).root_node):
+        if node.type != "command" or pwsh_lint._text(node.children[0]) not in NATIVE_RUNNERS:
+            continue
+        # A volume row may reach the call only through Get-WbVolumeArg.
+        wrapped = {
+            (v.start_byte, v.end_byte)
+            for c in pwsh_lint._walk(node)
+            if c.type == "command" and pwsh_lint._text(c.children[0]) == "Get-WbVolumeArg"
+            for v in pwsh_lint._walk(c)
+        }
+        variables = {
+            pwsh_lint._text(n).lower()
+            for n in pwsh_lint._walk(node)
+            if n.type == "variable" and (n.start_byte, n.end_byte) not in wrapped
+        }
+        functions = {pwsh_lint._text(n) for n in pwsh_lint._walk(node) if n.type == "command_name"}
+        calls.append((pwsh_lint._text(node), variables, functions - set(NATIVE_RUNNERS)))
+    return calls
+
+
+def test_native_tools_get_only_host_facts_and_fixed_switches(agent: str) -> None:
+    calls = _native_calls(agent)
+    assert len(calls) >= 15
+    for text, variables, functions in calls:
+        assert variables <= TOKEN_VARIABLES, text
+        assert functions <= TOKEN_FUNCTIONS, text
+    # The request's own values reach a command line only through a volume selector.
+    for name in ("Get-WbVolumeCommand", "Get-WbBackupVersions", "Register-WbChkdsk", "Invoke-WbChkdskNow"):
+        node = pwsh_lint.function_node(agent, name)
+        assert node is not None and "Resolve-WbVolumeOrFail $" in pwsh_lint._text(node), name
+
+
+def test_command_lines_are_built_in_one_place(agent: str) -> None:
+    code = pwsh_lint.strip_comments(agent)
+    assert re.findall(r"\S*\.Arguments\s*=.*", code) == ["$psi.Arguments = $arguments"]
+    assert code.count("$arguments = Join-WbArguments $Tokens") == 1
+    # Every token: one argument, nothing a parser could split or reinterpret.
+    assert "$token -cnotmatch '^[A-Za-z0-9:/\\\\?{}=._-]+\\z'" in code
+    assert "UseShellExecute = $false" in code
+
+
+def test_native_check_fires(agent: str) -> None:
+    leaky = agent.replace(
+        "Invoke-WbNative -Name 'reagentc' -Tokens @($Switch)",
+        "Invoke-WbNative -Name 'reagentc' -Tokens @((Get-WbArg $a 'x' 'string'))",
+        1,
+    )
+    assert leaky != agent
+    with pytest.raises(AssertionError):
+        test_native_tools_get_only_host_facts_and_fixed_switches(leaky)
+
+
+def test_add_type_compiles_only_the_constant_source(agent: str) -> None:
+    code = pwsh_lint.strip_comments(agent)
+    assert re.findall(r"\bAdd-Type\b.*", code) == [
+        "Add-Type -MemberDefinition $WbNativeSource -Name 'Native' -Namespace 'WbPlay'"
+    ]
+    assert len(re.findall(r"^\$WbNativeSource = @'$", code, re.MULTILINE)) == 1
+    assert len(re.findall(r"\$WbNativeSource\s*=", code)) == 1
 
 
 def test_agent_uses_literal_path_apis_only(agent: str) -> None:

@@ -125,7 +125,7 @@ see :attr:`OpSpec.reboots`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,6 +159,18 @@ class OpSpec:
     args: tuple[ArgSpec, ...] = ()
     doc: str = ""
     reboots: bool = False  # the host restarts: the runner waits for it to come back (os.info boot_time)
+
+
+# Ops that run for minutes to hours on a real PC (a full-surface chkdsk reads every sector; sfc
+# scans every protected file: docs/domain.md §4, §6).  Hosts give requests containing them a long
+# deadline instead of the default one.
+SLOW_OPS = frozenset({"chkdsk.scan", "chkdsk.run", "sfc.verifyonly", "sfc.scannow"})
+SLOW_DEADLINE_S = 8 * 3600.0
+
+
+def deadline_for(ops: Sequence[Op], default: float) -> float:
+    """The deadline for one agent request: long enough for its slowest op."""
+    return max(default, SLOW_DEADLINE_S) if any(op.name in SLOW_OPS for op in ops) else default
 
 
 def _s(name: str, required: bool = True) -> ArgSpec:

@@ -11,7 +11,13 @@
 #
 # Safety: every request value arrives as base64 or digits and is only ever
 # passed to .NET / WMI APIs as an argument.  Nothing from the request is pasted
-# into code, a WQL filter, a wildcard path or a native command line.
+# into code, a WQL filter or a wildcard path.  Native tools (chkdsk, vssadmin...)
+# get fixed switches plus volume names the host itself reported, each checked
+# again by Join-WbArguments (native.ps1).
+#
+# The agent is several files run as one script, in protocol.AGENT_PARTS order:
+# agent.ps1 (this: request, JSON, registry, services, paths, events), native.ps1,
+# storage.ps1, commands.ps1, system.ps1 and main.ps1 (dispatcher, main).
 #
 # Started by the bootstrap as:  & ([ScriptBlock]::Create($agentText)) $requestText
 param([string]$Request)
@@ -31,6 +37,16 @@ $WbWriteOps = @{
     'registry.delete' = $true
     'path.rename' = $true
     'path.delete' = $true
+    'chkdsk.schedule' = $true
+    'chkdsk.run' = $true
+    'sfc.scannow' = $true
+    'shadowstorage.add' = $true
+    'shadowstorage.resize' = $true
+    'shadowstorage.delete' = $true
+    'winre.disable' = $true
+    'winre.enable' = $true
+    'service.restart' = $true
+    'host.reboot' = $true
 }
 
 # Registry view.  A 32-bit PowerShell on 64-bit Windows sees HKLM\SOFTWARE
@@ -41,6 +57,8 @@ $WbWriteOps = @{
 # in a 32-bit PS2 on 64-bit Windows rather than return the wrong view's data.
 $WbState = @{
     Services = $null
+    Volumes = $null
+    Native = $null
     BaseKeys = @{}
     CanPickView = ($null -ne [Microsoft.Win32.RegistryKey].GetMethod('OpenBaseKey'))
     WowBlind = $false
@@ -53,12 +71,19 @@ if (-not $WbState.CanPickView -and [IntPtr]::Size -eq 4 -and
 # ------------------------------------------------------------------ errors ---
 
 function New-WbFailure {
-    param([int]$Code, [string]$Message)
+    param($Code, [string]$Message)
     # Win32Exception(code) carries Windows' own (localized) text for the code.
-    if ($Message) {
-        return (New-Object System.ComponentModel.Win32Exception -ArgumentList $Code, $Message)
+    # An HRESULT above 0x7FFFFFFF (VSS's 0x8004230D...) is kept as the same 32
+    # bits, signed; Get-WbErrorInfo reports it unsigned again.
+    $bits = [decimal]$Code
+    if ($bits -gt 2147483647) {
+        $bits -= 4294967296
     }
-    return (New-Object System.ComponentModel.Win32Exception -ArgumentList $Code)
+    $native = [int]$bits
+    if ($Message) {
+        return (New-Object System.ComponentModel.Win32Exception -ArgumentList $native, $Message)
+    }
+    return (New-Object System.ComponentModel.Win32Exception -ArgumentList $native)
 }
 
 function Get-WbErrorInfo {
@@ -70,7 +95,10 @@ function Get-WbErrorInfo {
     $innermost = $Exception
     while ($null -ne $e) {
         if ($e -is [System.ComponentModel.Win32Exception]) {
-            $native = [int]$e.NativeErrorCode
+            $native = [long]$e.NativeErrorCode
+            if ($native -lt 0) {
+                $native += 4294967296
+            }
             if ($native -eq 0) {
                 $native = 1
             }
@@ -94,8 +122,19 @@ function Get-WbErrorInfo {
         if ($hr -lt 0) {
             $hr += 4294967296
         }
+        # WMI and COM failures keep their HRESULT (0x80041003, VSS's
+        # 0x8004xxxx...): more telling than 1.  By type name: System.Management
+        # may not be loaded, and an unknown type literal would throw here.
+        $typeName = $innermost.GetType().FullName
         if ([Math]::Floor($hr / 65536) -eq 32775 -and ($hr % 65536) -ne 0) {
             $code = [int]($hr % 65536)
+        } elseif ($typeName -eq 'System.Management.ManagementException') {
+            $code = [long][int]$innermost.ErrorCode
+            if ($code -lt 0) {
+                $code += 4294967296
+            }
+        } elseif ($typeName -eq 'System.Runtime.InteropServices.COMException' -and $hr -gt 2147483648) {
+            $code = $hr
         }
     }
     return @{ Code = $code; Message = [string]$innermost.Message }
@@ -114,7 +153,8 @@ function ConvertTo-WbJsonString {
     }
     $s = [string]$Value
     # \z, not $: in .NET, $ also matches before a final newline.
-    if ($s -cmatch '^[\x20\x21\x23-\x5B\x5D-\x7E]*\z') {
+    # < and > are escaped too, so no value (a file name, an event message) can fake a frame marker.
+    if ($s -cmatch '^[\x20\x21\x23-\x3B\x3D\x3F-\x5B\x5D-\x7E]*\z') {
         return '"' + $s + '"'
     }
     $sb = New-Object System.Text.StringBuilder
@@ -125,7 +165,7 @@ function ConvertTo-WbJsonString {
             [void]$sb.Append('\"')
         } elseif ($n -eq 92) {
             [void]$sb.Append('\\')
-        } elseif ($n -ge 32 -and $n -le 126) {
+        } elseif ($n -ge 32 -and $n -le 126 -and $n -ne 60 -and $n -ne 62) {
             [void]$sb.Append($ch)
         } else {
             [void]$sb.Append('\u' + $n.ToString('x4'))
@@ -706,8 +746,20 @@ function Get-WbHklmValue {
 
 # ----------------------------------------------------------------- os.info ---
 
+function Get-WbOemCodePage {
+    # The system OEM codepage (what native tools print in); the console's
+    # OutputEncoding reflects the WinRS shell codepage instead.
+    $oem = [Globalization.CultureInfo]::CurrentCulture.TextInfo.OEMCodePage
+    $oemcp = [string](Get-WbHklmValue 'SYSTEM\CurrentControlSet\Control\Nls\CodePage' 'OEMCP')
+    if ($oemcp -match '^[0-9]{1,5}\z') {
+        $oem = [int]$oemcp
+    }
+    return $oem
+}
+
 function Get-WbOsInfo {
     $os = $null
+    $boot = $null
     try {
         $os = @(Get-WmiObject -Class Win32_OperatingSystem)[0]
     } catch {
@@ -721,6 +773,13 @@ function Get-WbOsInfo {
         $build = [int]$os.BuildNumber
         $sp = [int]$os.ServicePackMajorVersion
         $workstation = ([int]$os.ProductType -eq 1)
+        # The runner waits for this to change after host.reboot.
+        try {
+            $boot = [Management.ManagementDateTimeConverter]::ToDateTime([string]$os.LastBootUpTime).ToUniversalTime()
+            $boot = $boot.ToString('yyyy-MM-dd\THH:mm:ss\Z', $WbInvariant)
+        } catch {
+            $boot = $null
+        }
     } else {
         $cv = 'SOFTWARE\Microsoft\Windows NT\CurrentVersion'
         $caption = ([string](Get-WbHklmValue $cv 'ProductName')).Trim()
@@ -745,13 +804,7 @@ function Get-WbOsInfo {
     if ($archName -eq 'amd64') {
         $archName = 'x64'
     }
-    # The system OEM codepage (what native tools print in); the console's
-    # OutputEncoding reflects the WinRS shell codepage instead.
-    $oem = [Globalization.CultureInfo]::CurrentCulture.TextInfo.OEMCodePage
-    $oemcp = [string](Get-WbHklmValue 'SYSTEM\CurrentControlSet\Control\Nls\CodePage' 'OEMCP')
-    if ($oemcp -match '^[0-9]{1,5}\z') {
-        $oem = [int]$oemcp
-    }
+    $oem = Get-WbOemCodePage
     $productName = 'server'
     if ($workstation) {
         $productName = 'workstation'
@@ -766,7 +819,8 @@ function Get-WbOsInfo {
             'locale', (ConvertTo-WbJsonString ([Globalization.CultureInfo]::CurrentCulture.Name)),
             'oem_codepage', (ConvertTo-WbJsonNumber $oem),
             'product_type', (ConvertTo-WbJsonString $productName),
-            'arch', (ConvertTo-WbJsonString $archName)))
+            'arch', (ConvertTo-WbJsonString $archName),
+            'boot_time', (ConvertTo-WbJsonString $boot)))
 }
 
 # ---------------------------------------------------------------- services ---
@@ -1092,7 +1146,7 @@ function Start-WbService {
         $sc.Continue()
     } elseif ($status -ne 'StartPending' -and $status -ne 'ContinuePending') {
         try {
-            $sc.Start()
+            [void]$sc.Start()
         } catch {
             # 1056: someone else started it in the meantime.
             if ((Get-WbErrorInfo $_.Exception).Code -ne 1056) {
@@ -1404,104 +1458,3 @@ function Get-WbEvents {
     return (ConvertTo-WbJsonList $items)
 }
 
-# -------------------------------------------------------------- dispatcher ---
-
-function Invoke-WbOp {
-    # One op -> one result, as JSON.  Never throws: a failure is ok:false with
-    # a Win32 code, and the next op still runs.
-    param($Op, [string]$Mode)
-    $name = [string]$Op.Name
-    try {
-        if ($WbWriteOps.ContainsKey($name) -and $Mode -cne 'write') {
-            throw (New-WbFailure 5 "refused: $name changes the host and this request is read-only")
-        }
-        $a = $Op.Args
-        $value = $null
-        switch -casesensitive ($name) {
-            'os.info' {
-                $value = Get-WbOsInfo
-            }
-            'service.get' {
-                $value = Get-WbService (Get-WbArg $a 'name' 'string')
-            }
-            'service.list' {
-                $value = Get-WbServiceList
-            }
-            'registry.get' {
-                $value = Get-WbRegistryValue (Get-WbArg $a 'key' 'string') (Get-WbArg $a 'name' 'string')
-            }
-            'registry.list' {
-                $value = Get-WbRegistryKey (Get-WbArg $a 'key' 'string')
-            }
-            'path.get' {
-                $value = Get-WbPathInfo (Get-WbArg $a 'path' 'string')
-            }
-            'path.list' {
-                $value = Get-WbPathChildren (Get-WbArg $a 'path' 'string')
-            }
-            'events.query' {
-                $value = Get-WbEvents $a
-            }
-            'service.set_start_mode' {
-                $value = Set-WbServiceStartMode (Get-WbArg $a 'name' 'string') (Get-WbArg $a 'start_mode' 'string')
-            }
-            'service.start' {
-                $value = Start-WbService (Get-WbArg $a 'name' 'string')
-            }
-            'service.stop' {
-                $value = Stop-WbService (Get-WbArg $a 'name' 'string')
-            }
-            'registry.set' {
-                if (-not $a.ContainsKey('value') -or $null -eq $a['value']) {
-                    throw (New-WbFailure 87 "missing argument 'value'")
-                }
-                $value = Set-WbRegistryValue (Get-WbArg $a 'key' 'string') (Get-WbArg $a 'name' 'string') (Get-WbArg $a 'type' 'string') $a['value']
-            }
-            'registry.delete' {
-                $value = Remove-WbRegistryValue (Get-WbArg $a 'key' 'string') (Get-WbArg $a 'name' 'string')
-            }
-            'path.rename' {
-                $value = Rename-WbPath (Get-WbArg $a 'path' 'string') (Get-WbArg $a 'new_name' 'string')
-            }
-            'path.delete' {
-                $value = Remove-WbPath (Get-WbArg $a 'path' 'string')
-            }
-            default {
-                throw (New-WbFailure 1 "unknown op '$name'")
-            }
-        }
-        if ($value -isnot [string]) {
-            # A handler leaked pipeline output: report it, never emit bad JSON.
-            throw (New-WbFailure 1 "internal error: $name produced no JSON")
-        }
-        return '{"ok":true,"value":' + $value + '}'
-    } catch {
-        $info = Get-WbErrorInfo $_.Exception
-        return '{"ok":false,"error":{"code":' + (ConvertTo-WbJsonNumber $info.Code) + ',"message":' +
-            (ConvertTo-WbJsonString $info.Message) + '}}'
-    } finally {
-        if ($WbWriteOps.ContainsKey($name)) {
-            $WbState.Services = $null
-        }
-    }
-}
-
-# -------------------------------------------------------------------- main ---
-
-$wbJson = $null
-try {
-    $wbRequest = Read-WbRequest $Request
-    $wbResults = New-Object System.Collections.ArrayList
-    foreach ($wbOp in $wbRequest.Ops) {
-        $wbOne = Invoke-WbOp $wbOp $wbRequest.Mode
-        if ($wbOne -isnot [string]) {
-            $wbOne = '{"ok":false,"error":{"code":1,"message":"internal error: stray output"}}'
-        }
-        [void]$wbResults.Add($wbOne)
-    }
-    $wbJson = '{"v":1,"results":' + (ConvertTo-WbJsonList $wbResults.ToArray()) + '}'
-} catch {
-    $wbJson = '{"v":1,"fatal":{"message":' + (ConvertTo-WbJsonString ('wbplay agent: ' + [string]$_.Exception.Message)) +
-        '},"results":[]}'
-}
-Write-WbFrame $wbJson

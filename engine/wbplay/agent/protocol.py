@@ -3,7 +3,7 @@
 One round trip::
 
     powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand <BOOTSTRAP>
-    stdin : agent.ps1 text, the SEPARATOR line, the request       (ASCII, LF line ends)
+    stdin : the agent's text, the SEPARATOR line, the request      (ASCII, LF line ends)
     stdout: <<<WBPLAY-BEGIN>>> / one JSON line / <<<WBPLAY-END>>>  (ASCII, CRLF line ends)
 
 The command line stays tiny (cmd.exe caps it at 8191 characters); the agent
@@ -99,22 +99,74 @@ def bootstrap_command_line() -> str:
     return "powershell.exe " + " ".join(POWERSHELL_ARGS)
 
 
-@lru_cache(maxsize=1)
-def agent_script() -> str:
-    """The text of agent.ps1 (package data), with LF line ends.
+# The agent's files (package data), run as ONE script in this order: agent.ps1
+# opens with ``param()`` and holds the protocol, JSON and the first ops; the
+# op families follow; main.ps1 (dispatcher and main) comes last, because the
+# script runs top to bottom and calls every function defined before it.
+AGENT_PARTS: tuple[str, ...] = (
+    "agent.ps1",
+    "native.ps1",
+    "storage.ps1",
+    "commands.ps1",
+    "system.ps1",
+    "main.ps1",
+)
 
-    Raises :class:`AgentError` if the file is not pure ASCII: the agent must
-    survive any codepage on the way in.
-    """
-    raw = resources.files("wbplay.agent").joinpath("agent.ps1").read_bytes()
+
+def _agent_part(name: str) -> str:
+    raw = resources.files("wbplay.agent").joinpath(name).read_bytes()
     try:
         text = raw.decode("ascii")
     except UnicodeDecodeError as e:
         raise AgentError(
-            f"agent.ps1 is not ASCII (byte {e.start}); it would not survive the shell codepage"
+            f"{name} is not ASCII (byte {e.start}); it would not survive the shell codepage"
         ) from e
     text = text.replace("\r\n", "\n")
     return text if text.endswith("\n") else text + "\n"
+
+
+_HERE_STRING_OPEN = re.compile(r"@['\"]\s*$")
+_HERE_STRING_CLOSE = re.compile(r"^['\"]@")
+
+
+def drop_comment_lines(text: str) -> str:
+    """``text`` without its full-line ``#`` comments, except the opening block.
+
+    The comments document the source files; on the wire they would only add
+    bytes (the request travels after the agent, in the PC's envelope-sized
+    chunks).  Lines inside here-strings are data and stay.  The opening
+    comment block stays too, so the payload still says what it is.
+    """
+    out: list[str] = []
+    header = True
+    in_here_string = False
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if in_here_string:
+            in_here_string = not _HERE_STRING_CLOSE.match(line)
+        elif stripped.startswith("#") and not header:
+            continue
+        else:
+            in_here_string = bool(_HERE_STRING_OPEN.search(line))
+        header = header and stripped.startswith("#")
+        out.append(line)
+    return "\n".join(out)
+
+
+@lru_cache(maxsize=1)
+def agent_script() -> str:
+    """The agent as it is sent: :data:`AGENT_PARTS` joined in order, LF line
+    ends, full-line comments dropped (:func:`drop_comment_lines`).
+
+    Raises :class:`AgentError` if a part is not pure ASCII: the agent must
+    survive any codepage on the way in.
+    """
+    return drop_comment_lines(agent_source())
+
+
+def agent_source() -> str:
+    """:data:`AGENT_PARTS` joined in order, comments and all (what the tests read)."""
+    return "".join(_agent_part(name) for name in AGENT_PARTS)
 
 
 # ----------------------------------------------------------------- requests ---
@@ -274,7 +326,7 @@ def decode_request(text: str) -> tuple[str, list[Op]]:
 
 
 def build_stdin(ops: Sequence[Op], *, mode: str) -> bytes:
-    """What the bootstrap reads: agent.ps1, the SEPARATOR line, the request (ASCII, LF)."""
+    """What the bootstrap reads: the agent, the SEPARATOR line, the request (ASCII, LF)."""
     return (agent_script() + SEPARATOR + "\n" + encode_request(ops, mode=mode)).encode("ascii")
 
 
@@ -299,7 +351,7 @@ def split_stdin(data: bytes) -> tuple[str, str]:
 
 # ---------------------------------------------------------------- responses ---
 
-_PLAIN = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]*")
+_PLAIN = re.compile(r"[\x20\x21\x23-\x3b\x3d\x3f-\x5b\x5d-\x7e]*")  # printable ASCII but " \ < >
 
 
 def _json_string(text: str) -> str:
@@ -312,7 +364,7 @@ def _json_string(text: str) -> str:
             out.append('\\"')
         elif ch == "\\":
             out.append("\\\\")
-        elif 0x20 <= code <= 0x7E:
+        elif 0x20 <= code <= 0x7E and ch not in "<>":  # < and > escaped: no value can fake a frame marker
             out.append(ch)
         elif code > 0xFFFF:  # UTF-16 surrogate pair, as the agent's .NET strings hold it
             code -= 0x10000

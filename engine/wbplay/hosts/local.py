@@ -18,7 +18,7 @@ from wbplay.agent.protocol import POWERSHELL_ARGS, build_stdin
 from wbplay.errors import ConnectError, TransportError
 from wbplay.hosts.agent_runner import RawOutput, WriteOutcomeUnknownError, interpret
 from wbplay.hosts.base import Host
-from wbplay.ops import Op, OpResult
+from wbplay.ops import Op, OpResult, deadline_for
 
 POWERSHELL = "powershell.exe"
 DEFAULT_READ_DEADLINE = 300.0
@@ -62,11 +62,11 @@ class LocalHost(Host):
         return f"local://{self.name}"
 
     def _read(self, ops: Sequence[Op]) -> list[OpResult]:
-        raw = self._execute(build_stdin(list(ops), mode="read"), None, self.read_deadline)
+        raw = self._execute(build_stdin(list(ops), mode="read"), None, deadline_for(ops, self.read_deadline))
         return interpret(raw, len(ops), where=self.name)
 
     def _apply(self, op: Op) -> OpResult:
-        raw = self._execute(build_stdin([op], mode="write"), op, self.write_deadline)
+        raw = self._execute(build_stdin([op], mode="write"), op, deadline_for([op], self.write_deadline))
         return interpret(raw, 1, where=self.name)[0]
 
     def _execute(self, payload: bytes, write: Op | None, deadline: float) -> RawOutput:

@@ -65,7 +65,7 @@ from wbplay.errors import AuthenticationError, ConnectError, HostError, Transpor
 from wbplay.hosts.agent_runner import RawOutput, WriteOutcomeUnknownError, chunks, interpret
 from wbplay.hosts.base import Host
 from wbplay.inventory import Target, resolve
-from wbplay.ops import Op, OpResult
+from wbplay.ops import Op, OpResult, deadline_for
 
 __all__ = ["WinRMCounters", "WinRMHost", "WriteOutcomeUnknownError", "open_winrm_host"]
 
@@ -176,12 +176,12 @@ class WinRMHost(Host):
 
     def _read(self, ops: Sequence[Op]) -> list[OpResult]:
         payload = build_stdin(list(ops), mode="read")
-        raw = self._execute(payload, write=None, deadline=self.read_deadline)
+        raw = self._execute(payload, write=None, deadline=deadline_for(ops, self.read_deadline))
         return interpret(raw, len(ops), where=self.name)
 
     def _apply(self, op: Op) -> OpResult:
         payload = build_stdin([op], mode="write")
-        raw = self._execute(payload, write=op, deadline=self.write_deadline)
+        raw = self._execute(payload, write=op, deadline=deadline_for([op], self.write_deadline))
         return interpret(raw, 1, where=self.name)[0]
 
     # -- counters (flat names, for benchmarks) ----------------------------------------

@@ -1,0 +1,200 @@
+# ---------------------------------------------------------- command reads ---
+# {command_line, exit_code, output} of fixed commands (ops.py); the engine's
+# cmdparse reads the text, for the simulator and real PCs alike.
+
+function Get-WbVolumeCommand {
+    # chkdsk.scan, chkntfs.query, fsutil.dirty_query, fsutil.ntfsinfo.  An
+    # unknown volume is ERROR_FILE_NOT_FOUND, as in the simulator.
+    param([string]$Op, [string]$Selector)
+    $volume = Get-WbVolumeArg (Resolve-WbVolumeOrFail $Selector)
+    switch -casesensitive ($Op) {
+        'chkdsk.scan' {
+            # Read-only: Windows 8+ has the online /scan; Windows 7's chkdsk
+            # without switches only reads (docs/domain.md s.4).
+            if (Test-WbWin8) {
+                return (Get-WbCommandRead 'chkdsk' @($volume, '/scan'))
+            }
+            return (Get-WbCommandRead 'chkdsk' @($volume))
+        }
+        'chkntfs.query' {
+            return (Get-WbCommandRead 'chkntfs' @($volume))
+        }
+        'fsutil.dirty_query' {
+            return (Get-WbCommandRead 'fsutil' @('dirty', 'query', $volume))
+        }
+        'fsutil.ntfsinfo' {
+            return (Get-WbCommandRead 'fsutil' @('fsinfo', 'ntfsinfo', $volume))
+        }
+    }
+    throw "internal: no volume command for $Op"
+}
+
+function Get-WbBackupVersions {
+    # wbadmin get versions [-backupTarget:X:]; an unknown target volume is
+    # ERROR_FILE_NOT_FOUND (the simulator prints "no backup" instead).
+    param([string]$Target)
+    $tokens = @('get', 'versions')
+    if ($null -ne $Target -and $Target -ne '') {
+        $tokens += ('-backupTarget:' + (Get-WbVolumeArg (Resolve-WbVolumeOrFail $Target)))
+    }
+    return (Get-WbCommandRead 'wbadmin' $tokens)
+}
+
+function Get-WbCbsLines {
+    # What findstr /c:"[SR]" prints from CBS.log (KB928228), read here
+    # instead: TrustedInstaller keeps the log open for writing, which
+    # findstr's read-only sharing trips over.  Exit code as findstr's: 0 some
+    # lines, 1 none (or no log).
+    $path = [IO.Path]::Combine([Environment]::GetEnvironmentVariable('SystemRoot'), 'Logs\CBS\CBS.log')
+    $found = New-Object System.Text.StringBuilder
+    $exit = 1
+    if ([IO.File]::Exists($path)) {
+        $fs = New-Object IO.FileStream -ArgumentList $path, ([IO.FileMode]::Open), ([IO.FileAccess]::Read),
+            ([IO.FileShare]'ReadWrite, Delete')
+        try {
+            $reader = New-Object IO.StreamReader -ArgumentList $fs, ([Text.Encoding]::Default)
+            $text = $reader.ReadLine()
+            while ($null -ne $text) {
+                if ($text.IndexOf('[SR]', [StringComparison]::Ordinal) -ge 0) {
+                    [void]$found.Append($text + "`r`n")
+                    $exit = 0
+                }
+                $text = $reader.ReadLine()
+            }
+        } finally {
+            $fs.Close()
+        }
+    }
+    return (ConvertTo-WbJsonObject @(
+            'command_line', (ConvertTo-WbJsonString 'findstr /c:"[SR]" %windir%\Logs\CBS\CBS.log'),
+            'exit_code', (ConvertTo-WbJsonNumber $exit),
+            'output', (ConvertTo-WbJsonString $found.ToString())))
+}
+
+# ------------------------------------------------------------------ repairs ---
+# Irreversible: each does what its op says and nothing more (ops.py).
+
+function Get-WbChkdskSwitch {
+    param([string]$Mode)
+    if ($Mode -ceq 'f') {
+        return '/F'
+    }
+    if ($Mode -ceq 'r') {
+        return '/R'
+    }
+    throw (New-WbFailure 87 "mode must be 'f' or 'r', not '$Mode'")
+}
+
+function Test-WbRepairScheduled {
+    # BootExecute already runs autochk /r on the volume (what "chkdsk X: /R"
+    # and Y leave there, "autocheck autochk /r \??\X:"): /R covers /F, so a /F
+    # request keeps it, as the simulator does.
+    param($Volume)
+    $name = '\??\' + (Get-WbVolumeArg $Volume).Replace('\\?\', '')
+    $entries = Get-WbHklmValue 'SYSTEM\CurrentControlSet\Control\Session Manager' 'BootExecute'
+    foreach ($entry in @($entries)) {
+        $text = [string]$entry
+        if ($text -match '(^|\s)/r(\s|$)' -and $text.TrimEnd().EndsWith($name, [StringComparison]::OrdinalIgnoreCase)) {
+            return $true
+        }
+    }
+    return $false
+}
+
+function Register-WbChkdsk {
+    # chkdsk X: /F|/R, answering N to "force a dismount?" and Y to "check the
+    # next time the system restarts?" (ops.py).  chkdsk asks only the second
+    # for the boot volume.  Any other volume it might lock and check NOW, so
+    # the agent holds its root folder open meanwhile: the lock fails and the
+    # questions come.  Answers are fail-safe: a "yes" can only go to the
+    # restart question; if chkdsk asks otherwise, nothing is scheduled and
+    # the op fails.
+    param([string]$Selector, [string]$Mode)
+    $switch = Get-WbChkdskSwitch $Mode
+    $v = Resolve-WbVolumeOrFail $Selector
+    if ($switch -ceq '/F' -and (Test-WbRepairScheduled $v)) {
+        return 'null'
+    }
+    $answers = @($false, $true)
+    if ($v.Boot) {
+        $answers = @($true)
+    } elseif (-not (Import-WbNative)) {
+        throw (New-WbFailure 50 'cannot hold the volume open, so chkdsk might check it now instead of at restart')
+    }
+    $handle = [IntPtr]::Zero
+    try {
+        if (-not $v.Boot) {
+            $root = $v.Path
+            if ($null -ne $v.Letter) {
+                $root = $v.Letter + '\'
+            }
+            $handle = [WbPlay.Native]::Open($root, $true)
+        }
+        $run = Invoke-WbNative -Name 'chkdsk' -Tokens @((Get-WbVolumeArg $v), $switch) -Answers $answers -IdleSeconds 120
+    } finally {
+        if ($handle -ne [IntPtr]::Zero) {
+            [void][WbPlay.Native]::CloseHandle($handle)
+        }
+    }
+    if ($run.Yes -lt 1) {
+        throw (New-WbFailure 1 ('chkdsk did not offer to check at the next restart: ' + (Get-WbLastLine $run.Output)))
+    }
+    return 'null'
+}
+
+function Invoke-WbChkdskNow {
+    # chkdsk X: /F|/R /X now.  Boot, system and page-file volumes cannot be
+    # locked: 32, as in the simulator, without starting chkdsk.  Every
+    # question is answered N: should the lock fail anyway, that refuses the
+    # restart-time check chkdsk offers (a failed run with a question asked:
+    # 32); on FAT it also declines "convert lost chains to files", as /F does
+    # unattended.
+    param([string]$Selector, [string]$Mode)
+    $switch = Get-WbChkdskSwitch $Mode
+    $v = Resolve-WbVolumeOrFail $Selector
+    if ($v.Boot -or $v.System -or $v.PageFile) {
+        throw (New-WbFailure 32)
+    }
+    $run = Invoke-WbNative -Name 'chkdsk' -Tokens @((Get-WbVolumeArg $v), $switch, '/X') -Answers @()
+    # chkdsk.md: 0 no errors, 1 fixed, 2 cleanup done; 3 could not check or fix.
+    if ($run.ExitCode -lt 0 -or $run.ExitCode -gt 2) {
+        $code = 1393
+        if ($run.Prompts -gt 0) {
+            $code = 32
+        }
+        throw (New-WbFailure $code ('chkdsk exit code ' + $run.ExitCode + ': ' + (Get-WbLastLine $run.Output)))
+    }
+    return 'null'
+}
+
+function Invoke-WbSfcRepair {
+    # sfc /scannow.  Its exit codes are undocumented (docs/domain.md s.4): a
+    # run that got through is one that printed its "100%" (every language);
+    # the engine verifies with sfc /verifyonly.
+    $run = Invoke-WbNative -Name 'sfc' -Tokens @('/scannow') -Unicode
+    if ($run.Output.IndexOf('100%', [StringComparison]::Ordinal) -lt 0) {
+        throw (New-WbFailure 1 ('sfc /scannow did not complete: ' + (Get-WbLastLine $run.Output)))
+    }
+    return 'null'
+}
+
+function Set-WbWinre {
+    # reagentc /enable | /disable (KB975692: /enable "might fail").  A PC
+    # without reagentc has no WinRE to switch: 50, as in the simulator.
+    param([string]$Switch)
+    try {
+        [void](Get-WbSystemExe 'reagentc')
+    } catch {
+        throw (New-WbFailure 50 'this PC has no reagentc.exe (Windows RE)')
+    }
+    $run = Invoke-WbNative -Name 'reagentc' -Tokens @($Switch)
+    if ($run.ExitCode -ne 0) {
+        # reagentc exits with the Win32 code or HRESULT of what failed.
+        $code = [long]$run.ExitCode
+        if ($code -lt 0) {
+            $code += 4294967296
+        }
+        throw (New-WbFailure $code ('reagentc ' + $Switch + ': ' + (Get-WbLastLine $run.Output)))
+    }
+    return 'null'
+}

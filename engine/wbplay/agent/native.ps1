@@ -1,0 +1,310 @@
+# ------------------------------------------------------------ native tools ---
+# chkdsk, vssadmin, wbadmin... run as child processes with fixed switches and
+# volume names the host reported, never with request text.  A Process rather
+# than "& exe": the agent needs the raw bytes (sfc writes UTF-16LE), stderr
+# without PS2 turning it into terminating errors, an exit code, and a stdin
+# it can answer chkdsk's "(Y/N)" questions on, one at a time.
+
+function Get-WbSystemExe {
+    # The OS's own System32: a 32-bit PowerShell on 64-bit Windows sees
+    # SysWOW64 there (whose sfc cannot repair); Sysnative is the real one.
+    param([string]$Name)
+    $dir = 'System32'
+    if ([IntPtr]::Size -eq 4 -and [Environment]::GetEnvironmentVariable('PROCESSOR_ARCHITEW6432')) {
+        $dir = 'Sysnative'
+    }
+    $windows = [Environment]::GetEnvironmentVariable('SystemRoot')
+    $path = [IO.Path]::Combine([IO.Path]::Combine($windows, $dir), $Name + '.exe')
+    if (-not [IO.File]::Exists($path)) {
+        throw (New-WbFailure 2 "$Name.exe is not installed on this PC")
+    }
+    return $path
+}
+
+function Join-WbArguments {
+    # The only way a command line is built.  Every token is a switch or a
+    # volume name: no space, no quote, nothing cmd or the CRT parser would
+    # read as anything but one argument.
+    param([string[]]$Tokens)
+    foreach ($token in $Tokens) {
+        if ($token -cnotmatch '^[A-Za-z0-9:/\\?{}=._-]+\z') {
+            throw (New-WbFailure 87 'refusing a command-line argument outside [A-Za-z0-9:/\?{}=._-]')
+        }
+    }
+    return ($Tokens -join ' ')
+}
+
+function ConvertFrom-WbToolBytes {
+    # sfc writes UTF-16LE into a pipe (docs/domain.md s.4), other tools the
+    # console codepage; OEM text never holds a NUL byte, UTF-16 text does.
+    param([byte[]]$Bytes, $Encoding, [switch]$Unicode)
+    if ($Bytes.Length -eq 0) {
+        return ''
+    }
+    if ($Unicode -and [Array]::IndexOf($Bytes, [byte]0) -ge 0) {
+        $text = [Text.Encoding]::Unicode.GetString($Bytes)
+        return $text.TrimStart([char]65279)
+    }
+    return $Encoding.GetString($Bytes)
+}
+
+function Invoke-WbNative {
+    # Runs <System32>\<Name>.exe <Tokens> and returns @{ Line; ExitCode;
+    # Output; Prompts; Yes }.  $Answers = $null closes stdin at once: a read
+    # never answers a question.  Otherwise prompt N ending in "(Y/N)" (letters
+    # as the tool localizes them, "(J/N)"...) gets the yes letter when
+    # $Answers[N] is $true, else the no letter, written only once the prompt
+    # is on screen.  $IdleSeconds > 0 stops a tool that prints nothing for that
+    # long (a question it did not flush): better than guessing an answer.
+    param([string]$Name, [string[]]$Tokens, [switch]$Unicode, $Answers, [int]$IdleSeconds)
+    $exe = Get-WbSystemExe $Name
+    $arguments = Join-WbArguments $Tokens
+    $line = $Name + ' ' + $arguments
+    # Native tools print in the console codepage; under WinRS that is the
+    # shell's (65001, which Windows 7's tools mishandle).  Run them under the
+    # OEM codepage of the PC's language and decode that.
+    $encoding = [Text.Encoding]::GetEncoding((Get-WbOemCodePage))
+    $saved = $null
+    try {
+        if ([Console]::OutputEncoding.CodePage -ne $encoding.CodePage) {
+            $saved = [Console]::OutputEncoding
+            [Console]::OutputEncoding = $encoding
+        }
+    } catch {
+        $saved = $null
+        $encoding = [Console]::OutputEncoding
+    }
+    $proc = New-Object System.Diagnostics.Process
+    try {
+        $psi = $proc.StartInfo
+        $psi.FileName = $exe
+        $psi.Arguments = $arguments
+        $psi.UseShellExecute = $false
+        $psi.CreateNoWindow = $true
+        $psi.WorkingDirectory = [Environment]::SystemDirectory
+        $psi.RedirectStandardInput = $true
+        $psi.RedirectStandardOutput = $true
+        $psi.RedirectStandardError = $true
+        [void]$proc.Start()
+        # stdin is written as raw ASCII bytes: its StreamWriter would send a
+        # UTF-8 BOM first under WinRS's codepage 65001.
+        $stdin = $proc.StandardInput.BaseStream
+        if ($null -eq $Answers) {
+            $stdin.Close()
+        }
+        # Both pipes are read with BeginRead + WaitAny (no threads, no PS2
+        # event handlers), so neither can fill up and block the tool.
+        $out = @{ Stream = $proc.StandardOutput.BaseStream; Bytes = (New-Object IO.MemoryStream)
+            Buffer = (New-Object byte[] 8192); Pending = $null; Done = $false }
+        $err = @{ Stream = $proc.StandardError.BaseStream; Bytes = (New-Object IO.MemoryStream)
+            Buffer = (New-Object byte[] 8192); Pending = $null; Done = $false }
+        $decoder = $encoding.GetDecoder()
+        $screen = New-Object System.Text.StringBuilder
+        $checked = 0
+        $prompts = 0
+        $yes = 0
+        $quietSince = [DateTime]::UtcNow
+        while (-not ($out.Done -and $err.Done)) {
+            $waits = New-Object System.Collections.ArrayList
+            $owners = New-Object System.Collections.ArrayList
+            foreach ($pipe in @($out, $err)) {
+                if (-not $pipe.Done) {
+                    if ($null -eq $pipe.Pending) {
+                        $pipe.Pending = $pipe.Stream.BeginRead($pipe.Buffer, 0, $pipe.Buffer.Length, $null, $null)
+                    }
+                    [void]$waits.Add($pipe.Pending.AsyncWaitHandle)
+                    [void]$owners.Add($pipe)
+                }
+            }
+            $index = [Threading.WaitHandle]::WaitAny([Threading.WaitHandle[]]$waits.ToArray(), 1000, $false)
+            if ($index -eq [Threading.WaitHandle]::WaitTimeout) {
+                if ($IdleSeconds -gt 0 -and ([DateTime]::UtcNow - $quietSince).TotalSeconds -gt $IdleSeconds) {
+                    $proc.Kill()
+                    throw (New-WbFailure 1460 "$line printed nothing for $IdleSeconds seconds and was stopped")
+                }
+                continue
+            }
+            $pipe = $owners[$index]
+            $count = 0
+            try {
+                $count = $pipe.Stream.EndRead($pipe.Pending)
+            } catch {
+                $count = 0
+            }
+            $pipe.Pending = $null
+            if ($count -le 0) {
+                $pipe.Done = $true
+                continue
+            }
+            $quietSince = [DateTime]::UtcNow
+            $pipe.Bytes.Write($pipe.Buffer, 0, $count)
+            if ($null -eq $Answers -or -not [object]::ReferenceEquals($pipe, $out)) {
+                continue
+            }
+            $chars = New-Object char[] ($decoder.GetCharCount($pipe.Buffer, 0, $count))
+            [void]$decoder.GetChars($pipe.Buffer, 0, $count, $chars, 0)
+            [void]$screen.Append($chars)
+            $unseen = $screen.ToString($checked, $screen.Length - $checked)
+            $ask = [regex]::Match($unseen, '\(\s*([A-Za-z])\s*/\s*([A-Za-z])\s*\)\s*\??\s*\z')
+            if ($ask.Success) {
+                $letter = $ask.Groups[2].Value
+                if ($prompts -lt @($Answers).Length -and $Answers[$prompts] -eq $true) {
+                    $letter = $ask.Groups[1].Value
+                    $yes++
+                }
+                $reply = [Text.Encoding]::ASCII.GetBytes($letter + "`r`n")
+                $stdin.Write($reply, 0, $reply.Length)
+                $stdin.Flush()
+                $prompts++
+                $checked = $screen.Length
+            }
+        }
+        $proc.WaitForExit()
+        $text = (ConvertFrom-WbToolBytes $out.Bytes.ToArray() $encoding -Unicode:$Unicode) +
+            (ConvertFrom-WbToolBytes $err.Bytes.ToArray() $encoding -Unicode:$Unicode)
+        # chkdsk on Windows 7 prints a progress line per percent: keep the end,
+        # where the verdict is, if a run ever prints megabytes.
+        if ($text.Length -gt 1000000) {
+            $text = $text.Substring($text.Length - 1000000)
+        }
+        return @{ Line = $line; ExitCode = $proc.ExitCode; Output = $text; Prompts = $prompts; Yes = $yes }
+    } finally {
+        # Process.Close() leaves the pipes alone; nothing here may hide the
+        # error that brought us here (a start failure, an idle stop).
+        try {
+            if (-not $proc.HasExited) {
+                $proc.Kill()
+            }
+        } catch {
+        }
+        try {
+            $proc.StandardInput.BaseStream.Close()
+        } catch {
+        }
+        $proc.Close()
+        if ($null -ne $saved) {
+            try {
+                [Console]::OutputEncoding = $saved
+            } catch {
+            }
+        }
+    }
+}
+
+function Get-WbCommandRead {
+    # A command read op's value: {command_line, exit_code, output} (ops.py).
+    param([string]$Name, [string[]]$Tokens, [switch]$Unicode)
+    $run = Invoke-WbNative -Name $Name -Tokens $Tokens -Unicode:$Unicode
+    return (ConvertTo-WbJsonObject @(
+            'command_line', (ConvertTo-WbJsonString $run.Line),
+            'exit_code', (ConvertTo-WbJsonNumber $run.ExitCode),
+            'output', (ConvertTo-WbJsonString $run.Output)))
+}
+
+function Get-WbLastLine {
+    # The last non-blank line a tool printed, for an error message.
+    param([string]$Text)
+    $lines = @($Text.Split([char[]]@([char]13, [char]10), [StringSplitOptions]::RemoveEmptyEntries))
+    for ($i = $lines.Length - 1; $i -ge 0; $i--) {
+        if ($lines[$i].Trim() -ne '') {
+            return $lines[$i].Trim()
+        }
+    }
+    return '(no output)'
+}
+
+# ------------------------------------------------------------------ native ---
+# Raw IOCTLs for what WMI does not tell on Windows 7 (SSD or HDD, bus, sector
+# sizes, which disk and partition a volume is on) and a directory handle for
+# chkdsk.schedule.  A constant C# text, compiled by Add-Type only when an op
+# needs it; nothing from the request reaches it but a volume or disk path the
+# host reported.
+
+$WbNativeSource = @'
+[System.Runtime.InteropServices.DllImport("kernel32.dll", SetLastError = true, CharSet = System.Runtime.InteropServices.CharSet.Unicode)]
+private static extern System.IntPtr CreateFileW(string name, uint access, uint share, System.IntPtr security, uint disposition, uint flags, System.IntPtr template);
+[System.Runtime.InteropServices.DllImport("kernel32.dll", SetLastError = true)]
+private static extern bool DeviceIoControl(System.IntPtr device, uint code, byte[] input, int inputSize, byte[] output, int outputSize, out int returned, System.IntPtr overlapped);
+[System.Runtime.InteropServices.DllImport("kernel32.dll")]
+public static extern bool CloseHandle(System.IntPtr handle);
+
+// No access rights: enough for FILE_ANY_ACCESS queries and to keep a folder
+// open (which makes a volume lock fail); share everything.
+public static System.IntPtr Open(string path, bool directory) {
+    System.IntPtr h = CreateFileW(path, 0, 7, System.IntPtr.Zero, 3, directory ? 0x02000000u : 0u, System.IntPtr.Zero);
+    if (h == new System.IntPtr(-1)) {
+        throw new System.ComponentModel.Win32Exception(System.Runtime.InteropServices.Marshal.GetLastWin32Error());
+    }
+    return h;
+}
+
+private static byte[] Ioctl(string path, uint code, byte[] input, int size) {
+    System.IntPtr h = Open(path, false);
+    try {
+        byte[] output = new byte[size];
+        int got;
+        if (!DeviceIoControl(h, code, input, input == null ? 0 : input.Length, output, size, out got, System.IntPtr.Zero)) {
+            return null;
+        }
+        byte[] result = new byte[got];
+        System.Array.Copy(output, result, got);
+        return result;
+    } finally {
+        CloseHandle(h);
+    }
+}
+
+// IOCTL_STORAGE_QUERY_PROPERTY, PropertyStandardQuery.
+private static byte[] Property(string path, int id) {
+    byte[] query = new byte[12];
+    System.BitConverter.GetBytes(id).CopyTo(query, 0);
+    return Ioctl(path, 0x2D1400, query, 1024);
+}
+
+// IOCTL_STORAGE_GET_DEVICE_NUMBER: {disk number, partition number} of a volume.
+public static int[] DeviceNumber(string path) {
+    byte[] b = Ioctl(path, 0x2D1080, null, 12);
+    if (b == null || b.Length < 12) { return null; }
+    return new int[] { System.BitConverter.ToInt32(b, 4), System.BitConverter.ToInt32(b, 8) };
+}
+
+// STORAGE_DEVICE_DESCRIPTOR.BusType (StorageDeviceProperty), -1 if unknown.
+public static int BusType(string path) {
+    byte[] b = Property(path, 0);
+    return (b == null || b.Length < 32) ? -1 : System.BitConverter.ToInt32(b, 28);
+}
+
+// STORAGE_ACCESS_ALIGNMENT_DESCRIPTOR: {logical, physical} bytes per sector.
+public static int[] SectorSizes(string path) {
+    byte[] b = Property(path, 6);
+    if (b == null || b.Length < 24) { return null; }
+    return new int[] { System.BitConverter.ToInt32(b, 16), System.BitConverter.ToInt32(b, 20) };
+}
+
+// DEVICE_SEEK_PENALTY_DESCRIPTOR.IncursSeekPenalty (Windows 7+): 1, 0, or -1 unknown.
+public static int SeekPenalty(string path) {
+    byte[] b = Property(path, 7);
+    return (b == null || b.Length < 9) ? -1 : b[8];
+}
+
+// IOCTL_DISK_GET_DRIVE_LAYOUT_EX: PARTITION_STYLE 0 MBR, 1 GPT, 2 RAW; -1 unknown.
+public static int PartitionStyle(string path) {
+    byte[] b = Ioctl(path, 0x70050, null, 65536);
+    return (b == null || b.Length < 4) ? -1 : System.BitConverter.ToInt32(b, 0);
+}
+'@
+
+function Import-WbNative {
+    # $true once [WbPlay.Native] exists.  A PC that cannot compile it (no
+    # csc, locked-down policy) still answers: callers fall back to WMI or
+    # report "unknown".
+    if ($null -eq $WbState.Native) {
+        try {
+            Add-Type -MemberDefinition $WbNativeSource -Name 'Native' -Namespace 'WbPlay'
+            $WbState.Native = $true
+        } catch {
+            $WbState.Native = $false
+        }
+    }
+    return [bool]$WbState.Native
+}

@@ -1,0 +1,185 @@
+# ---------------------------------------------------------------- accounts ---
+
+function Get-WbSessionInfo {
+    # The account the agent runs as.  elevated: Administrators is enabled in
+    # the token.  is_admin: it is in the token at all; a UAC-filtered token
+    # holds it deny-only, which .NET's group list leaves out and whoami shows
+    # (by SID, the same in every language).
+    $identity = [Security.Principal.WindowsIdentity]::GetCurrent()
+    $principal = New-Object Security.Principal.WindowsPrincipal -ArgumentList $identity
+    $admins = New-Object Security.Principal.SecurityIdentifier -ArgumentList 'S-1-5-32-544'
+    $elevated = $principal.IsInRole($admins)
+    $isAdmin = $elevated
+    if (-not $elevated) {
+        try {
+            $run = Invoke-WbNative -Name 'whoami' -Tokens @('/groups')
+            $isAdmin = ($run.Output -match 'S-1-5-32-544')
+        } catch {
+            $isAdmin = $false
+        }
+    }
+    return (ConvertTo-WbJsonObject @(
+            'user', (ConvertTo-WbJsonString $identity.Name),
+            'sid', (ConvertTo-WbJsonString $identity.User.Value),
+            'is_admin', (ConvertTo-WbJsonBool $isAdmin),
+            'elevated', (ConvertTo-WbJsonBool $elevated)))
+}
+
+function Get-WbShellFolders {
+    # User Shell Folders of every loaded HKU\S-1-5-21-* hive (over WinRM,
+    # HKCU is the remote account's, docs/domain.md s.4), values raw
+    # (REG_EXPAND_SZ unexpanded), with ProfileList's ProfileImagePath.
+    Assert-WbRegistryView
+    $users = Get-WbBaseKey 'HKU'
+    $items = New-Object System.Collections.ArrayList
+    foreach ($sid in (Get-WbSorted $users.GetSubKeyNames())) {
+        if ($sid -notmatch '^S-1-5-21-[0-9-]+\z') {
+            continue
+        }
+        $pairs = New-Object System.Collections.ArrayList
+        $rk = $null
+        try {
+            $rk = $users.OpenSubKey($sid + '\Software\Microsoft\Windows\CurrentVersion\Explorer\User Shell Folders', $false)
+            if ($null -ne $rk) {
+                foreach ($name in (Get-WbSorted $rk.GetValueNames())) {
+                    [void]$pairs.Add($name)
+                    [void]$pairs.Add((Get-WbRegistryTyped $rk $name).Value)
+                }
+            }
+        } finally {
+            if ($null -ne $rk) {
+                $rk.Close()
+            }
+        }
+        if ($null -eq $rk) {
+            continue
+        }
+        $profilePath = $null
+        $pk = $null
+        try {
+            $pk = (Get-WbBaseKey 'HKLM').OpenSubKey('SOFTWARE\Microsoft\Windows NT\CurrentVersion\ProfileList\' + $sid, $false)
+            if ($null -ne $pk) {
+                $profilePath = $pk.GetValue('ProfileImagePath', $null,
+                    [Microsoft.Win32.RegistryValueOptions]::DoNotExpandEnvironmentNames)
+            }
+        } finally {
+            if ($null -ne $pk) {
+                $pk.Close()
+            }
+        }
+        [void]$items.Add((ConvertTo-WbJsonObject @(
+                    'sid', (ConvertTo-WbJsonString $sid),
+                    'profile_path', (ConvertTo-WbJsonString $profilePath),
+                    'folders', (ConvertTo-WbJsonObject $pairs.ToArray()))))
+    }
+    return (ConvertTo-WbJsonList $items.ToArray())
+}
+
+# ---------------------------------------------------------------- printers ---
+
+function Get-WbPrinters {
+    # Win32_Printer (docs/domain.md s.4: works on Windows 7, unlike Get-Printer).
+    $keys = New-Object System.Collections.ArrayList
+    $items = New-Object System.Collections.ArrayList
+    foreach ($p in @(Get-WmiObject -Class Win32_Printer)) {
+        [void]$keys.Add([string]$p.Name)
+        [void]$items.Add((ConvertTo-WbJsonObject @(
+                    'name', (ConvertTo-WbJsonString ([string]$p.Name)),
+                    'driver', (ConvertTo-WbJsonString ([string]$p.DriverName)),
+                    'port', (ConvertTo-WbJsonString ([string]$p.PortName)))))
+    }
+    return (ConvertTo-WbJsonList (Get-WbSortedItems ([string[]]$keys.ToArray()) $items.ToArray()))
+}
+
+function Get-WbPrinterDrivers {
+    # Win32_PrinterDriver.Name is "<driver>,<version>,<environment>".
+    $keys = New-Object System.Collections.ArrayList
+    $items = New-Object System.Collections.ArrayList
+    foreach ($d in @(Get-WmiObject -Class Win32_PrinterDriver)) {
+        $name = [string]$d.Name
+        $environment = [string]$d.SupportedPlatform
+        $version = $d.Version
+        if ($name -match '^(.*),([0-9]+),([^,]*)\z') {
+            $name = $Matches[1]
+            $version = [int]$Matches[2]
+            $environment = $Matches[3]
+        }
+        [void]$keys.Add($name + [char]9 + $environment)
+        [void]$items.Add((ConvertTo-WbJsonObject @(
+                    'name', (ConvertTo-WbJsonString $name),
+                    'environment', (ConvertTo-WbJsonString $environment),
+                    'version', (ConvertTo-WbJsonNumber $version))))
+    }
+    return (ConvertTo-WbJsonList (Get-WbSortedItems ([string[]]$keys.ToArray()) $items.ToArray()))
+}
+
+# ------------------------------------------------------- restart / reboot ---
+
+function Add-WbRunningDependents {
+    # The running services that depend on $Controller, directly or not,
+    # deepest first: the order in which they can be stopped.
+    param($Controller, $Order, $Seen)
+    foreach ($dependent in $Controller.DependentServices) {
+        $key = $dependent.ServiceName.ToLowerInvariant()
+        if ($Seen.ContainsKey($key)) {
+            continue
+        }
+        $Seen[$key] = $true
+        Add-WbRunningDependents $dependent $Order $Seen
+        if ([string]$dependent.Status -ne 'Stopped') {
+            [void]$Order.Add($dependent.ServiceName)
+        }
+    }
+}
+
+function Restart-WbService {
+    # Restart-Service -Force: stop the running dependents and the service,
+    # start the service, then the dependents again (a failed writer's state
+    # lives in its service's process, docs/domain.md s.2).  A Disabled
+    # service is refused first (1058), before anything is stopped.
+    param([string]$Name)
+    $sc = Find-WbController $Name
+    $info = Get-WbServiceKeyInfo $sc.ServiceName
+    if ($null -ne $info.Start -and [int]$info.Start -eq 4) {
+        throw (New-WbFailure 1058)
+    }
+    $order = New-Object System.Collections.ArrayList
+    Add-WbRunningDependents $sc $order @{}
+    foreach ($dependent in $order) {
+        [void](Stop-WbService $dependent)
+    }
+    [void](Stop-WbService $sc.ServiceName)
+    [void](Start-WbService $sc.ServiceName)
+    for ($i = $order.Count - 1; $i -ge 0; $i--) {
+        try {
+            [void](Start-WbService $order[$i])
+        } catch {
+            # As Restart-Service: a dependent that will not start again does
+            # not undo the restart; the engine's verify reads the states.
+        }
+    }
+    return 'null'
+}
+
+function Restart-WbHost {
+    # "shutdown /r /t 5 /c <reason>" without a command line: the reason is a
+    # typed argument of Win32ShutdownTracker (Vista+).  Forced, as shutdown
+    # implies /f with /t > 0; reason "planned: application maintenance".
+    # Returns at once, so the answer leaves before the PC goes down.
+    param([string]$Reason)
+    if ($Reason.Length -gt 512) {
+        $Reason = $Reason.Substring(0, 512)
+    }
+    $os = @(Get-WmiObject -Class Win32_OperatingSystem -EnableAllPrivileges)[0]
+    $in = $os.psbase.GetMethodParameters('Win32ShutdownTracker')
+    $in.psbase.SetPropertyValue('Timeout', [uint32]5)
+    $in.psbase.SetPropertyValue('Comment', $Reason)
+    $in.psbase.SetPropertyValue('ReasonCode', [uint32]2147745793)
+    $in.psbase.SetPropertyValue('Flags', [int]6)
+    $result = $os.psbase.InvokeMethod('Win32ShutdownTracker', $in, $null)
+    $rc = [int]$result.psbase.GetPropertyValue('ReturnValue')
+    if ($rc -ne 0) {
+        throw (New-WbFailure $rc)
+    }
+    return 'null'
+}
