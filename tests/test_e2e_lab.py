@@ -314,3 +314,19 @@ def test_password_reaches_no_output_journal_report_or_argv(
     assert len(written) >= 3
     for f in written:
         assert secret not in f.read_text(encoding="utf-8"), f
+
+
+def test_slow_tool_output_is_shown_line_by_line(state_file, monkeypatch) -> None:
+    """chkdsk's console text travels as live output lines ahead of the agent's frame, even when the
+    lab cuts stdout into tiny Receive chunks, and the console shows each line under its step."""
+    monkeypatch.setenv("WBPLAY_USER", DEFAULT_USER.name)
+    monkeypatch.setenv("WBPLAY_PASSWORD", PASSWORD)
+    lab = Lab(state_file("pc42-io-errors"), receive_chunk_bytes=64)
+    try:
+        r = invoke("run", "fix-0x8007045d", "--host", lab.host, "--dry-run")
+    finally:
+        lab.stop()
+    assert r.exit_code == 1, r.output
+    assert "│ CHKDSK はファイルを検査しています (ステージ 1/3)..." in r.output
+    journal = next(Path(os.environ["WBPLAY_HOME"]).glob("runs/*.jsonl")).read_text(encoding="utf-8")
+    assert '"event": "op.output"' in journal

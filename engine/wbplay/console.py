@@ -153,6 +153,10 @@ class ConsoleListener:
         self._idle()
         self._line("FAILED", f["step"], f["error"], f.get("ms"))
 
+    def _on_op_output(self, f: Mapping[str, Any]) -> None:
+        # A slow tool's console output, streamed while it runs (dim, indented under its step).
+        self.c.print(f"{'':>10}[dim]│ {escape(_clip(f['line'], 110))}[/]", highlight=False)
+
     def _on_host_reboot_dropped(self, f: Mapping[str, Any]) -> None:
         self._line("WAIT", f["step"], "the connection dropped: the PC is restarting, as expected")
 

@@ -126,6 +126,8 @@ class Runner:
         if unknown:
             raise UsageError(f"--allow names no step of {playbook.id}: {', '.join(unknown)}")
         self.bound = [self._bind(s) for s in playbook.steps]
+        self._step_now: str | None = None  # the step whose op is running, for live output lines
+        host.on_output = self._on_output
 
     # -- binding ------------------------------------------------------------------------
     def _bind(self, step: Step) -> _Bound:
@@ -148,6 +150,9 @@ class Runner:
         return _Bound(step, check, remedy, verify_probe, verify_expect, undo, before)
 
     # -- events -------------------------------------------------------------------------
+    def _on_output(self, line: str) -> None:
+        self._emit("op.output", step=self._step_now, line=line)
+
     def _emit(self, name: str, **fields: Any) -> None:
         self.journal.append(name, **fields)
         self.listener.event(name, fields)
@@ -385,6 +390,7 @@ class Runner:
         statuses: dict[str, str] = {}
         by_id = {r.id: r for r in report.steps}
         for b in self.bound:
+            self._step_now = b.step.id
             try:
                 res, change = self._process(b, by_id[b.step.id], statuses, changed=bool(applied))
             except HostError as e:

@@ -45,6 +45,8 @@ REQUEST_MAGIC = "WBPLAY-REQUEST"
 SEPARATOR = "<<<WBPLAY-REQUEST>>>"
 BEGIN = "<<<WBPLAY-BEGIN>>>"
 END = "<<<WBPLAY-END>>>"
+OUTPUT = "<<<WBPLAY-OUT>>>"
+"""Prefix of a line of live output (chkdsk, sfc) printed before the frame: ``OUTPUT + " " + JSON string``."""
 
 # The bootstrap, run by powershell.exe from -EncodedCommand (PowerShell 2.0+).
 #
@@ -419,6 +421,39 @@ def encode_response(results: Sequence[OpResult]) -> str:
                 + "}}"
             )
     return _frame('{"v":1,"results":[' + ",".join(items) + "]}")
+
+
+def encode_output_line(text: str) -> str:
+    """One line of a slow tool's console output, as the agent prints it while the tool runs."""
+    return f"{OUTPUT} {_json_string(text)}\r\n"
+
+
+class OutputLines:
+    """Pulls the live output lines out of stdout as it arrives, chunk by chunk.
+
+    Lines may be split across WinRM Receive chunks; only complete lines are
+    returned.  Everything else (the frame, noise) is left to decode_response.
+    """
+
+    def __init__(self) -> None:
+        self._pending = b""
+
+    def feed(self, chunk: bytes) -> list[str]:
+        data = self._pending + chunk
+        lines = data.split(b"\n")
+        self._pending = lines.pop()
+        out: list[str] = []
+        marker = OUTPUT.encode("ascii") + b" "
+        for raw in lines:
+            line = raw.rstrip(b"\r").lstrip(b"\xef\xbb\xbf")
+            if line.startswith(marker):
+                try:
+                    text = json.loads(line[len(marker) :].decode("ascii"))
+                except (UnicodeDecodeError, ValueError):
+                    continue  # a damaged progress line is only cosmetic; never fail the op on it
+                if isinstance(text, str):
+                    out.append(text)
+        return out
 
 
 def encode_fatal(message: str) -> str:

@@ -8,7 +8,7 @@ a dry run cannot change anything by construction, not by convention.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 
 from wbplay.errors import ReadOnlyHostError
@@ -21,6 +21,12 @@ class Host(ABC):
     def __init__(self, name: str, *, read_only: bool) -> None:
         self.name = name
         self.read_only = read_only
+        # Called with each line of a slow tool's live output (chkdsk, sfc) as it arrives.
+        self.on_output: Callable[[str], None] | None = None
+
+    def _output(self, line: str) -> None:
+        if self.on_output is not None:
+            self.on_output(line)
 
     # -- the public contract ------------------------------------------------------
     def read(self, ops: Sequence[Op]) -> list[OpResult]:

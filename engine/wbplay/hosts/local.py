@@ -14,7 +14,7 @@ import subprocess
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from wbplay.agent.protocol import POWERSHELL_ARGS, build_stdin
+from wbplay.agent.protocol import POWERSHELL_ARGS, OutputLines, build_stdin
 from wbplay.errors import ConnectError, TransportError
 from wbplay.hosts.agent_runner import RawOutput, WriteOutcomeUnknownError, interpret
 from wbplay.hosts.base import Host
@@ -92,4 +92,7 @@ class LocalHost(Host):
             raise ConnectError(f"{POWERSHELL} was not found on the PATH of this machine") from None
         except OSError as e:
             raise ConnectError(f"cannot start {POWERSHELL}: {e.strerror}") from None
+        # subprocess.run returns when the agent ends, so the tool's lines come at once, not live.
+        for line in OutputLines().feed((done.stdout or b"") + b"\n"):
+            self._output(line)
         return RawOutput(done.stdout or b"", done.stderr or b"", done.returncode)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from wbplay.hosts.base import Host
-from wbplay.ops import ERROR_IO_DEVICE, Op, OpResult, win32_failure
+from wbplay.ops import ERROR_IO_DEVICE, SLOW_OPS, Op, OpResult, win32_failure
 from wbplay.sim.executor import execute
 from wbplay.sim.model import HostModel
 from wbplay.sim.state import read_state, save_state
@@ -35,7 +35,17 @@ class SimHost(Host):
 
     def _read(self, ops: Sequence[Op]) -> list[OpResult]:
         self.round_trips += 1
-        return [execute(self.model, op) for op in ops]
+        results = [execute(self.model, op) for op in ops]
+        for op, result in zip(ops, results, strict=True):
+            self._echo(op, result)
+        return results
+
+    def _echo(self, op: Op, result: OpResult) -> None:
+        """Show a slow tool's output lines as the agent would stream them (all at once here)."""
+        if op.name in SLOW_OPS and result.ok and isinstance(result.value, dict):
+            for line in str(result.value.get("output") or "").splitlines():
+                if line.strip():
+                    self._output(line)
 
     def _apply(self, op: Op) -> OpResult:
         self.round_trips += 1

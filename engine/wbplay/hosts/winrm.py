@@ -59,7 +59,7 @@ from winrm.exceptions import (
 )
 from winrm.protocol import Protocol
 
-from wbplay.agent.protocol import POWERSHELL_ARGS, build_stdin
+from wbplay.agent.protocol import POWERSHELL_ARGS, OutputLines, build_stdin
 from wbplay.credentials import Credentials, get_credentials, needs_password
 from wbplay.errors import AuthenticationError, ConnectError, HostError, TransportError, UsageError
 from wbplay.hosts.agent_runner import RawOutput, WriteOutcomeUnknownError, chunks, interpret
@@ -269,6 +269,7 @@ class WinRMHost(Host):
     def _receive(self, protocol: Protocol, shell_id: str, command_id: str, deadline_at: float) -> RawOutput:
         stdout: list[bytes] = []
         stderr: list[bytes] = []
+        live = OutputLines()  # slow tools' output, shown to the operator as it arrives
         while True:
             if self._clock() >= deadline_at:
                 self._terminate(protocol, shell_id, command_id)
@@ -280,6 +281,8 @@ class WinRMHost(Host):
                 continue  # no output within OperationTimeout: normal for a slow command, ask again
             stdout.append(out)
             stderr.append(err)
+            for line in live.feed(out):
+                self._output(line)
             if done:
                 return RawOutput(b"".join(stdout), b"".join(stderr), code)
 

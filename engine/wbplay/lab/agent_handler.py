@@ -35,7 +35,7 @@ from typing import Any
 from wbplay.errors import WbplayError
 from wbplay.lab.cmdexe import CommandOutput
 from wbplay.lab.shell import reject_powershell
-from wbplay.ops import ERROR_ACCESS_DENIED, Op, OpResult
+from wbplay.ops import ERROR_ACCESS_DENIED, SLOW_OPS, Op, OpResult
 
 _ENCODED_COMMAND = "encodedcommand"
 
@@ -110,6 +110,7 @@ class AgentHandler:
         except (WbplayError, ValueError) as e:
             return _failure(f"invalid agent request: {e}")
         results: list[OpResult] = []
+        live: list[str] = []  # what the agent streams before its frame (slow tools' output lines)
         wrote = restarts = False
         with self.lock:
             for op in ops:
@@ -122,8 +123,12 @@ class AgentHandler:
                     continue
                 result = self._execute(self.model, op)
                 results.append(result)
+                if op.name in SLOW_OPS and result.ok and isinstance(result.value, dict):
+                    text = str(result.value.get("output") or "")
+                    live += [protocol.encode_output_line(x) for x in text.splitlines() if x.strip()]
                 wrote = wrote or op.writes
                 restarts = restarts or (op.spec.reboots and result.ok)
             if wrote and self.on_change is not None:
                 self.on_change()
-        return CommandOutput(stdout=protocol.encode_response(results), exit_code=0, restarts_host=restarts)
+        stdout = "".join(live) + protocol.encode_response(results)
+        return CommandOutput(stdout=stdout, exit_code=0, restarts_host=restarts)
