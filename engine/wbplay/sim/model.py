@@ -118,4 +118,4 @@ class HostModel:
             norm = normalise_path(stored)
             if norm.lower().startswith(base) and "\\" not in norm[len(base) :]:
                 names.append(norm[len(base) :])
-        return sorted(names, key=str.lower)
+        return sorted(names)  # ordinal, as the agent sorts (String.CompareOrdinal)
