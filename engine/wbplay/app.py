@@ -16,6 +16,7 @@ from wbplay import plan as plan_mod
 from wbplay import playbook as playbook_mod
 from wbplay import report as report_mod
 from wbplay import rollback as rollback_mod
+from wbplay import triage as triage_mod
 from wbplay.errors import ExitCode, HostError, PlaybookError, UsageError
 from wbplay.hosts.factory import ConnectOptions, expand, open_host
 from wbplay.journal import Journal, new_run_id
@@ -289,3 +290,15 @@ def run_many(
         if report.exit_code == ExitCode.INTERRUPTED:
             break
     return outcomes
+
+
+def triage(
+    *, error: str | None, host_spec: str | None, since_days: int, connect: ConnectOptions | None = None
+) -> triage_mod.TriageResult:
+    """Rank the library for a pasted error and/or a PC's recent backup events (read-only)."""
+    host = open_host(host_spec, read_only=True, options=connect or ConnectOptions()) if host_spec else None
+    try:
+        return triage_mod.run(error=error, host=host, playbooks=library(), since_days=since_days)
+    finally:
+        if host is not None:
+            host.close()

@@ -21,10 +21,9 @@ from wbplay import app as app_mod
 from wbplay import journal, render, render_library
 from wbplay import report as report_mod
 from wbplay import scenarios as scenarios_mod
-from wbplay import triage as triage_mod
 from wbplay.console import ConsoleListener, summary
 from wbplay.errors import ExitCode, UsageError, WbplayError
-from wbplay.hosts.factory import ConnectOptions, open_host
+from wbplay.hosts.factory import ConnectOptions
 from wbplay.lab.users import DEFAULT_USER
 from wbplay.model import Step
 from wbplay.results import RunReport
@@ -421,20 +420,12 @@ def triage_cmd(
     if not host and not error:
         raise _fail(UsageError("give --error TEXT (offline) or --host H (read its backup events)"))
     try:
-        target = (
-            open_host(
-                host, read_only=True, options=ConnectOptions(inventory, transport, insecure_skip_tls_verify)
-            )
-            if host
-            else None
+        result = app_mod.triage(
+            error=error,
+            host_spec=host,
+            since_days=since_days,
+            connect=ConnectOptions(inventory, transport, insecure_skip_tls_verify),
         )
-        try:
-            result = triage_mod.run(
-                error=error, host=target, playbooks=app_mod.library(), since_days=since_days
-            )
-        finally:
-            if target is not None:
-                target.close()
     except WbplayError as e:
         raise _fail(e) from None
     render_library.triage(out, result)
