@@ -19,7 +19,7 @@ import pytest
 
 import pwsh_lint
 from wbplay.agent import protocol
-from wbplay.ops import OP_SPECS
+from wbplay.ops import OP_SPECS, SLOW_OPS
 
 
 @pytest.fixture(scope="module")
@@ -435,6 +435,119 @@ def test_agent_uses_literal_path_apis_only(agent: str) -> None:
     for cmdlet in ("Get-Item", "Get-ChildItem", "Remove-Item", "Rename-Item", "Test-Path", "Move-Item"):
         assert f"{cmdlet} " not in code, cmdlet
     assert "-Path " not in code
+
+
+# ------------------------------------------------------------- live output ---
+
+# While a slow tool runs, the agent prints its lines before the frame
+# (protocol.OUTPUT); anything else printed there would be a stray line.
+LIVE_PRINT = f"[Console]::Out.WriteLine('{protocol.OUTPUT} ' + (ConvertTo-WbJsonString $line))"
+CONSOLE_WRITERS = {"Write-WbFrame", "Write-WbLiveText"}
+LIVE_SET = "$WbState.Live = $WbSlowOps.ContainsKey($name)"
+LIVE_CLEAR = "$WbState.Live = $false"
+STDOUT_WRITE = r"\[Console\]::Out\b(?!putEncoding)|\bWrite-(?:Host|Output)\b|\bOut-(?:Host|Default)\b"
+
+
+def _function_spans(agent: str) -> dict[str, tuple[int, int]]:
+    """Function name -> (start, end) character offsets in ``agent`` (ASCII, so bytes = characters)."""
+    spans = {}
+    for node in pwsh_lint._walk(pwsh_lint.parse(agent).root_node):
+        if node.type == "function_statement":
+            name = next(c for c in node.children if c.type == "function_name")
+            spans[pwsh_lint._text(name)] = (node.start_byte, node.end_byte)
+    return spans
+
+
+def _enclosing(spans: dict[str, tuple[int, int]], at: int) -> str:
+    return next((name for name, (a, b) in spans.items() if a <= at < b), "<script>")
+
+
+def _live_output_problems(agent: str) -> list[str]:
+    problems = []
+    keys = pwsh_lint.hash_keys(agent, "$WbSlowOps")
+    if sorted(keys) != sorted(SLOW_OPS):
+        problems.append(f"$WbSlowOps {sorted(keys)} != ops.SLOW_OPS {sorted(SLOW_OPS)}")
+    code = pwsh_lint.strip_comments(agent)
+    spans = _function_spans(code)
+    # The flag is set in one place, from that table, and cleared after every op.
+    assignments = re.finditer(r"\$WbState\.Live\s*=.*", code)
+    sets = sorted((_enclosing(spans, m.start()), m.group(0)) for m in assignments)
+    if sets != sorted([("Invoke-WbOp", LIVE_SET), ("Invoke-WbOp", LIVE_CLEAR)]):
+        problems.append(f"$WbState.Live is set by {sets}")
+    # Only the frame writer and the live-line writer touch stdout ...
+    for m in re.finditer(STDOUT_WRITE, code):
+        where = _enclosing(spans, m.start())
+        if where not in CONSOLE_WRITERS:
+            problems.append(f"{where} writes to stdout: {m.group(0)}")
+    # ... the live lines only from Invoke-WbNative, under the flag ...
+    for m in re.finditer(r"(?<!function )\bWrite-WbLiveText\b", code):
+        if _enclosing(spans, m.start()) != "Invoke-WbNative":
+            problems.append(f"{_enclosing(spans, m.start())} prints live lines")
+    native = pwsh_lint.function_node(code, "Invoke-WbNative")
+    body = pwsh_lint._text(native) if native is not None else ""
+    if "$live = [bool]$WbState.Live" not in body:
+        problems.append("Invoke-WbNative does not take $live from $WbState.Live")
+    guarded = re.findall(r"if \(\$live\) \{\n\s*Write-WbLiveText\b", body)
+    if not guarded or len(guarded) != body.count("Write-WbLiveText"):
+        problems.append("Invoke-WbNative calls Write-WbLiveText outside 'if ($live) {'")
+    # ... with the protocol's marker and the JSON string escaper, flushed at once.
+    writer = pwsh_lint.function_node(code, "Write-WbLiveText")
+    text = pwsh_lint._text(writer) if writer is not None else ""
+    if not re.search(re.escape(LIVE_PRINT) + r"\s*\n\s*\[Console\]::Out\.Flush\(\)", text):
+        problems.append("Write-WbLiveText does not print OUTPUT + ConvertTo-WbJsonString and flush")
+    if text.count("[Console]::Out.Write") != 1:
+        problems.append("Write-WbLiveText writes something else too")
+    return problems
+
+
+def test_agent_carries_the_protocols_output_marker(agent: str) -> None:
+    assert protocol.OUTPUT in agent
+    assert LIVE_PRINT in agent
+    # The same bytes protocol.encode_output_line gives (WriteLine ends with CRLF on Windows).
+    assert protocol.encode_output_line("x").startswith(protocol.OUTPUT + ' "')
+    assert protocol.encode_output_line("x").endswith("\r\n")
+
+
+def test_live_output_only_for_slow_ops_and_only_through_the_escaper(agent: str) -> None:
+    assert _live_output_problems(agent) == []
+
+
+def test_live_line_handling(agent: str) -> None:
+    node = pwsh_lint.function_node(agent, "Write-WbLiveText")
+    assert node is not None
+    body = pwsh_lint.strip_comments(pwsh_lint._text(node))
+    assert "[char[]]@([char]13, [char]10)" in body  # a bare CR ends a line (sfc's redraws)
+    assert "$line.Length -eq 0" in body  # blank lines skipped
+    assert "$line -ceq $Seen.Last" in body and "$Seen.Last = $line" in body  # no repeats
+    # Both pipes stream, stderr included, and what a pipe holds at its end is printed too.
+    native = pwsh_lint.strip_comments(pwsh_lint._text(pwsh_lint.function_node(agent, "Invoke-WbNative")))
+    assert native.count("Decoder = $null; Decoded = 0; Tail = ''") == 2
+    assert "-Unicode:$Unicode -Final) -Final" in native
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("    'sfc.scannow' = $true\n}", "}"),  # an op dropped
+        (  # one added ('sfc.verifyonly' is in $WbSlowOps only, not in $WbWriteOps)
+            "    'sfc.verifyonly' = $true\n",
+            "    'sfc.verifyonly' = $true\n    'vssadmin.list_writers' = $true\n",
+        ),
+        ("$WbState.Live = $WbSlowOps.ContainsKey($name)", "$WbState.Live = $true"),
+        ("(ConvertTo-WbJsonString $line)", "('\"' + $line + '\"')"),
+        (  # printed whatever the op
+            "                    Write-WbLiveText $pipe $seen (Read",
+            "                    $x = 1\n            Write-WbLiveText $pipe $seen (Read",
+        ),
+        ("            [Console]::Out.Flush()\n", ""),  # not flushed: the engine would see it only at the end
+        ("function Get-WbLastLine {\n", "function Get-WbLastLine {\n    [Console]::Out.WriteLine('x')\n"),
+        ("function Get-WbLastLine {\n", "function Get-WbLastLine {\n    Write-Output 'x'\n"),
+    ],
+)
+def test_live_output_check_fires(agent: str, old: str, new: str) -> None:
+    broken = agent.replace(old, new, 1)
+    assert broken != agent
+    assert _live_output_problems(broken) != []
 
 
 # ----------------------------------------------------------------- bootstrap ---

@@ -49,6 +49,16 @@ $WbWriteOps = @{
     'host.reboot' = $true
 }
 
+# Ops whose tools take minutes to hours: while one runs, Invoke-WbNative
+# prints each line of the tool's output before the frame (Write-WbLiveText),
+# so the operator sees progress.  Must match ops.SLOW_OPS.
+$WbSlowOps = @{
+    'chkdsk.scan' = $true
+    'chkdsk.run' = $true
+    'sfc.verifyonly' = $true
+    'sfc.scannow' = $true
+}
+
 # Registry view.  A 32-bit PowerShell on 64-bit Windows sees HKLM\SOFTWARE
 # through WOW6432Node.  .NET 4 (PS3+) can ask for the 64-bit view explicitly
 # (OpenBaseKey + RegistryView.Registry64, which is simply the native view on
@@ -62,6 +72,7 @@ $WbState = @{
     BaseKeys = @{}
     CanPickView = ($null -ne [Microsoft.Win32.RegistryKey].GetMethod('OpenBaseKey'))
     WowBlind = $false
+    Live = $false
 }
 if (-not $WbState.CanPickView -and [IntPtr]::Size -eq 4 -and
     [Environment]::GetEnvironmentVariable('PROCESSOR_ARCHITEW6432')) {

@@ -9,6 +9,8 @@ function Invoke-WbOp {
         if ($WbWriteOps.ContainsKey($name) -and $Mode -cne 'write') {
             throw (New-WbFailure 5 "refused: $name changes the host and this request is read-only")
         }
+        # Set here, in one place, so that no other op can print before the frame.
+        $WbState.Live = $WbSlowOps.ContainsKey($name)
         $a = $Op.Args
         $value = $null
         switch -casesensitive ($name) {
@@ -158,6 +160,7 @@ function Invoke-WbOp {
         return '{"ok":false,"error":{"code":' + (ConvertTo-WbJsonNumber $info.Code) + ',"message":' +
             (ConvertTo-WbJsonString $info.Message) + '}}'
     } finally {
+        $WbState.Live = $false
         if ($WbWriteOps.ContainsKey($name)) {
             $WbState.Services = $null
             $WbState.Volumes = $null

@@ -48,6 +48,67 @@ function ConvertFrom-WbToolBytes {
     return $Encoding.GetString($Bytes)
 }
 
+function Read-WbPipeText {
+    # The text that a pipe's bytes not yet decoded complete; the pipe's own
+    # decoder keeps a character split between two reads.  A -Unicode tool's
+    # encoding is decided as ConvertFrom-WbToolBytes decides it (a NUL byte
+    # means UTF-16LE), after 64 bytes: sfc may open with a non-Latin letter,
+    # whose UTF-16 bytes hold no NUL.  $Final decides with whatever came.
+    param($Pipe, $Encoding, [switch]$Unicode, [switch]$Final)
+    $bytes = $Pipe.Bytes
+    if ($null -eq $Pipe.Decoder) {
+        if ($Unicode -and $bytes.Length -lt 64 -and -not $Final) {
+            return ''
+        }
+        $Pipe.Decoder = $Encoding.GetDecoder()
+        if ($Unicode -and [Array]::IndexOf($bytes.ToArray(), [byte]0) -ge 0) {
+            $Pipe.Decoder = [Text.Encoding]::Unicode.GetDecoder()
+        }
+    }
+    $start = [int]$Pipe.Decoded
+    $count = [int]$bytes.Length - $start
+    $Pipe.Decoded = $start + $count
+    $buffer = $bytes.GetBuffer()
+    $chars = New-Object char[] ($Pipe.Decoder.GetCharCount($buffer, $start, $count))
+    [void]$Pipe.Decoder.GetChars($buffer, $start, $count, $chars, 0)
+    $sb = New-Object System.Text.StringBuilder
+    return $sb.Append($chars).ToString()
+}
+
+function Write-WbLiveText {
+    # Prints every line $Text completes on $Pipe (its unfinished line is kept
+    # in $Pipe.Tail) as protocol.OUTPUT + ' ' + a JSON string, flushed at
+    # once: the engine shows it while the tool still runs.  CR ends a line as
+    # LF does (sfc redraws "Verification 12% complete." with CR); blank lines
+    # and a repeat of the line printed last are skipped.  $Final also prints
+    # the unfinished line.  A line that never ends (backspace redraws) is cut
+    # at 4000 characters.  Progress is cosmetic: if stdout fails, streaming
+    # stops and the tool runs on; a repair is never cut short for it.
+    param($Pipe, $Seen, [string]$Text, [switch]$Final)
+    $rest = $Pipe.Tail + $Text
+    if ($Final -or $rest.Length -gt 4000) {
+        $rest += "`n"
+    }
+    $ends = [char[]]@([char]13, [char]10)
+    $at = $rest.IndexOfAny($ends)
+    while ($at -ge 0) {
+        $line = $rest.Substring(0, $at).TrimStart([char]65279).TrimEnd()
+        $rest = $rest.Substring($at + 1)
+        $at = $rest.IndexOfAny($ends)
+        if ($line.Length -eq 0 -or $Seen.Off -or $line -ceq $Seen.Last) {
+            continue
+        }
+        $Seen.Last = $line
+        try {
+            [Console]::Out.WriteLine('<<<WBPLAY-OUT>>> ' + (ConvertTo-WbJsonString $line))
+            [Console]::Out.Flush()
+        } catch {
+            $Seen.Off = $true
+        }
+    }
+    $Pipe.Tail = $rest
+}
+
 function Invoke-WbNative {
     # Runs <System32>\<Name>.exe <Tokens> and returns @{ Line; ExitCode;
     # Output; Prompts; Yes }.  $Answers = $null closes stdin at once: a read
@@ -56,6 +117,9 @@ function Invoke-WbNative {
     # $Answers[N] is $true, else the no letter, written only once the prompt
     # is on screen.  $IdleSeconds > 0 stops a tool that prints nothing for that
     # long (a question it did not flush): better than guessing an answer.
+    # During a slow op ($WbState.Live, set by Invoke-WbOp from $WbSlowOps)
+    # every line from either pipe is also printed as it arrives
+    # (Write-WbLiveText); the captured Output stays the same.
     param([string]$Name, [string[]]$Tokens, [switch]$Unicode, $Answers, [int]$IdleSeconds)
     $exe = Get-WbSystemExe $Name
     $arguments = Join-WbArguments $Tokens
@@ -95,10 +159,13 @@ function Invoke-WbNative {
         # Both pipes are read with BeginRead + WaitAny (no threads, no PS2
         # event handlers), so neither can fill up and block the tool.
         $out = @{ Stream = $proc.StandardOutput.BaseStream; Bytes = (New-Object IO.MemoryStream)
-            Buffer = (New-Object byte[] 8192); Pending = $null; Done = $false }
+            Buffer = (New-Object byte[] 8192); Pending = $null; Done = $false
+            Decoder = $null; Decoded = 0; Tail = '' }
         $err = @{ Stream = $proc.StandardError.BaseStream; Bytes = (New-Object IO.MemoryStream)
-            Buffer = (New-Object byte[] 8192); Pending = $null; Done = $false }
-        $decoder = $encoding.GetDecoder()
+            Buffer = (New-Object byte[] 8192); Pending = $null; Done = $false
+            Decoder = $null; Decoded = 0; Tail = '' }
+        $live = [bool]$WbState.Live
+        $seen = @{ Last = $null; Off = $false }
         $screen = New-Object System.Text.StringBuilder
         $checked = 0
         $prompts = 0
@@ -134,16 +201,25 @@ function Invoke-WbNative {
             $pipe.Pending = $null
             if ($count -le 0) {
                 $pipe.Done = $true
+                if ($live) {
+                    Write-WbLiveText $pipe $seen (Read-WbPipeText $pipe $encoding -Unicode:$Unicode -Final) -Final
+                }
                 continue
             }
             $quietSince = [DateTime]::UtcNow
             $pipe.Bytes.Write($pipe.Buffer, 0, $count)
-            if ($null -eq $Answers -or -not [object]::ReferenceEquals($pipe, $out)) {
+            $asking = $null -ne $Answers -and [object]::ReferenceEquals($pipe, $out)
+            if (-not ($live -or $asking)) {
                 continue
             }
-            $chars = New-Object char[] ($decoder.GetCharCount($pipe.Buffer, 0, $count))
-            [void]$decoder.GetChars($pipe.Buffer, 0, $count, $chars, 0)
-            [void]$screen.Append($chars)
+            $fresh = Read-WbPipeText $pipe $encoding -Unicode:$Unicode
+            if ($live) {
+                Write-WbLiveText $pipe $seen $fresh
+            }
+            if (-not $asking) {
+                continue
+            }
+            [void]$screen.Append($fresh)
             $unseen = $screen.ToString($checked, $screen.Length - $checked)
             $ask = [regex]::Match($unseen, '\(\s*([A-Za-z])\s*/\s*([A-Za-z])\s*\)\s*\??\s*\z')
             if ($ask.Success) {
