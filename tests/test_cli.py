@@ -100,3 +100,17 @@ def test_long_actions_show_progress_lines(state_file) -> None:
     assert "WAIT     source-pass-1-restart    waiting for the PC to restart" in r.output
     assert "BACK     source-pass-1-restart    the PC is back after" in r.output
     assert "APPLY    system-files             sfc /scannow" in r.output
+
+
+def test_many_hosts_run_in_turn_and_exit_with_the_worst(state_file, monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("WBPLAY_USER", "wbadmin")
+    monkeypatch.setenv("WBPLAY_PASSWORD", "not-used-the-port-is-closed")
+    broken, healthy = state_file("pc42"), state_file("win10-healthy")
+    hosts = f"sim:{broken},sim:{healthy},http://127.0.0.1:9"  # port 9: nothing listens there
+    r = invoke("run", "fix-0x80070422", "--host", hosts, "--yes", "--report", f"json:{tmp_path}/r.json")
+    assert r.exit_code == 4, r.output  # the unreachable PC is the worst outcome
+    assert "all hosts" in r.output
+    assert f"sim:{broken}: exit 0 (fixed)" in r.output
+    assert f"sim:{healthy}: exit 0 (compliant)" in r.output
+    assert "http://127.0.0.1:9: exit 4" in r.output
+    assert len(list(tmp_path.glob("r.*.json"))) == 2  # one report per PC that ran
