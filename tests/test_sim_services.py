@@ -90,3 +90,19 @@ def test_path_and_registry_answers_match_the_agent() -> None:
     assert execute(m, Op("path.get", {"path": "C:\\Windows"})).value["size"] is None
     assert execute(m, Op("registry.delete", {"key": "HKLM\\SOFTWARE\\Nope", "name": "x"})).ok
     assert execute(m, Op("os.info")).value["arch"] == "x64"
+
+
+def test_event_fields_arrive_as_text_like_the_event_xml() -> None:
+    m = load_host_model("pc42")
+    m.state["events"].append(
+        {
+            "log": "Application",
+            "provider": "Microsoft-Windows-Backup",
+            "id": 5,
+            "level": "Error",
+            "time": "2013-03-19T22:00:00Z",
+            "fields": {"HRESULT": 2155348129, "SystemStateBackup": False},
+        }
+    )
+    fields = execute(m, Op("events.query", {"provider": "Microsoft-Windows-Backup"})).value[0]["fields"]
+    assert fields == {"HRESULT": "2155348129", "SystemStateBackup": "false"}

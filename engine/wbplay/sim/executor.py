@@ -163,6 +163,15 @@ def _path_list(m: HostModel, a: dict[str, Any]) -> OpResult:
     return OpResult.success(m.children(a["path"]))
 
 
+def _event_text(value: Any) -> str | None:
+    """Event data as a real PC delivers it: text from the event XML (Boolean as true/false)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def _parse_time(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
 
@@ -189,7 +198,7 @@ def _events_query(m: HostModel, a: dict[str, Any]) -> OpResult:
                 "level": e["level"],
                 "time": e["time"],
                 "message": e.get("message"),
-                "fields": dict(e.get("fields", {})),
+                "fields": {k: _event_text(v) for k, v in e.get("fields", {}).items()},
             }
         )
     found.sort(key=lambda e: e["time"], reverse=True)
