@@ -326,3 +326,38 @@ def test_manual_step_asks_the_human_and_verifies_the_answer(state_file) -> None:
     assert asked == ["rpcss-start-mode"]
     assert statuses(report)["rpcss-start-mode"] == "fixed"
     assert [f["answer"] for n, f in rec.events if n == "step.manual"] == ["done"]
+
+
+RESIZE_BOOK = """\
+id: resize-test
+title: Set C's shadow storage maximum (test)
+description: Sets the shadow storage maximum of C to a given size.
+applies_to: {error_codes: ["0x80780119"]}
+references: ["tests"]
+vars:
+  size: {type: integer, description: new maximum in MB, default: 1000}
+steps:
+  - id: c-storage
+    title: C's shadow storage maximum is the requested size
+    why: Shrinking can delete shadow copies, growing is reversible (docs/domain.md §6).
+    check: {kind: shadowstorage.max, for_volume: "C:", on_volume: "C:"}
+    expect: {equals: "{{ size }}"}
+    remedy: {kind: shadowstorage.resize, for_volume: "C:", on_volume: "C:", max_size_mb: "{{ size }}"}
+"""
+
+
+def test_a_shrinking_resize_is_irreversible_and_needs_consent(state_file, tmp_path: Path) -> None:
+    book = tmp_path / "resize.yml"
+    book.write_text(RESIZE_BOOK, encoding="utf-8")
+    state = state_file("srv2019-shadowstorage-small")  # C: on C: at 300 MB
+    before = state.read_bytes()
+    shrink, _, rec = run(state, dry_run=False, book=str(book), variables={"size": "200"})
+    assert statuses(shrink) == {"c-storage": "blocked"}
+    assert "--allow c-storage" in shrink.steps[0].message
+    plan = next(f for n, f in rec.events if n == "step.plan")
+    assert plan["risk"] == "irreversible" and "a shrink" in plan["description"]
+    assert state.read_bytes() == before
+
+    grow, _, _ = run(state, dry_run=False, book=str(book), variables={"size": "1000"})
+    assert statuses(grow) == {"c-storage": "fixed"}
+    assert grow.steps[0].change is not None and grow.steps[0].change.risk == "reversible"

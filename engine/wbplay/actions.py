@@ -31,6 +31,8 @@ class ActionSpec:
     describe: Callable[[Args, Any], str]  # (args, before) -> "X: A -> B"
     inverse: Callable[[Args, Any], Action | None] | None  # (args, before) -> undo
     doc: str
+    # Raises the risk of one particular change, judged from its before-state (e.g. a shrink).
+    risk_for: Callable[[Args, Any], Risk] | None = None
 
 
 def _svc_mode_inverse(args: Args, before: Any) -> Action | None:
@@ -88,6 +90,20 @@ def _storage_delete_inverse(args: Args, before: Any) -> Action | None:
         "shadowstorage.add",
         {"for_volume": args["for_volume"], "on_volume": args["on_volume"], "max_size_mb": before},
     )
+
+
+def _shrinks(args: Args, before: Any) -> bool:
+    """A new maximum below the current one (0 = UNBOUNDED) makes Windows delete shadow copies to fit."""
+    new = args.get("max_size_mb")
+    if not isinstance(before, int) or isinstance(before, bool) or not isinstance(new, int):
+        return False
+    return (before == 0 and new != 0) or (new != 0 and new < before)
+
+
+def _resize_risk(args: Args, before: Any) -> Risk:
+    # docs/domain.md §6: shrinking an association can delete existing shadow copies and restore
+    # points [U], which nothing can bring back; growing it is a reversible config change.
+    return Risk.IRREVERSIBLE if _shrinks(args, before) else Risk.REVERSIBLE
 
 
 def _mb(value: Any) -> str:
@@ -264,9 +280,11 @@ ACTIONS: dict[str, ActionSpec] = {
             lambda a, b: (
                 f"shadow storage for {a['for_volume']} on {a['on_volume']}: max {_mb(b)} → "
                 f"{_mb(a['max_size_mb'])}"
+                + (" (a shrink: Windows may delete existing shadow copies)" if _shrinks(a, b) else "")
             ),
             _storage_resize_inverse,
             "Change an association's maximum (shrinking can delete shadow copies: docs/domain.md s.6)",
+            _resize_risk,
         ),
         ActionSpec(
             "shadowstorage.delete",
@@ -323,6 +341,12 @@ def to_op(action: Action) -> Op:
     if spec.op is None:
         raise ValueError(f"{action.kind} has no op")
     return Op(spec.op, {k: v for k, v in action.args.items() if k in spec.args})
+
+
+def risk_of(action: Action, before: Any, declared: Risk) -> Risk:
+    """The risk of this change: the step's (derived or raised) risk, raised further by its before-state."""
+    spec = ACTIONS[action.kind]
+    return max(declared, spec.risk_for(action.args, before)) if spec.risk_for else declared
 
 
 def describe(action: Action, before: Any) -> str:

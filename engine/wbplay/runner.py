@@ -93,6 +93,7 @@ class _Bound:
     remedy: Action | None
     verify_probe: Probe
     verify_expect: Mapping[str, Any]
+    expect: Mapping[str, Any]
     undo: Action | None
     before_probe: Probe | None
 
@@ -137,9 +138,9 @@ class Runner:
         if step.verify:
             vprobe = step.verify.probe
             verify_probe = Probe(vprobe.kind, substitute(vprobe.args, self.vars), vprobe.field)
-            verify_expect: Mapping[str, Any] = step.verify.expect
+            verify_expect: Mapping[str, Any] = substitute(step.verify.expect, self.vars)
         else:
-            verify_probe, verify_expect = check, step.expect
+            verify_probe, verify_expect = check, substitute(step.expect, self.vars)
         before = actions.before_probe(remedy) if remedy else None
         for op in [*probes.to_ops(check), *probes.to_ops(verify_probe)] + (
             [actions.to_op(remedy)] if remedy and remedy.kind != "manual" else []
@@ -147,7 +148,8 @@ class Runner:
             problems = check_args(op)
             if problems:
                 raise UsageError(f"step {step.id}: after substituting variables, {'; '.join(problems)}")
-        return _Bound(step, check, remedy, verify_probe, verify_expect, undo, before)
+        expect = substitute(step.expect, self.vars)  # {{ var }} in an expectation is data too
+        return _Bound(step, check, remedy, verify_probe, verify_expect, expect, undo, before)
 
     # -- events -------------------------------------------------------------------------
     def _on_output(self, line: str) -> None:
@@ -189,7 +191,7 @@ class Runner:
             before, error = self._observe(b.before_probe, results)
             if error:
                 return _Eval(observed=observed, error=error)
-        return _Eval(observed, matchers.matches(b.step.expect, observed), before)
+        return _Eval(observed, matchers.matches(b.expect, observed), before)
 
     # -- the run --------------------------------------------------------------------------
     def run(self) -> RunReport:
@@ -285,7 +287,7 @@ class Runner:
         self, b: _Bound, results: Mapping[tuple[str, str], OpResult], statuses: Mapping[str, str]
     ) -> StepResult:
         step = b.step
-        expected = matchers.describe(step.expect)
+        expected = matchers.describe(b.expect)
         res = StepResult(step.id, step.title, OK, expected=expected, why=step.why)
         if not conditions.holds(step.when, variables=self.vars, facts=self.facts, statuses=statuses):
             res.status, res.message = SKIPPED, "condition (when) not met"
@@ -304,9 +306,10 @@ class Runner:
             res.status, res.message = MANUAL, b.remedy.args["instruction"].strip()
             return res
         res.change = self._change(b, ev.before)
-        if step.risk == Risk.IRREVERSIBLE and not self._consented(step):
+        if res.change.risk == Risk.IRREVERSIBLE.label and not self._consented(step):
             res.status = BLOCKED
-            res.message = f"irreversible: runs only with --var {step.opt_in}=true or --allow {step.id}"
+            consent = f"--var {step.opt_in}=true or " if step.opt_in else ""
+            res.message = f"irreversible: runs only with {consent}--allow {step.id}"
             return res
         res.status = DRIFT
         return res
@@ -357,7 +360,7 @@ class Runner:
         inv = actions.inverse(b.remedy, before, b.undo)
         return Change(
             description=actions.describe(b.remedy, before),
-            risk=b.step.risk.label,
+            risk=actions.risk_of(b.remedy, before, b.step.risk).label,
             action={"kind": b.remedy.kind, **b.remedy.args},
             before=before,
             undo={"kind": inv.kind, **inv.args} if inv else None,
@@ -470,13 +473,7 @@ class Runner:
     def _change_step(self, b: _Bound, res: StepResult) -> tuple[StepResult, rollback.RecordedChange | None]:
         assert b.remedy is not None and res.change is not None
         change = res.change
-        before_probe = b.before_probe
-        inverse = (
-            Action(change.undo["kind"], {k: v for k, v in change.undo.items() if k != "kind"})
-            if change.undo
-            else None
-        )
-        recorded = rollback.RecordedChange(b.step.id, b.remedy, change.before, before_probe, inverse)
+        recorded = self._recorded(b, res)
         t0 = time.monotonic()
         self._emit(
             "change.intent",
