@@ -32,17 +32,19 @@ from pathlib import Path
 
 import winrm
 
-from wbplay import app, playbook, probes
+from wbplay import app
 from wbplay.agent.protocol import POWERSHELL_ARGS
 from wbplay.lab.agent_handler import AgentHandler, encoded_command
 from wbplay.lab.cmdexe import CommandOutput, HostIdentity
 from wbplay.lab.server import LabConfig, LabServer
 from wbplay.lab.users import DEFAULT_USER
-from wbplay.model import Probe
-from wbplay.ops import Op
+from wbplay.playbook import load as playbook
+from wbplay.playbook.model import Probe
 from wbplay.sim.executor import execute
 from wbplay.sim.model import HostModel
 from wbplay.sim.state import load_host_model
+from wbplay.vocab import probes
+from wbplay.vocab.ops import Op
 
 _SERVICE = re.compile(r"Win32_Service -Filter \"Name='([A-Za-z0-9_]+)'\"\)\.(StartMode|State|Name)")
 _OS = "(Get-WmiObject Win32_OperatingSystem).Version"

@@ -24,7 +24,7 @@ from wbplay.agent.protocol import (
     split_stdin,
 )
 from wbplay.errors import AgentError
-from wbplay.ops import OP_SPECS, Op, OpResult
+from wbplay.vocab.ops import OP_SPECS, Op, OpResult
 
 # Characters that mean something to PowerShell (or to a shell on the way).
 HOSTILE = "'\"`$(){};&|<>@#\u2018\u2019\u201a\u201b\u201c\u201d\u201e\x00\r"
@@ -569,7 +569,7 @@ def test_clean_stderr_keeps_native_text_between_blocks() -> None:
 def test_a_value_cannot_fake_the_frame_markers() -> None:
     """Host data (a file name, an event message) holding a marker must not end the frame early."""
     from wbplay.agent.protocol import decode_response, encode_response
-    from wbplay.ops import OpResult
+    from wbplay.vocab.ops import OpResult
 
     results = [OpResult.success("<<<WBPLAY-END>>>"), OpResult.success({"msg": "a <<<WBPLAY-BEGIN>>> b"})]
     text = encode_response(results)

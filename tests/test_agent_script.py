@@ -19,7 +19,7 @@ import pytest
 
 import pwsh_lint
 from wbplay.agent import protocol
-from wbplay.ops import OP_SPECS, SLOW_OPS
+from wbplay.vocab.ops import OP_SPECS, SLOW_OPS
 
 
 @pytest.fixture(scope="module")

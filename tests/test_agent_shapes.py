@@ -17,9 +17,9 @@ import pytest
 
 import pwsh_lint
 from wbplay.agent import protocol
-from wbplay.ops import OP_SPECS, Op
 from wbplay.sim.executor import execute
 from wbplay.sim.state import builtin_names, load_host_model
+from wbplay.vocab.ops import OP_SPECS, Op
 
 # Which agent functions build an op's objects (nested ones included).
 HANDLERS: dict[str, tuple[str, ...]] = {

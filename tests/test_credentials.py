@@ -12,14 +12,14 @@ import keyring.backend
 import keyring.errors
 import pytest
 
-from wbplay.credentials import (
+from wbplay.errors import AuthenticationError
+from wbplay.hosts.credentials import (
     Credentials,
     Secret,
     get_credentials,
     host_env_var,
     needs_password,
 )
-from wbplay.errors import AuthenticationError
 
 PASSWORD = "Tr0ub4dor&3-do-not-print"
 

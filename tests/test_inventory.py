@@ -11,7 +11,7 @@ from jsonschema import Draft202012Validator
 
 from wbplay import resources
 from wbplay.errors import InventoryError, UsageError
-from wbplay.inventory import (
+from wbplay.hosts.inventory import (
     Target,
     TlsVerificationDisabledWarning,
     default_inventory_path,

@@ -18,10 +18,10 @@ import pytest
 from winrm.protocol import Protocol
 
 from wbplay.lab.agent_handler import AgentHandler, encoded_command
-from wbplay.lab.cli import build_lab, profile_for
+from wbplay.lab.serve import build_lab, profile_for
 from wbplay.lab.server import LabConfig, LabServer
 from wbplay.lab.users import DEFAULT_USER
-from wbplay.ops import Op, OpResult
+from wbplay.vocab.ops import Op, OpResult
 
 BOOTSTRAP = "$s = [Console]::In.ReadToEnd(); . ([ScriptBlock]::Create($s))"
 AGENT = "# the agent\r\nfunction Invoke-Op { }\r\n"

@@ -21,18 +21,18 @@ from winrm.protocol import Protocol
 
 from wbplay.agent.protocol import POWERSHELL_ARGS, build_stdin
 from wbplay.cli import app
-from wbplay.credentials import Credentials, Secret
 from wbplay.errors import HostError
+from wbplay.hosts.credentials import Credentials, Secret
+from wbplay.hosts.inventory import Target
 from wbplay.hosts.winrm import WinRMHost
-from wbplay.inventory import Target
 from wbplay.lab.agent_handler import AgentHandler
-from wbplay.lab.cli import build_lab
 from wbplay.lab.cmdexe import CommandOutput, HostIdentity
+from wbplay.lab.serve import build_lab
 from wbplay.lab.server import LabConfig, LabServer
 from wbplay.lab.users import DEFAULT_USER
-from wbplay.ops import Op, OpResult
 from wbplay.sim.model import HostModel
 from wbplay.sim.state import load_host_model
+from wbplay.vocab.ops import Op, OpResult
 
 GOOD = Credentials(DEFAULT_USER.name, Secret(DEFAULT_USER.password), "test")
 DOWNTIME_S = 0.6

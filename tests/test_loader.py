@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from wbplay import playbook
 from wbplay.errors import PlaybookError
-from wbplay.model import Risk
+from wbplay.playbook import load as playbook
+from wbplay.playbook.model import Risk
 
 HEADER = """\
 id: test-book

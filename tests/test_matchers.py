@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from wbplay.matchers import describe, matches
+from wbplay.playbook.matchers import describe, matches
 
 
 @pytest.mark.parametrize(

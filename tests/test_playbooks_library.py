@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from wbplay import actions, ops, probes
-from wbplay import playbook as playbook_mod
 from wbplay.cli import app
-from wbplay.model import Probe, Risk
+from wbplay.library.scenarios import scenarios_dir
+from wbplay.playbook import load as playbook_mod
+from wbplay.playbook.model import Probe, Risk
 from wbplay.resources import schemas_dir
-from wbplay.scenarios import scenarios_dir
+from wbplay.vocab import actions, ops, probes
 
 LIBRARY = sorted(playbook_mod.library_files())
 REQUIRED = {

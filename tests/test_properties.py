@@ -8,15 +8,15 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wbplay import playbook
 from wbplay.errors import ReadOnlyHostError
 from wbplay.hosts.sim import SimHost
-from wbplay.journal import Journal
-from wbplay.ops import OP_SPECS, Op
-from wbplay.runner import Options, Runner
+from wbplay.playbook import load as playbook
+from wbplay.playbook.schema import check_value
+from wbplay.playbook.variables import bind
+from wbplay.run.journal import Journal
+from wbplay.run.runner import Options, Runner
 from wbplay.sim.state import load_host_model, read_state, save_state
-from wbplay.validation import check_value
-from wbplay.variables import bind
+from wbplay.vocab.ops import OP_SPECS, Op
 
 MODES = ["Automatic", "AutomaticDelayed", "Manual", "Disabled"]
 STATES = ["Running", "Stopped", "StartPending", "StopPending", "Paused"]

@@ -10,16 +10,18 @@ from typing import Any
 
 import pytest
 
-from wbplay import app, journal, playbook
+from wbplay import app
 from wbplay.errors import ExitCode, ReadOnlyHostError
 from wbplay.hosts.factory import ConnectOptions
 from wbplay.hosts.sim import SimHost
-from wbplay.journal import Journal
-from wbplay.ops import Op
-from wbplay.runner import Options, Runner
+from wbplay.playbook import load as playbook
+from wbplay.run import journal
+from wbplay.run.journal import Journal
+from wbplay.run.runner import Options, Runner
 from wbplay.sim.backup import attempt_backup
 from wbplay.sim.model import HostModel
 from wbplay.sim.state import read_state
+from wbplay.vocab.ops import Op
 
 
 class Recorder:

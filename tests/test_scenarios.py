@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from wbplay import playbook as playbook_mod
 from wbplay.cli import app
-from wbplay.model import Risk
-from wbplay.scenarios import ScenarioFile, discover, load, run_files, run_scenario, scenarios_dir
+from wbplay.library.scenarios import ScenarioFile, discover, load, run_files, run_scenario, scenarios_dir
+from wbplay.playbook import load as playbook_mod
+from wbplay.playbook.model import Risk
 from wbplay.sim.state import load_host_model
 
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from wbplay import codes
 from wbplay.sim import storage
 from wbplay.sim.backup import attempt_backup, record
 from wbplay.sim.model import HostModel
 from wbplay.sim.state import builtin_names, load_host_model
+from wbplay.vocab import codes
 
 Mutation = Callable[[HostModel], None]
 

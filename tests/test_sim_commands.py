@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from wbplay import cmdparse
-from wbplay.ops import Op
 from wbplay.sim.executor import execute
 from wbplay.sim.model import HostModel
 from wbplay.sim.state import load_host_model
+from wbplay.vocab import cmdparse
+from wbplay.vocab.ops import Op
 
 LOCALES = ["en-US", "ja-JP"]
 

@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
-from wbplay import playbook as playbook_mod
 from wbplay.errors import ConnectError, TransportError
 from wbplay.hosts.sim import SimHost
-from wbplay.journal import Journal, read
-from wbplay.ops import Op, OpResult
-from wbplay.runner import Options, Runner
+from wbplay.playbook import load as playbook_mod
+from wbplay.playbook.variables import bind
+from wbplay.run.journal import Journal, read
+from wbplay.run.runner import Options, Runner
 from wbplay.sim.state import builtin_path
-from wbplay.variables import bind
+from wbplay.vocab.ops import Op, OpResult
 
 
 class Events:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from wbplay.ops import Op
 from wbplay.sim.backup import attempt_backup
 from wbplay.sim.executor import execute
 from wbplay.sim.state import load_host_model
+from wbplay.vocab.ops import Op
 
 
 def test_starting_a_disabled_service_fails_with_1058() -> None:

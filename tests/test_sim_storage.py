@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from wbplay import cmdparse
-from wbplay.ops import OP_SPECS, Op
 from wbplay.sim import storage
 from wbplay.sim.executor import HANDLERS, execute
 from wbplay.sim.model import HostModel
 from wbplay.sim.state import builtin_names, load_host_model
+from wbplay.vocab import cmdparse
+from wbplay.vocab.ops import OP_SPECS, Op
 
 
 def ok(m: HostModel, op: str, **args: Any) -> Any:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from wbplay import codes, triage
-from wbplay import playbook as playbook_mod
 from wbplay.cli import app
 from wbplay.hosts.sim import SimHost
-from wbplay.model import Playbook
+from wbplay.library import triage
+from wbplay.playbook import load as playbook_mod
+from wbplay.playbook.model import Playbook
 from wbplay.sim.state import builtin_path
+from wbplay.vocab import codes
 
 
 @pytest.fixture(scope="module")

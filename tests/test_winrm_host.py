@@ -15,18 +15,18 @@ from typing import Any
 import pytest
 
 from wbplay.agent.protocol import POWERSHELL_ARGS, build_stdin
-from wbplay.credentials import Credentials, Secret
 from wbplay.errors import AuthenticationError, ConnectError, ReadOnlyHostError, TransportError, UsageError
+from wbplay.hosts.credentials import Credentials, Secret
 from wbplay.hosts.factory import ConnectOptions, open_host
+from wbplay.hosts.inventory import Target
 from wbplay.hosts.local import LocalHost
 from wbplay.hosts.winrm import WinRMHost, WriteOutcomeUnknownError
-from wbplay.inventory import Target
 from wbplay.lab.agent_handler import AgentHandler
 from wbplay.lab.cmdexe import CommandOutput, HostIdentity
 from wbplay.lab.server import LabConfig, LabServer
 from wbplay.lab.users import DEFAULT_USER
-from wbplay.ops import Op
 from wbplay.sim.state import load_host_model
+from wbplay.vocab.ops import Op
 
 GOOD = Credentials(DEFAULT_USER.name, Secret(DEFAULT_USER.password), "test")
 WRONG_PASSWORD = "Wr0ng-but-secret-!x7"
@@ -481,7 +481,7 @@ def test_open_host_resolves_the_inventory_and_takes_the_password_from_the_enviro
 
 
 def test_slow_ops_get_a_long_deadline() -> None:
-    from wbplay.ops import SLOW_DEADLINE_S, deadline_for
+    from wbplay.vocab.ops import SLOW_DEADLINE_S, deadline_for
 
     assert deadline_for([Op("os.info")], 300.0) == 300.0
     assert deadline_for([Op("os.info"), Op("sfc.verifyonly")], 300.0) == SLOW_DEADLINE_S

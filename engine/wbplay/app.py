@@ -11,20 +11,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wbplay import journal as journal_mod
-from wbplay import plan as plan_mod
-from wbplay import playbook as playbook_mod
 from wbplay import report as report_mod
-from wbplay import rollback as rollback_mod
-from wbplay import triage as triage_mod
 from wbplay.errors import ExitCode, HostError, PlaybookError, UsageError
 from wbplay.hosts.factory import ConnectOptions, expand, open_host
-from wbplay.journal import Journal, new_run_id
-from wbplay.model import Playbook, Step
+from wbplay.library import triage as triage_mod
+from wbplay.playbook import load as playbook_mod
+from wbplay.playbook.model import Playbook, Step
+from wbplay.playbook.variables import bind
 from wbplay.report.document import to_document
-from wbplay.results import RunReport
-from wbplay.runner import Listener, Options, PlanGuard, Runner
-from wbplay.variables import bind
+from wbplay.run import journal as journal_mod
+from wbplay.run import plan as plan_mod
+from wbplay.run import rollback as rollback_mod
+from wbplay.run.journal import Journal, new_run_id
+from wbplay.run.results import RunReport
+from wbplay.run.runner import Listener, Options, PlanGuard, Runner
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +105,7 @@ def _is_scenario_file(path: Path) -> bool:
 
 def validate(paths: Iterable[Path]) -> list[ValidationResult]:
     """Check playbooks, and scenario files against their own schema, touching no host."""
-    from wbplay import scenarios
+    from wbplay.library import scenarios
 
     out = []
     files = [p for p in playbook_mod.expand_paths(list(paths)) if p.name != "README.md"]

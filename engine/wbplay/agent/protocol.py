@@ -37,7 +37,7 @@ from importlib import resources
 from typing import Any
 
 from wbplay.errors import AgentError
-from wbplay.ops import OP_SPECS, Op, OpResult, Win32Error, check_args
+from wbplay.vocab.ops import OP_SPECS, Op, OpResult, Win32Error, check_args
 
 PROTOCOL_VERSION = 1
 MODES = ("read", "write")

@@ -18,17 +18,18 @@ from rich.console import Console
 from rich.prompt import Confirm
 
 from wbplay import app as app_mod
-from wbplay import journal, render, render_library
 from wbplay import report as report_mod
-from wbplay import scenarios as scenarios_mod
-from wbplay.console import ConsoleListener, summary
+from wbplay.cli import render, render_library
+from wbplay.cli.console import ConsoleListener, summary
 from wbplay.errors import ExitCode, UsageError, WbplayError
 from wbplay.hosts.factory import ConnectOptions
 from wbplay.lab.users import DEFAULT_USER
-from wbplay.model import Step
-from wbplay.results import RunReport
+from wbplay.library import scenarios as scenarios_mod
+from wbplay.playbook.model import Step
+from wbplay.playbook.variables import parse_assignments
+from wbplay.run import journal
+from wbplay.run.results import RunReport
 from wbplay.sim import state as sim_state
-from wbplay.variables import parse_assignments
 
 LAB_ACCOUNT = (
     f"Without --users the lab has one account, {DEFAULT_USER.name} / {DEFAULT_USER.password}: a documented "
@@ -391,7 +392,7 @@ def lab(
 
     A state file given with --state is updated in place as runs change the PC.
     """
-    from wbplay.lab.cli import serve
+    from wbplay.lab.serve import serve
 
     try:
         serve(state, port=port, users=users, tls=tls, basic=basic, reboot_downtime_s=reboot_downtime)

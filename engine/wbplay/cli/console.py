@@ -15,8 +15,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from wbplay.matchers import show
-from wbplay.results import RunReport
+from wbplay.playbook.matchers import show
+from wbplay.run.results import RunReport
 
 _STYLE = {
     "OK": "green",

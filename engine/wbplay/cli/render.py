@@ -9,10 +9,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from wbplay import matchers
 from wbplay.app import ValidationResult
-from wbplay.journal import RunSummary
-from wbplay.model import Playbook
+from wbplay.playbook import matchers
+from wbplay.playbook.model import Playbook
+from wbplay.run.journal import RunSummary
 
 TABLE_WIDTH = 150  # tables are wider than a default 80-column pipe; pasted output must stay readable
 

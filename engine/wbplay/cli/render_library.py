@@ -6,8 +6,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from wbplay.scenarios import Result
-from wbplay.triage import TriageResult
+from wbplay.library.scenarios import Result
+from wbplay.library.triage import TriageResult
 
 
 def triage(console: Console, result: TriageResult) -> None:

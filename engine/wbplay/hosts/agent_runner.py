@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from wbplay.agent.protocol import clean_stderr, decode_response
 from wbplay.errors import AgentError, TransportError
-from wbplay.ops import Op, OpResult
+from wbplay.vocab.ops import Op, OpResult
 
 STDERR_LIMIT = 2000  # characters of cleaned stderr quoted in an error message
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 
 from wbplay.errors import ReadOnlyHostError
-from wbplay.ops import Op, OpResult
+from wbplay.vocab.ops import Op, OpResult
 
 
 class Host(ABC):

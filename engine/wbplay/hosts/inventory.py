@@ -53,7 +53,7 @@ from jsonschema.exceptions import best_match
 
 from wbplay import resources
 from wbplay.errors import InventoryError, UsageError
-from wbplay.yamlsafe import Document, KeyPath, format_key_path, load_text
+from wbplay.playbook.yamlsafe import Document, KeyPath, format_key_path, load_text
 
 ENV_INVENTORY = "WBPLAY_INVENTORY"
 

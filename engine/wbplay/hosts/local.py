@@ -18,7 +18,7 @@ from wbplay.agent.protocol import POWERSHELL_ARGS, OutputLines, build_stdin
 from wbplay.errors import ConnectError, TransportError
 from wbplay.hosts.agent_runner import RawOutput, WriteOutcomeUnknownError, interpret
 from wbplay.hosts.base import Host
-from wbplay.ops import Op, OpResult, deadline_for
+from wbplay.vocab.ops import Op, OpResult, deadline_for
 
 POWERSHELL = "powershell.exe"
 DEFAULT_READ_DEADLINE = 300.0

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from wbplay.hosts.base import Host
-from wbplay.ops import ERROR_IO_DEVICE, SLOW_OPS, Op, OpResult, win32_failure
 from wbplay.sim.executor import execute
 from wbplay.sim.model import HostModel
 from wbplay.sim.state import read_state, save_state
+from wbplay.vocab.ops import ERROR_IO_DEVICE, SLOW_OPS, Op, OpResult, win32_failure
 
 
 class SimHost(Host):

@@ -60,12 +60,12 @@ from winrm.exceptions import (
 from winrm.protocol import Protocol
 
 from wbplay.agent.protocol import POWERSHELL_ARGS, OutputLines, build_stdin
-from wbplay.credentials import Credentials, get_credentials, needs_password
 from wbplay.errors import AuthenticationError, ConnectError, HostError, TransportError, UsageError
 from wbplay.hosts.agent_runner import RawOutput, WriteOutcomeUnknownError, chunks, interpret
 from wbplay.hosts.base import Host
-from wbplay.inventory import Target, resolve
-from wbplay.ops import Op, OpResult, deadline_for
+from wbplay.hosts.credentials import Credentials, get_credentials, needs_password
+from wbplay.hosts.inventory import Target, resolve
+from wbplay.vocab.ops import Op, OpResult, deadline_for
 
 __all__ = ["WinRMCounters", "WinRMHost", "WriteOutcomeUnknownError", "open_winrm_host"]
 

@@ -35,7 +35,7 @@ from typing import Any
 from wbplay.errors import WbplayError
 from wbplay.lab.cmdexe import CommandOutput
 from wbplay.lab.shell import reject_powershell
-from wbplay.ops import ERROR_ACCESS_DENIED, SLOW_OPS, Op, OpResult
+from wbplay.vocab.ops import ERROR_ACCESS_DENIED, SLOW_OPS, Op, OpResult
 
 _ENCODED_COMMAND = "encodedcommand"
 

@@ -33,23 +33,25 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from wbplay import journal as journal_mod
-from wbplay import playbook as playbook_mod
-from wbplay import probes, rollback, triage
 from wbplay.errors import PlaybookError, UsageError, WbplayError
 from wbplay.hosts.sim import SimHost
-from wbplay.journal import Journal
-from wbplay.model import Playbook, Step
+from wbplay.library import triage
+from wbplay.playbook import load as playbook_mod
+from wbplay.playbook.model import Playbook, Step
+from wbplay.playbook.schema import validate
+from wbplay.playbook.variables import bind
+from wbplay.playbook.yamlsafe import load_file
 from wbplay.resources import playbooks_dir
-from wbplay.results import RunReport
-from wbplay.runner import Options, Runner
+from wbplay.run import journal as journal_mod
+from wbplay.run import rollback
+from wbplay.run.journal import Journal
+from wbplay.run.results import RunReport
+from wbplay.run.runner import Options, Runner
 from wbplay.sim import storage
 from wbplay.sim.backup import BackupOutcome, attempt_backup
 from wbplay.sim.model import HostModel
 from wbplay.sim.state import builtin_path, read_state, save_state
-from wbplay.validation import validate
-from wbplay.variables import bind
-from wbplay.yamlsafe import load_file
+from wbplay.vocab import probes
 
 SUFFIX = ".scenarios.yml"
 

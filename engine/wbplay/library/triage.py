@@ -25,9 +25,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from wbplay import codes, probes
 from wbplay.hosts.base import Host
-from wbplay.model import Playbook, Probe
+from wbplay.playbook.model import Playbook, Probe
+from wbplay.vocab import codes, probes
 
 PRIMARY = 100.0  # the code a playbook is for
 RELATED = 60.0  # a related code it also handles (minus a little per position)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from wbplay.matchers import MATCHER_KEYS, matches
+from wbplay.playbook.matchers import MATCHER_KEYS, matches
 
 
 def holds(

@@ -12,12 +12,13 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from wbplay import actions, variables
 from wbplay.errors import PlaybookError, UsageError
-from wbplay.model import Action, AppliesTo, Playbook, Probe, Risk, Step, VarSpec, Verify
+from wbplay.playbook import variables
+from wbplay.playbook.model import Action, AppliesTo, Playbook, Probe, Risk, Step, VarSpec, Verify
+from wbplay.playbook.schema import validate
+from wbplay.playbook.yamlsafe import Document, KeyPath, load_text
 from wbplay.resources import playbooks_dir
-from wbplay.validation import validate
-from wbplay.yamlsafe import Document, KeyPath, load_text
+from wbplay.vocab import actions
 
 
 def load(path: Path) -> Playbook:

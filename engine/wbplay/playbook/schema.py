@@ -12,8 +12,8 @@ import jsonschema
 from jsonschema.exceptions import ValidationError
 
 from wbplay.errors import PlaybookError
+from wbplay.playbook.yamlsafe import Document, KeyPath
 from wbplay.resources import schema
-from wbplay.yamlsafe import Document, KeyPath
 
 _UNEXPECTED = re.compile(r"'(.+)' (?:was|were) unexpected")
 

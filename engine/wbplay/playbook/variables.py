@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from wbplay.errors import UsageError
-from wbplay.model import VarSpec
+from wbplay.playbook.model import VarSpec
 
 TEMPLATE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _WHOLE = re.compile(r"^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from wbplay.results import RunReport
+from wbplay.run.results import RunReport
 
 FORMAT_VERSION = "1.0"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from wbplay.matchers import show
+from wbplay.playbook.matchers import show
 
 _FAILING = {"drift", "failed", "error", "blocked", "manual", "finding"}
 

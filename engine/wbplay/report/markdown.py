@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wbplay.matchers import show
+from wbplay.playbook.matchers import show
 
 
 def _cell(value: Any) -> str:

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from wbplay.errors import PlanError
-from wbplay.model import Playbook
+from wbplay.playbook.model import Playbook
+from wbplay.playbook.schema import check_value
 from wbplay.report.document import to_document
-from wbplay.results import RunReport
-from wbplay.runner import PlanGuard
-from wbplay.validation import check_value
+from wbplay.run.results import RunReport
+from wbplay.run.runner import PlanGuard
 
 STALE_AFTER = timedelta(hours=24)
 """A plan older than this is refused unless --allow-stale: a PC drifts, and a review goes stale."""

@@ -12,10 +12,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from wbplay import actions, probes
 from wbplay.errors import HostError
 from wbplay.hosts.base import Host
-from wbplay.model import Action, Probe
+from wbplay.playbook.model import Action, Probe
+from wbplay.vocab import actions, probes
 
 
 @dataclass(frozen=True, slots=True)

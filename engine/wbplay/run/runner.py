@@ -20,13 +20,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from wbplay import actions, conditions, matchers, probes, rollback
 from wbplay.errors import ExitCode, HostError, PlanError, UsageError
 from wbplay.hosts.base import Host
-from wbplay.journal import Journal, now_iso
-from wbplay.model import Action, Playbook, Probe, Risk, Step
-from wbplay.ops import ERROR_TIMEOUT, Op, OpResult, check_args, win32_failure
-from wbplay.results import (
+from wbplay.playbook import conditions, matchers
+from wbplay.playbook.model import Action, Playbook, Probe, Risk, Step
+from wbplay.playbook.variables import substitute
+from wbplay.run import rollback
+from wbplay.run.journal import Journal, now_iso
+from wbplay.run.results import (
     BLOCKED,
     DRIFT,
     ERROR,
@@ -42,7 +43,8 @@ from wbplay.results import (
     RunReport,
     StepResult,
 )
-from wbplay.variables import substitute
+from wbplay.vocab import actions, probes
+from wbplay.vocab.ops import ERROR_TIMEOUT, Op, OpResult, check_args, win32_failure
 
 
 class Listener(Protocol):

@@ -42,12 +42,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from wbplay.ops import Win32Error
 from wbplay.sim import clock, storage, text
 from wbplay.sim.commands import file_sets, image_sets
 from wbplay.sim.executor import start_service
 from wbplay.sim.model import HostModel
 from wbplay.sim.storage import Vol
+from wbplay.vocab.ops import Win32Error
 
 BACKUP_CHAIN = ("EventSystem", "VSS", "swprv", "SDRSVC", "wbengine")
 PROVIDER = "Microsoft-Windows-Backup"

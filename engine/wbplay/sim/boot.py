@@ -12,10 +12,10 @@ back Stable.
 
 from __future__ import annotations
 
-from wbplay.ops import OpResult
 from wbplay.sim import clock, storage
 from wbplay.sim.commands import repair_pass
 from wbplay.sim.model import HostModel
+from wbplay.vocab.ops import OpResult
 
 PASS_MINUTES = {
     "r": 45,

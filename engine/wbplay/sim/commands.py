@@ -16,11 +16,11 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from wbplay import ops as O
-from wbplay.ops import OpResult, win32_failure
 from wbplay.sim import clock, storage, text
 from wbplay.sim.model import HostModel, normalise_key
 from wbplay.sim.storage import Vol
+from wbplay.vocab import ops as O
+from wbplay.vocab.ops import OpResult, win32_failure
 
 Handler = Callable[[HostModel, dict[str, Any]], OpResult]
 

@@ -16,10 +16,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from wbplay import ops as O
-from wbplay.ops import Op, OpResult, win32_failure
 from wbplay.sim import boot, clock, commands, storage
 from wbplay.sim.model import SERVICES_KEY, START_VALUES, HostModel, normalise_key, normalise_path
+from wbplay.vocab import ops as O
+from wbplay.vocab.ops import Op, OpResult, win32_failure
 
 ERROR_SERVICE_DEPENDENCY_DELETED = 1075
 

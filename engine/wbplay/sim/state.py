@@ -22,10 +22,10 @@ import yaml
 
 from wbplay.errors import HostStateError, UsageError
 from wbplay.paths import sim_dir
+from wbplay.playbook.schema import validate
+from wbplay.playbook.yamlsafe import load_file
 from wbplay.resources import states_dir
 from wbplay.sim.model import HostModel
-from wbplay.validation import validate
-from wbplay.yamlsafe import load_file
 
 
 def builtin_names() -> list[str]:

@@ -13,8 +13,8 @@ import ntpath
 import re
 from typing import Any
 
-from wbplay import domain
 from wbplay.sim.model import HostModel
+from wbplay.vocab import domain
 
 Vol = dict[str, Any]
 Disk = dict[str, Any]

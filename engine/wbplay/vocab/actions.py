@@ -14,9 +14,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from wbplay.matchers import show
-from wbplay.model import Action, Probe, Risk
-from wbplay.ops import Op
+from wbplay.playbook.matchers import show
+from wbplay.playbook.model import Action, Probe, Risk
+from wbplay.vocab.ops import Op
 
 Args = Mapping[str, Any]
 

@@ -18,7 +18,7 @@ import re
 import unicodedata
 from typing import Any
 
-from wbplay import codes, domain
+from wbplay.vocab import codes, domain
 
 _GUID = re.compile(r"\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}")
 _VOLUME_PATH = re.compile(r"\\\\\?\\Volume\{[0-9A-Fa-f-]{36}\}\\")

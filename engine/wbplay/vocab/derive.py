@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from wbplay import cmdparse, codes, domain
+from wbplay.vocab import cmdparse, codes, domain
 
 Rec = dict[str, Any]
 Args = Mapping[str, Any]

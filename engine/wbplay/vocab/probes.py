@@ -17,9 +17,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from wbplay import cmdparse, derive
-from wbplay.model import Probe
-from wbplay.ops import Op, OpResult
+from wbplay.playbook.model import Probe
+from wbplay.vocab import cmdparse, derive
+from wbplay.vocab.ops import Op, OpResult
 
 ArgsBuilder = Callable[[Mapping[str, Any]], dict[str, Any]]
 Join = Callable[[Sequence[Any], Mapping[str, Any]], Any]
