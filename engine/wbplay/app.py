@@ -18,10 +18,10 @@ from wbplay.library import triage as triage_mod
 from wbplay.playbook import load as playbook_mod
 from wbplay.playbook.model import Playbook, Step
 from wbplay.playbook.variables import bind
-from wbplay.report.document import to_document
 from wbplay.run import journal as journal_mod
 from wbplay.run import plan as plan_mod
 from wbplay.run import rollback as rollback_mod
+from wbplay.run.document import to_document
 from wbplay.run.journal import Journal, new_run_id
 from wbplay.run.results import RunReport
 from wbplay.run.runner import Listener, Options, PlanGuard, Runner

@@ -18,7 +18,7 @@ from typing import Any
 from wbplay.errors import PlanError
 from wbplay.playbook.model import Playbook
 from wbplay.playbook.schema import check_value
-from wbplay.report.document import to_document
+from wbplay.run.document import to_document
 from wbplay.run.results import RunReport
 from wbplay.run.runner import PlanGuard
 
