@@ -6,7 +6,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from wbplay import app as app_mod
 from wbplay.cli import app
+from wbplay.report import ReportSpec
 from wbplay.sim.state import read_state
 
 runner = CliRunner()
@@ -114,3 +116,11 @@ def test_many_hosts_run_in_turn_and_exit_with_the_worst(state_file, monkeypatch,
     assert f"sim:{healthy}: exit 0 (compliant)" in r.output
     assert "http://127.0.0.1:9: exit 4" in r.output
     assert len(list(tmp_path.glob("r.*.json"))) == 2  # one report per PC that ran
+
+
+def test_each_host_of_a_multi_host_run_gets_its_own_report_file() -> None:
+    specs = [ReportSpec("md", Path("out/r.md")), ReportSpec("junit", Path("r.xml"))]
+    assert app_mod.per_host(specs, "https://pc 7:5986") == [
+        ReportSpec("md", Path("out/r.https---pc-7-5986.md")),
+        ReportSpec("junit", Path("r.https---pc-7-5986.xml")),
+    ]

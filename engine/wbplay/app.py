@@ -1,6 +1,6 @@
 """The use cases behind the CLI: each takes plain arguments and returns data.
 
-``cli.py`` only parses options, calls one of these and renders the result.
+The CLI (:mod:`wbplay.cli`) only parses options, calls one of these and renders the result.
 """
 
 from __future__ import annotations
@@ -253,6 +253,15 @@ def worst(codes: Iterable[ExitCode]) -> ExitCode:
 
 def hosts_of(req: RunRequest) -> list[str]:
     return expand(req.host, req.connect)
+
+
+def per_host(specs: list[report_mod.ReportSpec], host: str) -> list[report_mod.ReportSpec]:
+    """Each PC of a multi-host run writes its own reports: ``r.md`` becomes ``r.pc42.md``."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in host)
+    return [
+        report_mod.ReportSpec(spec.format, spec.path.with_name(f"{spec.path.stem}.{safe}{spec.path.suffix}"))
+        for spec in specs
+    ]
 
 
 def run_many(

@@ -1,0 +1,97 @@
+"""Commands about the playbook library, touching no host but triage's read-only look:
+``validate``, ``list``, ``show``, ``triage`` and ``test``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from wbplay import app as app_mod
+from wbplay.cli import render, render_library
+from wbplay.cli.common import InsecureOpt, InventoryOpt, TransportOpt, fail, out
+from wbplay.errors import ExitCode, UsageError, WbplayError
+from wbplay.hosts.factory import ConnectOptions
+from wbplay.library import scenarios as scenarios_mod
+
+
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="Playbook files or folders")],
+) -> None:
+    """Check playbooks without touching any host; exits 2 if any is invalid."""
+    try:
+        results = app_mod.validate(paths)
+    except WbplayError as e:
+        raise fail(e) from None
+    render.validation(out, results)
+    raise typer.Exit(int(ExitCode.INVALID) if any(r.error for r in results) else 0)
+
+
+def list_() -> None:
+    """The playbook library, with titles and the error codes each one handles."""
+    try:
+        render.library(out, app_mod.library())
+    except WbplayError as e:
+        raise fail(e) from None
+
+
+def show(playbook: Annotated[str, typer.Argument(help="A playbook file or name")]) -> None:
+    """A playbook's steps as a table: check, expectation, remedy and risk."""
+    try:
+        render.playbook(out, app_mod.load_playbook(playbook))
+    except WbplayError as e:
+        raise fail(e) from None
+
+
+def triage_cmd(
+    host: Annotated[
+        str | None,
+        typer.Option("--host", "-H", help="Read this PC's recent backup failures (sim:NAME, local, ...)"),
+    ] = None,
+    error: Annotated[
+        str | None,
+        typer.Option(
+            "--error", "-E", help="A pasted error code or message (English or Japanese); works offline"
+        ),
+    ] = None,
+    since_days: Annotated[int, typer.Option("--since-days", help="How far back to read events")] = 30,
+    inventory: InventoryOpt = None,
+    transport: TransportOpt = None,
+    insecure_skip_tls_verify: InsecureOpt = False,
+) -> None:
+    """Which playbook fixes this failure? Ranks the library with the evidence that matched."""
+    if not host and not error:
+        raise fail(UsageError("give --error TEXT (offline) or --host H (read its backup events)"))
+    try:
+        result = app_mod.triage(
+            error=error,
+            host_spec=host,
+            since_days=since_days,
+            connect=ConnectOptions(inventory, transport, insecure_skip_tls_verify),
+        )
+    except WbplayError as e:
+        raise fail(e) from None
+    render_library.triage(out, result)
+    raise typer.Exit(0 if result.matches else int(ExitCode.PENDING))
+
+
+def test_cmd(
+    playbooks: Annotated[
+        list[str] | None,
+        typer.Argument(help="Playbooks (or scenario files) to test; default: the whole library"),
+    ] = None,
+) -> None:
+    """Run playbooks' scenarios on simulated PCs and report like pytest; exits 1 if any fails."""
+    started = time.monotonic()
+    try:
+        paths = scenarios_mod.discover(playbooks or [])
+    except WbplayError as e:
+        raise fail(e) from None
+    results = []
+    for r in scenarios_mod.run_files(paths):
+        render_library.scenario(out, r)
+        results.append(r)
+    render_library.scenario_summary(out, results, time.monotonic() - started)
+    raise typer.Exit(1 if any(not r.passed for r in results) or not results else 0)

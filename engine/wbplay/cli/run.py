@@ -1,0 +1,219 @@
+"""Commands that change a PC: ``run``, and ``plan`` / ``apply`` for a reviewed change."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.prompt import Confirm
+
+from wbplay import app as app_mod
+from wbplay import report as report_mod
+from wbplay.cli.common import (
+    HostOpt,
+    InsecureOpt,
+    InventoryOpt,
+    JsonOpt,
+    RebootPollOpt,
+    RebootTimeoutOpt,
+    ReportOpt,
+    SkipManualOpt,
+    TransportOpt,
+    VarOpt,
+    err,
+    fail,
+    out,
+)
+from wbplay.cli.console import ConsoleListener, summary
+from wbplay.errors import ExitCode, UsageError, WbplayError
+from wbplay.hosts.factory import ConnectOptions
+from wbplay.playbook.model import Step
+from wbplay.playbook.variables import parse_assignments
+from wbplay.run.results import RunReport
+
+
+def _confirm(yes: bool) -> object:
+    def confirm(report: RunReport) -> bool:
+        n = sum(1 for s in report.steps if s.status == "drift")
+        if yes:
+            return True
+        if not sys.stdin.isatty():
+            err.print(
+                f"[yellow]{n} change(s) planned, but stdin is not a terminal: nothing was changed. "
+                "Review the PLAN lines and run again with --yes to apply them.[/]"
+            )
+            return False
+        return Confirm.ask(f"Apply {n} change(s) to {report.host}?", default=False, console=err)
+
+    return confirm
+
+
+def _ask_manual(step: Step, instruction: str) -> bool:
+    err.print(f"[magenta]Manual step {step.id}:[/] {instruction}", highlight=False)
+    return Confirm.ask("Is it done?", default=False, console=err)
+
+
+def run(
+    playbook: Annotated[
+        str, typer.Argument(help="A playbook file, or a name from ./playbooks or the library")
+    ],
+    host: HostOpt,
+    dry_run: Annotated[bool, typer.Option("--dry-run", "-n", help="Read everything, change nothing")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking for confirmation")] = False,
+    no_rollback: Annotated[
+        bool, typer.Option("--no-rollback", help="On failure, leave applied changes in place")
+    ] = False,
+    allow: Annotated[
+        list[str], typer.Option("--allow", help="Opt in to an irreversible step by id (repeatable)")
+    ] = [],  # noqa: B006 - typer reads the default, it is never mutated
+    var: VarOpt = [],  # noqa: B006
+    inventory: InventoryOpt = None,
+    transport: TransportOpt = None,
+    insecure_skip_tls_verify: InsecureOpt = False,
+    report: ReportOpt = [],  # noqa: B006
+    json_out: JsonOpt = False,
+    skip_manual: SkipManualOpt = False,
+    reboot_timeout: RebootTimeoutOpt = 4 * 3600.0,
+    reboot_poll: RebootPollOpt = 10.0,
+) -> None:
+    """Check a host against a playbook and fix what drifted (or, with --dry-run, show the plan)."""
+    console = err if json_out else out
+    try:
+        specs = report_mod.parse_specs(report)
+        req = app_mod.RunRequest(
+            playbook=playbook,
+            host=host,
+            dry_run=dry_run,
+            variables=parse_assignments(var),
+            rollback=not no_rollback,
+            allow=frozenset(allow),
+            connect=ConnectOptions(inventory, transport, insecure_skip_tls_verify),
+            skip_manual=skip_manual,
+            reboot_timeout_s=reboot_timeout,
+            reboot_poll_s=reboot_poll,
+        )
+        hosts = app_mod.hosts_of(req)
+        if len(hosts) > 1:
+            if json_out:
+                raise UsageError(
+                    "--json prints one report; use --report json:FILE per host, or one host at a time"
+                )
+            _run_many(req, hosts, specs, yes)
+        result, journal_path = app_mod.run(
+            req,
+            listener=ConsoleListener(console),
+            confirm=_confirm(yes),  # type: ignore[arg-type]
+            ask_manual=_ask_manual if sys.stdin.isatty() else None,
+        )
+        app_mod.write_reports(result, specs)
+    except WbplayError as e:
+        raise fail(e) from None
+    _finish(console, result, str(journal_path), json_out)
+
+
+def _run_many(
+    req: app_mod.RunRequest, hosts: list[str], specs: list[report_mod.ReportSpec], yes: bool
+) -> None:
+    """Each PC in turn, then one line per PC; exit with the worst PC's code."""
+
+    def header(host: str) -> None:
+        out.rule(f"[bold]{host}[/]")
+
+    outcomes = app_mod.run_many(
+        req,
+        hosts,
+        listener=ConsoleListener(out),
+        confirm=_confirm(yes),  # type: ignore[arg-type]
+        ask_manual=_ask_manual if sys.stdin.isatty() else None,
+        on_host=header,
+    )
+    out.rule("[bold]all hosts[/]")
+    for o in outcomes:
+        if o.report is not None:
+            app_mod.write_reports(o.report, app_mod.per_host(specs, o.host))
+            out.print(f"  {o.host}: exit {int(o.exit_code)} ({o.report.outcome}); journal {o.journal}")
+        else:
+            out.print(f"  {o.host}: exit {int(o.exit_code)}: {o.error}")
+    skipped = hosts[len(outcomes) :]
+    if skipped:
+        out.print(f"  not run (interrupted): {', '.join(skipped)}")
+    raise typer.Exit(int(app_mod.worst(o.exit_code for o in outcomes)))
+
+
+def _finish(console: Console, result: RunReport, journal_path: str, json_out: bool) -> None:
+    summary(console, result, journal_path)
+    if json_out:
+        sys.stdout.write(
+            json.dumps(app_mod.document(result), ensure_ascii=False, default=str, indent=2) + "\n"
+        )
+    raise typer.Exit(int(result.exit_code))
+
+
+def plan(
+    playbook: Annotated[
+        str, typer.Argument(help="A playbook file, or a name from ./playbooks or the library")
+    ],
+    host: HostOpt,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to save the plan (JSON)")],
+    allow: Annotated[
+        list[str], typer.Option("--allow", help="Opt in to an irreversible step by id (repeatable)")
+    ] = [],  # noqa: B006
+    var: VarOpt = [],  # noqa: B006
+    inventory: InventoryOpt = None,
+    transport: TransportOpt = None,
+    insecure_skip_tls_verify: InsecureOpt = False,
+    report: ReportOpt = [],  # noqa: B006
+) -> None:
+    """Save a dry-run as a plan for review; `wbplay apply PLAN` then does exactly that, or nothing."""
+    try:
+        specs = report_mod.parse_specs(report)
+        req = app_mod.RunRequest(
+            playbook=playbook,
+            host=host,
+            dry_run=True,
+            variables=parse_assignments(var),
+            allow=frozenset(allow),
+            connect=ConnectOptions(inventory, transport, insecure_skip_tls_verify),
+        )
+        doc = app_mod.make_plan(req, output, listener=ConsoleListener(out))
+        report_mod.write(doc, specs)
+    except WbplayError as e:
+        raise fail(e) from None
+    n = doc["summary"]["changes"]
+    out.print(
+        f"Plan saved to {output}: {n} change(s). Review it (--report md:FILE), then: wbplay apply {output}"
+    )
+    raise typer.Exit(int(ExitCode.PENDING) if n else 0)
+
+
+def apply(
+    plan_file: Annotated[Path, typer.Argument(help="A plan saved by `wbplay plan -o`")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking for confirmation")] = False,
+    allow_stale: Annotated[
+        bool, typer.Option("--allow-stale", help="Apply a plan older than its limit (24 h)")
+    ] = False,
+    inventory: InventoryOpt = None,
+    transport: TransportOpt = None,
+    insecure_skip_tls_verify: InsecureOpt = False,
+    report: ReportOpt = [],  # noqa: B006
+    json_out: JsonOpt = False,
+) -> None:
+    """Apply exactly the changes of a reviewed plan; refuse if the host or playbook changed since."""
+    console = err if json_out else out
+    try:
+        specs = report_mod.parse_specs(report)
+        result, journal_path = app_mod.apply_plan(
+            plan_file,
+            allow_stale=allow_stale,
+            listener=ConsoleListener(console),
+            confirm=_confirm(yes),  # type: ignore[arg-type]
+            connect=ConnectOptions(inventory, transport, insecure_skip_tls_verify),
+        )
+        app_mod.write_reports(result, specs)
+    except WbplayError as e:
+        raise fail(e) from None
+    _finish(console, result, str(journal_path), json_out)
