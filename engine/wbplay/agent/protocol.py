@@ -102,11 +102,18 @@ def bootstrap_command_line() -> str:
 
 
 # The agent's files (package data), run as ONE script in this order: agent.ps1
-# opens with ``param()`` and holds the protocol, JSON and the first ops; the
-# op families follow; main.ps1 (dispatcher and main) comes last, because the
-# script runs top to bottom and calls every function defined before it.
+# opens with ``param()`` and holds the shared state, errors, JSON and request
+# decoding; the op families follow, each after the parts whose functions it
+# calls (os.ps1 before native.ps1, which decodes tool output in the OEM
+# codepage); main.ps1 (dispatcher and main) comes last, because the script
+# runs top to bottom and calls every function defined before it.
 AGENT_PARTS: tuple[str, ...] = (
     "agent.ps1",
+    "registry.ps1",
+    "os.ps1",
+    "services.ps1",
+    "paths.ps1",
+    "events.ps1",
     "native.ps1",
     "storage.ps1",
     "commands.ps1",

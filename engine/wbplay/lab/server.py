@@ -1,4 +1,4 @@
-"""The lab's WinRM listener: HTTP/1.1 keep-alive, POST /wsman, auth and encryption per connection.
+"""The lab's WinRM listener: its lifecycle, request log, counters, fault injection and restarts.
 
 :class:`LabServer` is what tests and ``wbplay lab`` use::
 
@@ -10,12 +10,9 @@ It keeps a request log of ``(action, shell_id, status, ...)`` records (never
 bodies or credentials), counters, and fault injection: :meth:`LabServer.drop_after`,
 :meth:`LabServer.fail_with_500` and :attr:`LabServer.latency_s`.
 
-Windows behaviours reproduced here: 401 + ``WWW-Authenticate: Negotiate`` for
-anonymous requests; the final leg of an empty-body handshake gets 200 and an
-empty body; a body sealed with another connection's context gets 400; an
-unencrypted SOAP body after NTLM over HTTP gets 401 unless AllowUnencrypted;
-an envelope larger than MaxEnvelopeSizekb (150 KiB on Windows 7, 500 KiB
-later) gets 413; WS-Man faults go out with HTTP 500.
+Each connection is served by :class:`~wbplay.lab.connection.ConnectionHandler`
+(HTTP, auth, encryption, the Windows status codes); the underscore methods of
+:class:`LabServer` are the hooks it calls into the shared state.
 
 Restarts.  When the agent runs ``host.reboot`` it answers normally (on Windows
 it schedules ``shutdown /r /t 5`` and returns); once the Receive carrying the
@@ -30,23 +27,20 @@ ever being fetched does not restart the lab (Windows would, 5 s later).
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import socket
 import ssl
 import struct
-import sys
 import threading
 import time
 from dataclasses import dataclass, fields, replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from wbplay.errors import UsageError
-from wbplay.lab import encryption
-from wbplay.lab.auth import Authenticator, ConnectionAuth, Outcome
+from wbplay.lab.auth import Authenticator
 from wbplay.lab.cmdexe import HostIdentity, PowerShellHandler
+from wbplay.lab.connection import ConnectionHandler, LabHTTPServer
 from wbplay.lab.service import WinRSService
 from wbplay.lab.shell import ShellManager, reject_powershell
 from wbplay.lab.tls import LabCertificates, generate
@@ -54,7 +48,6 @@ from wbplay.lab.users import DEFAULT_USER, LabUser
 
 PROFILES = ("default", "win7")
 DEFAULT_HOST = HostIdentity("PC42", "6.1.7601")
-_BODY_HARD_CAP = 16 * 1024 * 1024  # beyond this the body is not even read: 413 and close
 
 
 @dataclass(frozen=True)
@@ -117,83 +110,6 @@ class Counters:
     refused: int = 0  # connections reset, and stray requests dropped, while the PC was restarting
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    lab: LabServer
-
-    def verify_request(self, request: Any, client_address: Any) -> bool:
-        return self.lab._accept(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        self.lab._bump("connection_errors")
-        # TLS handshakes that fail (a client without the CA) and clients that vanish are normal here;
-        # anything else is a lab bug, and socketserver prints its traceback.
-        if not isinstance(sys.exc_info()[1], (ssl.SSLError, ConnectionError, TimeoutError)):
-            super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "Microsoft-HTTPAPI/2.0"
-    sys_version = ""
-    timeout = 120  # seconds an idle keep-alive connection stays open
-    server: _HTTPServer
-
-    def setup(self) -> None:
-        lab = self.server.lab
-        if lab._ssl_context is not None:
-            self.request.settimeout(10)
-            self.request = lab._ssl_context.wrap_socket(self.request, server_side=True)
-        # Headers and body go out in separate writes; without NODELAY, Nagle + delayed ACK add 40 ms each.
-        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        super().setup()
-        self.auth: ConnectionAuth = lab._authenticator.connection()
-        self.connection_id, self.boot = lab._connection_opened(self.request)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.lab._connection_closed(self.request)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # the structured request log replaces http.server's access log
-
-    def do_GET(self) -> None:
-        self._respond(405, headers=[("Allow", "POST")])
-
-    def do_POST(self) -> None:
-        self.server.lab._serve_post(self)
-
-    # --- helpers used by LabServer -------------------------------------------------------------
-
-    def _respond(
-        self,
-        status: int,
-        body: bytes = b"",
-        content_type: str | None = None,
-        headers: list[tuple[str, str]] | None = None,
-    ) -> None:
-        latency = self.server.lab.latency_s
-        if latency > 0:
-            time.sleep(latency)
-        self.send_response(status)
-        for name, value in headers or []:
-            self.send_header(name, value)
-        if body and content_type:
-            self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _drop(self) -> None:
-        """Close the TCP connection without answering."""
-        self.close_connection = True
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
-
-
 class LabServer:
     """A WinRM endpoint on loopback serving one simulated PC; a context manager."""
 
@@ -229,7 +145,7 @@ class LabServer:
         self._next_connection = 0
         self._boot = 0  # bumped by every restart: a connection of an earlier boot is dead
         self._down_until = 0.0  # time.monotonic() before which the PC is still restarting
-        self._httpd: _HTTPServer | None = None
+        self._httpd: LabHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._certs: LabCertificates | None = None
         self._ssl_context: ssl.SSLContext | None = None
@@ -251,7 +167,7 @@ class LabServer:
             tls=self.config.tls,
         )
         try:
-            httpd = _HTTPServer((self.config.bind, self.config.port), _Handler)
+            httpd = LabHTTPServer((self.config.bind, self.config.port), ConnectionHandler)
         except OSError as e:
             self._authenticator.close()
             if self._certs is not None:
@@ -353,7 +269,7 @@ class LabServer:
         with self._lock:
             return time.monotonic() < self._down_until
 
-    # --- internals ------------------------------------------------------------------------
+    # --- internals, and the hooks connection.py calls -------------------------------------
 
     def _bump(self, name: str, by: int = 1) -> None:
         with self._lock:
@@ -393,13 +309,13 @@ class LabServer:
         return open_sockets
 
     @staticmethod
-    def _close(h: _Handler, open_sockets: list[socket.socket]) -> None:
+    def _close(h: ConnectionHandler, open_sockets: list[socket.socket]) -> None:
         h.close_connection = True
         for sock in open_sockets:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
 
-    def _stale(self, h: _Handler) -> bool:
+    def _stale(self, h: ConnectionHandler) -> bool:
         """A connection from before the last restart, or one that slipped in while restarting."""
         with self._lock:
             return h.boot != self._boot or time.monotonic() < self._down_until
@@ -410,7 +326,7 @@ class LabServer:
 
     def _record(
         self,
-        handler: _Handler,
+        handler: ConnectionHandler,
         status: int,
         *,
         action: str | None = None,
@@ -443,125 +359,6 @@ class LabServer:
                 return False
             self._fail_remaining -= 1
             return True
-
-    def _serve_post(self, h: _Handler) -> None:
-        self._bump("requests")
-        if self._stale(h):
-            self._bump("refused")
-            self._record(h, 0)
-            h._drop()
-            return
-        body = self._read_body(h)
-        if body is None:
-            return
-        if body and self._take_drop():
-            self._bump("dropped")
-            self._record(h, 0)
-            h._drop()
-            return
-        authenticated = self._authenticate(h)
-        if authenticated is None:
-            return
-        user, final = authenticated
-        if not body:
-            # The last leg of pywinrm's empty-body handshake (setup_encryption): 200, empty.
-            self._record(h, 200)
-            h._respond(200, headers=final)
-            return
-        opened = self._open_body(h, body, final)
-        if opened is None:
-            return
-        plain, context = opened
-        encrypted = context is not None
-        reply = self._service.handle(
-            plain, user, client_ip=h.client_address[0], address=self.url, inject_fault=self._take_failure()
-        )
-        request = reply.request
-        action = request.action.rsplit("/", 1)[-1] if request is not None else None
-        shell_id = request.shell_id if request is not None else None
-        # Log (and go down) before answering: a test looking right after its response must see it.
-        self._record(h, reply.status, action=action, shell_id=shell_id, encrypted=encrypted)
-        open_sockets = self._go_down() if reply.restarts_host else []
-        try:
-            if context is not None:
-                body = encryption.wrap(context, reply.body)
-                h._respond(reply.status, body, encryption.CONTENT_TYPE, final)
-            else:
-                h._respond(reply.status, reply.body, "application/soap+xml;charset=UTF-8", final)
-        finally:
-            if reply.restarts_host:
-                # Only now: the answer of host.reboot must reach the client whole, as on Windows.
-                self._close(h, open_sockets)
-
-    def _read_body(self, h: _Handler) -> bytes | None:
-        """The request body, or None after answering a request the lab will not read."""
-        status = 0
-        length_text = h.headers.get("Content-Length")
-        if h.path.split("?", 1)[0].lower() != "/wsman":
-            status = 404
-        elif length_text is None or not length_text.isdigit():
-            status = 411
-        elif int(length_text) > _BODY_HARD_CAP:
-            status = 413
-        if status:
-            h.close_connection = True  # the unread body would desynchronise the connection
-            self._record(h, status)
-            h._respond(status)
-            return None
-        return h.rfile.read(int(length_text or 0))
-
-    def _authenticate(self, h: _Handler) -> tuple[LabUser, list[tuple[str, str]]] | None:
-        """The request's user and the headers for the final auth token, or None after a 401."""
-        assert self._authenticator is not None
-        authorization = h.headers.get("Authorization")
-        result = h.auth.authenticate(authorization)
-        if result.outcome is Outcome.CONTINUE:
-            token = base64.b64encode(result.token or b"").decode()
-            self._record(h, 401)
-            h._respond(401, headers=[("WWW-Authenticate", f"Negotiate {token}")])
-            return None
-        if result.outcome is Outcome.DENIED or result.user is None:
-            if authorization:
-                self._bump("auth_failures")
-            self._record(h, 401)
-            h._respond(401, headers=[("WWW-Authenticate", c) for c in self._authenticator.challenges()])
-            return None
-        if result.handshake_done:
-            self._bump("auth_handshakes")
-        # SPNEGO ends with a mechListMIC token that pypsrp expects on the 200.
-        final = (
-            [("WWW-Authenticate", f"Negotiate {base64.b64encode(result.token).decode()}")]
-            if result.token
-            else []
-        )
-        return result.user, final
-
-    def _open_body(self, h: _Handler, body: bytes, final: list[tuple[str, str]]) -> tuple[bytes, Any] | None:
-        """(plain SOAP, the sealing context or None if it came unencrypted), or None after an error reply."""
-        assert self._authenticator is not None
-        content_type = h.headers.get("Content-Type", "")
-        context = h.auth.sealing_context
-        if encryption.is_encrypted(content_type):
-            try:
-                if context is None:
-                    raise encryption.DecryptError("an encrypted body on a connection without NTLM")
-                plain = encryption.unwrap(context, body, content_type)
-            except encryption.DecryptError:
-                self._record(h, 400, encrypted=True)
-                h._respond(400, headers=final)
-                return None
-        else:
-            if context is not None and not self.config.tls and not self.config.allow_unencrypted:
-                # AllowUnencrypted=false: NTLM-authenticated SOAP over HTTP must be sealed.
-                self._record(h, 401)
-                h._respond(401, headers=[("WWW-Authenticate", c) for c in self._authenticator.challenges()])
-                return None
-            plain, context = body, None
-        if len(plain) > self.config.max_envelope_bytes:
-            self._record(h, 413, encrypted=context is not None)
-            h._respond(413, headers=final)
-            return None
-        return plain, context
 
 
 __all__ = ["Counters", "LabConfig", "LabServer", "RequestRecord"]
