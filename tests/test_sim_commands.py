@@ -160,13 +160,13 @@ def test_sfc_and_cbs_sr_lines(locale: str) -> None:
 
 
 def test_sfc_summaries_in_both_languages() -> None:
-    from wbplay.sim import text
+    from wbplay.sim.text import sfc
 
     for locale in LOCALES:
         m = pc("win7-healthy", locale)
-        ok = text.sfc_output(m, verify_only=False, found=True, unrepaired=False)
-        bad = text.sfc_output(m, verify_only=False, found=True, unrepaired=True)
-        clean = text.sfc_output(m, verify_only=True, found=False, unrepaired=False)
+        ok = sfc.sfc_output(m, verify_only=False, found=True, unrepaired=False)
+        bad = sfc.sfc_output(m, verify_only=False, found=True, unrepaired=True)
+        clean = sfc.sfc_output(m, verify_only=True, found=False, unrepaired=False)
         assert cmdparse.sfc(ok) == {"violations": True, "repaired": True, "unrepaired": False}
         assert cmdparse.sfc(bad)["unrepaired"] is True
         assert cmdparse.sfc(clean)["violations"] is False

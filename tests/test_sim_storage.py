@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from wbplay.sim import storage
-from wbplay.sim.executor import HANDLERS, execute
+from wbplay.sim import executor, storage, sysinfo
+from wbplay.sim.executor import HANDLERS, execute, join_handlers
 from wbplay.sim.model import HostModel
 from wbplay.sim.state import builtin_names, load_host_model
 from wbplay.vocab import cmdparse
@@ -29,6 +31,33 @@ def fails(m: HostModel, op: str, **args: Any) -> int:
 
 def test_every_op_has_a_sim_handler() -> None:
     assert set(OP_SPECS) <= set(HANDLERS)
+
+
+def test_an_op_claimed_by_two_families_is_refused() -> None:
+    twice = {"os.info": sysinfo.HANDLERS["os.info"]}
+    with pytest.raises(ValueError, match=r"two simulator handlers for os\.info"):
+        join_handlers((sysinfo.HANDLERS, twice))
+
+
+def _imports_executor(node: ast.AST) -> bool:
+    if isinstance(node, ast.Import):
+        return any(a.name == "wbplay.sim.executor" for a in node.names)
+    if isinstance(node, ast.ImportFrom):
+        return node.module == "wbplay.sim.executor" or (
+            node.module == "wbplay.sim" and any(a.name == "executor" for a in node.names)
+        )
+    return False
+
+
+def test_no_sim_module_imports_the_executor() -> None:
+    """The dispatcher sits on top; a handler importing it, even inside a function, closes a circle."""
+    top = Path(executor.__file__)
+    offenders = [
+        str(path.relative_to(top.parent))
+        for path in sorted(top.parent.rglob("*.py"))
+        if path != top and any(map(_imports_executor, ast.walk(ast.parse(path.read_text(encoding="utf-8")))))
+    ]
+    assert offenders == []
 
 
 @pytest.mark.parametrize("name", builtin_names())

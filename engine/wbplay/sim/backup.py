@@ -34,7 +34,8 @@ A damaged Windows 7 file-backup catalog does not fail the backup: it gives the
 seed's Path 2 warning "Your backup settings might not be current".
 
 The attempt runs on a copy of the PC; :func:`record` writes the events it
-produced into a state (used to author the built-in broken PCs).
+produced into a state (used to author the built-in broken PCs).  The events
+themselves are written by :mod:`wbplay.sim.backup_events`.
 """
 
 from __future__ import annotations
@@ -42,16 +43,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from wbplay.sim import clock, storage, text
-from wbplay.sim.commands import file_sets, image_sets
-from wbplay.sim.executor import start_service
+from wbplay.sim import clock, storage
+from wbplay.sim.backup_events import disk_event, failure_events, ntfs_event, success_events
+from wbplay.sim.catalog import file_sets, image_sets
 from wbplay.sim.model import HostModel
+from wbplay.sim.services import start_service
 from wbplay.sim.storage import Vol
+from wbplay.sim.text.language import lang
+from wbplay.sim.text.messages import SETTINGS_NOT_CURRENT, backup_ui_message
 from wbplay.vocab.ops import Win32Error
 
 BACKUP_CHAIN = ("EventSystem", "VSS", "swprv", "SDRSVC", "wbengine")
-PROVIDER = "Microsoft-Windows-Backup"
-CLIENT_SOURCE = "Windows Backup"  # the Win7 sdclt client's classic Application-log source [3P]
 
 S_OK = "0x00000000"
 
@@ -105,9 +107,9 @@ def attempt_backup(model: HostModel, kind: str | None = None, target: str | None
         _snapshot(trial, job, sources)
         _write(trial, job, tgt, sources)
     except _Fail as f:
-        _failure_events(trial, job, f)
+        failure_events(trial, job, f.code, f.reason, f.detailed)
         events = tuple(trial.state["events"][start:])
-        ui = text.backup_ui_message(trial, f.code) if f.code is not None else f.detail
+        ui = backup_ui_message(trial, f.code) if f.code is not None else f.detail
         return BackupOutcome(
             False,
             _hex(f.code),
@@ -119,7 +121,7 @@ def attempt_backup(model: HostModel, kind: str | None = None, target: str | None
             tuple(warnings),
             events,
         )
-    _success_events(trial, job)
+    success_events(trial, job)
     events = tuple(trial.state["events"][start:])
     detail = (
         "the backup chain starts"
@@ -218,7 +220,7 @@ def _check_sources(
     else:
         mine = [s for s in file_sets(m, tgt["letter"]) if s["machine"].lower() == m.hostname.lower()]
         if any(not s["readable"] for s in mine):
-            warnings.append(text.SETTINGS_NOT_CURRENT[1 if text.lang(m) == "ja" else 0])
+            warnings.append(SETTINGS_NOT_CURRENT[1 if lang(m) == "ja" else 0])
 
 
 def _vss_code(m: HostModel, job: dict[str, Any], default: int) -> int:
@@ -263,200 +265,11 @@ def _snapshot(m: HostModel, job: dict[str, Any], sources: list[Vol]) -> None:
 def _write(m: HostModel, job: dict[str, Any], tgt: Vol | None, sources: list[Vol]) -> None:
     for v in sources:
         if v.get("bad_sectors"):
-            _disk_event(m, v)
+            disk_event(m, v)
             raise _Fail(0x8007045D, "source-io", f"unreadable sectors on {storage.name_of(v)}")
         if v.get("fs_errors") and v["fs_errors"][0] > 0:
-            _ntfs_event(m, v)
+            ntfs_event(m, v)
             raise _Fail(0x8007045D, "source-corrupt", f"file-system damage on {storage.name_of(v)} [U]")
     if tgt is not None and tgt.get("bad_sectors"):
-        _disk_event(m, tgt)
+        disk_event(m, tgt)
         raise _Fail(0x8007045D, "target-io", f"unwritable sectors on the target {storage.name_of(tgt)}")
-
-
-# -- events -------------------------------------------------------------------------------
-
-
-def _disk_event(m: HostModel, v: Vol) -> None:
-    n = v["disk"]
-    clock.log_event(
-        m,
-        log="System",
-        provider="disk",
-        event_id=7,
-        level="Error",
-        message=f"The device, \\Device\\Harddisk{n}\\DR{n}, has a bad block.",
-        fields={"DeviceName": f"\\Device\\Harddisk{n}\\DR{n}"},
-    )
-
-
-def _ntfs_event(m: HostModel, v: Vol) -> None:
-    name = storage.name_of(v)
-    clock.log_event(
-        m,
-        log="System",
-        provider="Ntfs" if m.major_minor < (6, 2) else "Microsoft-Windows-Ntfs",
-        event_id=55,
-        level="Error",
-        message=f"The file system structure on the disk is corrupt and unusable. Please run the chkdsk "
-        f"utility on the volume {name}.",
-        fields={"DriveName": name},
-    )
-
-
-def _code_field(m: HostModel, code: int | None) -> str | int:
-    """Windows 7 writes templates v0-v2 (UInt32: decimal); Windows 8+ v3 (HexInt32)."""
-    value = code or 0
-    return str(value) if m.major_minor < (6, 2) else f"0x{value:08x}"
-
-
-def _template_version(m: HostModel) -> int:
-    return 1 if m.major_minor < (6, 2) else 3
-
-
-def _backup_fields(m: HostModel, job: dict[str, Any], code: int, detailed: int | None) -> dict[str, Any]:
-    fields: dict[str, Any] = {
-        "HRESULT": _code_field(m, code),
-        "DetailedHRESULT": _code_field(m, detailed),
-        "BackupState": 9 if code else 0,
-        "BackupTarget": job.get("target") or "",
-        "NumOfVolumes": len(storage.image_sources(m)),
-    }
-    if m.major_minor >= (6, 2):
-        fields["ErrorMessage"] = text.message(m, code) if code else ""
-    return fields
-
-
-def _started(m: HostModel) -> str:
-    return f"{m.state.get('clock', clock.DEFAULT_CLOCK)[:-1]}.000000000Z"
-
-
-def _failure_events(m: HostModel, job: dict[str, Any], f: _Fail) -> None:
-    if f.code is None:
-        return
-    shown = f"0x{f.code:08X}" if m.major_minor >= (6, 2) else str(f.code)
-    if job["tool"] == "sdclt" and (job["kind"] == "files" or f.reason == "service-start"):
-        # The Backup and Restore client logs to the classic Application log [3P superuser copy].
-        msg = (
-            text.backup_ui_message(m, f.code)
-            if f.reason == "service-start"
-            else text.tr(
-                m,
-                f"The backup was not successful. The error is: {text.message(m, f.code)} (0x{f.code:08X}).",
-                f"バックアップは成功しませんでした。エラー: {text.message(m, f.code)} (0x{f.code:08X})。",
-            )
-        )
-        clock.log_event(
-            m,
-            log="Application",
-            provider=CLIENT_SOURCE,
-            event_id=4104,
-            level="Error",
-            message=msg,
-            fields={"HRESULT": f"0x{f.code:08X}"},
-        )
-        return
-    if f.reason == "service-start":
-        # wbadmin on Server: the engine itself cannot start, so the start failure is the only
-        # record (event 20 "failed to start"-type, HRESULT + ErrorMessage; meaning [U]).
-        clock.log_event(
-            m,
-            log=PROVIDER,
-            provider=PROVIDER,
-            event_id=20,
-            level="Error",
-            version=1,
-            message=text.tr(
-                m,
-                f"The backup operation attempted at '{_started(m)}' has failed to start, error code "
-                f"'{shown}' ({text.message(m, f.code)}).",
-                f"'{_started(m)}' に試行されたバックアップ操作は開始できませんでした。エラー コード "
-                f"'{shown}' ({text.message(m, f.code)})。",
-            ),
-            fields={
-                "HRESULT": f"0x{f.code:08x}",
-                "BackupTarget": job.get("target") or "",
-                "ErrorMessage": text.message(m, f.code),
-            },
-        )
-        return
-    version = _template_version(m)
-    clock.log_event(
-        m,
-        log=PROVIDER,
-        provider=PROVIDER,
-        event_id=1,
-        level="Information",
-        version=1,
-        message=text.tr(m, "The backup operation has started.", "バックアップ操作が開始されました。"),
-        fields={"SystemStateBackup": False},
-    )
-    if f.reason == "writer-failed":
-        decimal = str(f.code)
-        clock.log_event(
-            m,
-            log="Application",
-            provider=PROVIDER,
-            event_id=521,
-            level="Error",
-            version=0 if m.major_minor < (6, 2) else 2,
-            message=text.tr(
-                m,
-                f"The backup operation that started at '{_started(m)}' has failed because the Volume Shadow "
-                f"Copy Service operation to create a shadow copy of the volumes being backed up failed with "
-                f"following error code '{decimal}'. Please review the event details for a solution, and then "
-                "rerun the backup operation once the issue is resolved.",
-                f"'{_started(m)}' に開始されたバックアップ操作は、"
-                "バックアップ対象のボリュームのシャドウ コピーを作成する"
-                "ボリューム シャドウ コピー サービスの操作が次のエラー コードで失敗したため、"
-                f"失敗しました: '{decimal}'。",
-            ),
-            fields={
-                "ErrorCode": decimal if m.major_minor < (6, 2) else f"0x{f.code:08x}",
-                "ErrorMessage": text.message(m, f.code),
-            },
-        )
-    fields = _backup_fields(m, job, f.code, f.detailed)
-    for event_id, level in ((14, "Information"), (5, "Error")):
-        clock.log_event(
-            m,
-            log=PROVIDER,
-            provider=PROVIDER,
-            event_id=event_id,
-            level=level,
-            version=version,
-            message=text.tr(
-                m,
-                f"The backup operation that started at '{_started(m)}' has failed with following error code "
-                f"'{shown}' ({text.message(m, f.code)}). Please review the event details for a solution, and "
-                "then rerun the backup operation once the issue is resolved.",
-                f"'{_started(m)}' に開始されたバックアップ操作は、"
-                f"次のエラー コードのため失敗しました: '{shown}' "
-                f"({text.message(m, f.code)})。"
-                "イベントの詳細で解決策を確認し、問題が解決された後でバックアップ操作を"
-                "再実行してください。",
-            )
-            if event_id == 5
-            else text.tr(m, "The backup operation has completed.", "バックアップ操作が完了しました。"),
-            fields=fields,
-        )
-
-
-def _success_events(m: HostModel, job: dict[str, Any]) -> None:
-    if job["kind"] != "image" or not job.get("target"):
-        return
-    version = _template_version(m)
-    for event_id, msg_en, msg_ja in (
-        (1, "The backup operation has started.", "バックアップ操作が開始されました。"),
-        (14, "The backup operation has completed.", "バックアップ操作が完了しました。"),
-        (4, "The backup operation has finished successfully.", "バックアップ操作が正常に完了しました。"),
-    ):
-        clock.log_event(
-            m,
-            log=PROVIDER,
-            provider=PROVIDER,
-            event_id=event_id,
-            level="Information",
-            version=1 if event_id == 1 else version,
-            message=text.tr(m, msg_en, msg_ja),
-            fields={} if event_id == 1 else _backup_fields(m, job, 0, 0),
-        )

@@ -13,8 +13,10 @@ back Stable.
 from __future__ import annotations
 
 from wbplay.sim import clock, storage
-from wbplay.sim.commands import repair_pass
+from wbplay.sim.disks import repair_pass
 from wbplay.sim.model import HostModel
+from wbplay.sim.reply import Handler
+from wbplay.sim.services import start_service
 from wbplay.vocab.ops import OpResult
 
 PASS_MINUTES = {
@@ -28,8 +30,6 @@ def wininit_provider(m: HostModel) -> str:
 
 
 def reboot(m: HostModel) -> OpResult:
-    from wbplay.sim.executor import start_service  # the executor registers this module's handler
-
     clock.advance(m, 1)
     m.os["last_boot"] = m.state["clock"]
     for v in storage.online_volumes(m):
@@ -60,3 +60,6 @@ def reboot(m: HostModel) -> OpResult:
 
 def handle_reboot(m: HostModel, _: dict[str, object]) -> OpResult:
     return reboot(m)
+
+
+HANDLERS: dict[str, Handler] = {"host.reboot": handle_reboot}

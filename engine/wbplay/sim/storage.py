@@ -4,7 +4,7 @@ The state holds only what Windows would store; everything a sysadmin reads
 off it (is this volume critical for a system image? does its shadow copy have
 room?) is derived here, so the backup engine (:mod:`wbplay.sim.backup`), the
 command outputs (:mod:`wbplay.sim.text`) and the op handlers
-(:mod:`wbplay.sim.commands`) agree by construction.
+(:mod:`wbplay.sim.disks`, :mod:`wbplay.sim.vss`...) agree by construction.
 """
 
 from __future__ import annotations

@@ -1,0 +1,95 @@
+"""The files and folders of the simulated PC: ``path.*`` ops."""
+
+from __future__ import annotations
+
+import ntpath
+import re
+from typing import Any
+
+from wbplay.sim.model import HostModel, normalise_path
+from wbplay.sim.reply import Handler
+from wbplay.vocab import ops as O
+from wbplay.vocab.ops import OpResult, win32_failure
+
+# Path rules shared with the agent (agent.ps1): absolute drive or UNC paths only.
+ERROR_INVALID_NAME = 123
+ERROR_BAD_PATHNAME = 161
+ERROR_DIRECTORY = 267
+_ABSOLUTE = re.compile(r"^([A-Za-z]:[\\/]|\\\\[^\\]+\\[^\\]+)")
+
+
+def _relative(path: str) -> OpResult | None:
+    return None if _ABSOLUTE.match(path) else win32_failure(ERROR_BAD_PATHNAME)
+
+
+def _path_get(m: HostModel, a: dict[str, Any]) -> OpResult:
+    if bad := _relative(a["path"]):
+        return bad
+    key = m.file_key(a["path"])
+    if key is None:
+        return OpResult.success({"exists": False, "kind": None, "size": None, "reparse": False})
+    e = m.state["files"][key]
+    return OpResult.success(
+        {
+            "exists": True,
+            "kind": e["kind"],
+            "size": e.get("size", 0) if e["kind"] == "file" else None,  # a folder has no size
+            "reparse": bool(e.get("reparse", False)),
+        }
+    )
+
+
+def _path_list(m: HostModel, a: dict[str, Any]) -> OpResult:
+    if bad := _relative(a["path"]):
+        return bad
+    key = m.file_key(a["path"])
+    if key is None:
+        return OpResult.success(None)
+    if m.state["files"][key]["kind"] != "directory":
+        return win32_failure(ERROR_DIRECTORY)
+    return OpResult.success(m.children(a["path"]))
+
+
+def _path_rename(m: HostModel, a: dict[str, Any]) -> OpResult:
+    new_name = a["new_name"]
+    if not new_name or any(c in new_name for c in '\\/:*?"<>|'):
+        return win32_failure(ERROR_INVALID_NAME)
+    if bad := _relative(a["path"]):
+        return bad
+    key = m.file_key(a["path"])
+    if key is None:
+        return win32_failure(O.ERROR_FILE_NOT_FOUND)
+    old = normalise_path(key)
+    new = ntpath.join(ntpath.dirname(old), new_name)
+    if m.file_key(new) is not None:
+        return win32_failure(O.ERROR_ALREADY_EXISTS)
+    files = m.state["files"]
+    for stored in list(files):
+        norm = normalise_path(stored)
+        if norm.lower() == old.lower() or norm.lower().startswith(old.lower() + "\\"):
+            files[new + norm[len(old) :]] = files.pop(stored)
+    return OpResult.success()
+
+
+def _path_delete(m: HostModel, a: dict[str, Any]) -> OpResult:
+    if bad := _relative(a["path"]):
+        return bad
+    if ntpath.splitdrive(normalise_path(a["path"]))[1] in ("", "\\"):
+        return OpResult.failure(O.ERROR_INVALID_PARAMETER, f"refusing to operate on a root: {a['path']!r}")
+    key = m.file_key(a["path"])
+    if key is None:
+        return win32_failure(O.ERROR_FILE_NOT_FOUND)
+    old = normalise_path(key).lower()
+    for stored in list(m.state["files"]):
+        norm = normalise_path(stored).lower()
+        if norm == old or norm.startswith(old + "\\"):
+            del m.state["files"][stored]
+    return OpResult.success()
+
+
+HANDLERS: dict[str, Handler] = {
+    "path.get": _path_get,
+    "path.list": _path_list,
+    "path.rename": _path_rename,
+    "path.delete": _path_delete,
+}

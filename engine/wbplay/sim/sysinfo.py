@@ -1,0 +1,96 @@
+"""What the simulated PC tells about itself: the OS, the session, users' shell folders, printers."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from wbplay.sim import clock
+from wbplay.sim.model import HostModel, normalise_key
+from wbplay.sim.reply import Handler
+from wbplay.vocab.ops import OpResult
+
+
+def _os_info(m: HostModel, _: dict[str, Any]) -> OpResult:
+    os = m.os
+    return OpResult.success(
+        {
+            "hostname": m.hostname,
+            "caption": os["caption"],
+            "version": os["version"],
+            "build": int(os["version"].split(".")[2]),
+            "sp": os.get("sp", 0),
+            "ps_version": os["ps_version"],
+            "locale": os["locale"],
+            "oem_codepage": os["oem_codepage"],
+            "product_type": os["product_type"],
+            # The agent reports PROCESSOR_ARCHITECTURE's vocabulary (OSArchitecture is localized).
+            "arch": {"64-bit": "x64", "32-bit": "x86"}.get(os.get("arch", "64-bit"), "x64"),
+            "boot_time": clock.last_boot(m),
+        }
+    )
+
+
+def _session_info(m: HostModel, _: dict[str, Any]) -> OpResult:
+    s = m.state.get("session") or {}
+    return OpResult.success(
+        {
+            "user": s.get("user", f"{m.hostname}\\Administrator"),
+            "sid": s.get("sid", "S-1-5-21-1004336348-1177238915-682003330-500"),
+            "is_admin": bool(s.get("admin", True)),
+            "elevated": bool(s.get("elevated", True)),
+        }
+    )
+
+
+_SHELL_FOLDERS = "Software\\Microsoft\\Windows\\CurrentVersion\\Explorer\\User Shell Folders"
+_PROFILE_LIST = "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\ProfileList"
+_USER_SID = re.compile(r"^S-1-5-21-[\d-]+$", re.IGNORECASE)
+
+
+def _user_shell_folders(m: HostModel, _: dict[str, Any]) -> OpResult:
+    out = []
+    for stored in m.state["registry"]:
+        key = normalise_key(stored)
+        hive, _, rest = key.partition("\\")
+        sid, _, sub = rest.partition("\\")
+        if hive != "HKU" or not _USER_SID.match(sid) or sub.lower() != _SHELL_FOLDERS.lower():
+            continue
+        values = m.state["registry"][stored]
+        profile = m.registry_key(f"{_PROFILE_LIST}\\{sid}")
+        path = profile[1].get("ProfileImagePath", {}).get("value") if profile else None
+        out.append(
+            {"sid": sid, "profile_path": path, "folders": {n: v["value"] for n, v in sorted(values.items())}}
+        )
+    return OpResult.success(sorted(out, key=lambda u: u["sid"]))
+
+
+def _printer_list(m: HostModel, _: dict[str, Any]) -> OpResult:
+    return OpResult.success(
+        [
+            {"name": p["name"], "driver": p["driver"], "port": p.get("port", "")}
+            for p in m.state.get("printers", [])
+        ]
+    )
+
+
+def _printer_drivers(m: HostModel, _: dict[str, Any]) -> OpResult:
+    return OpResult.success(
+        [
+            {
+                "name": d["name"],
+                "environment": d.get("environment", "Windows x64"),
+                "version": d.get("version", 3),
+            }
+            for d in m.state.get("printer_drivers", [])
+        ]
+    )
+
+
+HANDLERS: dict[str, Handler] = {
+    "os.info": _os_info,
+    "session.info": _session_info,
+    "user.shell_folders": _user_shell_folders,
+    "printer.list": _printer_list,
+    "printer.drivers": _printer_drivers,
+}

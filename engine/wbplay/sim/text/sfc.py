@@ -1,0 +1,94 @@
+"""``sfc`` summaries and the ``[SR]`` lines it writes to CBS.log."""
+
+from __future__ import annotations
+
+from wbplay.sim.model import HostModel
+from wbplay.sim.text.language import crlf, tr
+
+
+def sfc_output(m: HostModel, *, verify_only: bool, found: bool, unrepaired: bool) -> str:
+    lines = [
+        tr(
+            m,
+            "Beginning system scan.  This process will take some time.",
+            "システム スキャンを開始しています。これにはしばらく時間がかかります。",
+        ),
+        "",
+        tr(
+            m,
+            "Beginning verification phase of system scan.",
+            "システム スキャンの検証フェーズを開始しています。",
+        ),
+        tr(m, "Verification 100% complete.", "検証 100% が完了しました。"),
+        "",
+    ]
+    cbs = tr(
+        m,
+        "Details are included in the CBS.Log windir\\Logs\\CBS\\CBS.log.",
+        "詳細は CBS.Log windir\\Logs\\CBS\\CBS.log に記録されています。",
+    )
+    if not found:
+        lines.append(
+            tr(
+                m,
+                "Windows Resource Protection did not find any integrity violations.",
+                "Windows リソース保護は、整合性違反を検出しませんでした。",
+            )
+        )
+    elif verify_only:
+        lines.append(
+            tr(
+                m,
+                "Windows Resource Protection found integrity violations. ",
+                "Windows リソース保護により、整合性違反が見つかりました。",
+            )
+            + cbs
+        )
+    elif unrepaired:
+        lines.append(
+            tr(
+                m,
+                "Windows Resource Protection found corrupt files but was unable to fix some of them. ",
+                "Windows リソース保護により、破損したファイルが見つかりましたが、"
+                "それらの一部は修正できませんでした。",
+            )
+            + cbs
+        )
+    else:
+        lines.append(
+            tr(
+                m,
+                "Windows Resource Protection found corrupt files and successfully repaired them. ",
+                "Windows リソース保護により、破損したファイルが見つかり、正常に修復されました。",
+            )
+            + cbs
+        )
+    return crlf(lines)
+
+
+def cbs_sr_lines(stamp: str, repaired: list[str], unrepairable: list[str]) -> list[str]:
+    """CBS.log ``[SR]`` lines in the layout KB928228 shows (CBS.log is not localized [U])."""
+
+    def split(path: str) -> tuple[str, str]:
+        folder, _, name = path.rpartition("\\")
+        return folder, name
+
+    out = [f"{stamp}, Info                  CSI    00000008 [SR] Beginning Verify and Repair transaction"]
+    for i, path in enumerate(repaired):
+        folder, name = split(path)
+        out.append(
+            f"{stamp}, Info                  CSI    {0x10 + i:08x} [SR] Repairing corrupted file "
+            f'[ml:520{{260}},l:{2 * len(folder) + 8}{{{len(folder) + 4}}}]"\\??\\{folder}"\\'
+            f'[l:{2 * len(name)}{{{len(name)}}}]"{name}" from store'
+        )
+    for i, path in enumerate(unrepairable):
+        _, name = split(path)
+        out.append(
+            f"{stamp}, Info                  CSI    {0x40 + i:08x} [SR] Cannot repair member file "
+            f'[l:{2 * len(name)}{{{len(name)}}}]"{name}" of Microsoft-Windows-Component, '
+            "Version = 6.1.7601.17514, pA = PROCESSOR_ARCHITECTURE_AMD64 (9), Culture neutral, "
+            "VersionScope = 1 nonSxS, PublicKeyToken = {l:8 b:31bf3856ad364e35}, Type neutral, "
+            "TypeName neutral, PublicKey neutral in the store, hash mismatch"
+        )
+    out.append(f"{stamp}, Info                  CSI    000000ff [SR] Repair complete")
+    return out
