@@ -37,7 +37,7 @@ def expand(spec: str, options: ConnectOptions | None = None) -> list[str]:
         if is_sim(item) or item == "local":
             out.append(item)
             continue
-        from wbplay.hosts.inventory import resolve
+        from wbplay.hosts.inventory.resolve import resolve
 
         targets = resolve(item, opts.inventory, transport=opts.transport)
         out += [item] if len(targets) == 1 else [t.name for t in targets]

@@ -64,7 +64,8 @@ from wbplay.errors import AuthenticationError, ConnectError, HostError, Transpor
 from wbplay.hosts.agent_runner import RawOutput, WriteOutcomeUnknownError, chunks, interpret
 from wbplay.hosts.base import Host
 from wbplay.hosts.credentials import Credentials, get_credentials, needs_password
-from wbplay.hosts.inventory import Target, resolve
+from wbplay.hosts.inventory.resolve import resolve
+from wbplay.hosts.target import Target
 from wbplay.vocab.ops import Op, OpResult, deadline_for
 
 __all__ = ["WinRMCounters", "WinRMHost", "WriteOutcomeUnknownError", "open_winrm_host"]
