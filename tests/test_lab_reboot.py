@@ -24,7 +24,7 @@ from wbplay.cli import app
 from wbplay.errors import HostError
 from wbplay.hosts.credentials import Credentials, Secret
 from wbplay.hosts.target import Target
-from wbplay.hosts.winrm import WinRMHost
+from wbplay.hosts.winrm.host import WinRMHost
 from wbplay.lab.agent_handler import AgentHandler
 from wbplay.lab.cmdexe import CommandOutput, HostIdentity
 from wbplay.lab.serve import build_lab

@@ -55,6 +55,6 @@ def open_host(spec: str, *, read_only: bool, options: ConnectOptions | None = No
         from wbplay.hosts.local import LocalHost
 
         return LocalHost(read_only=read_only)
-    from wbplay.hosts.winrm import open_winrm_host
+    from wbplay.hosts.winrm.host import open_winrm_host
 
     return open_winrm_host(spec, read_only=read_only, options=opts)
