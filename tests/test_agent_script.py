@@ -18,7 +18,7 @@ from importlib import resources
 import pytest
 
 import pwsh_lint
-from wbplay.agent import protocol
+from wbplay.agent import protocol, response
 from wbplay.vocab.ops import OP_SPECS, SLOW_OPS
 
 
@@ -221,7 +221,7 @@ def test_agent_speaks_the_protocols_frame_and_header(agent: str) -> None:
     # The JSON fast path escapes exactly what protocol.py's emitter escapes.
     # (quote, backslash, < and > are escaped: < and > so that no value can fake a frame marker.)
     assert "'^[\\x20\\x21\\x23-\\x3B\\x3D\\x3F-\\x5B\\x5D-\\x7E]*\\z'" in agent
-    assert protocol._PLAIN.pattern == r"[\x20\x21\x23-\x3b\x3d\x3f-\x5b\x5d-\x7e]*"
+    assert response._PLAIN.pattern == r"[\x20\x21\x23-\x3b\x3d\x3f-\x5b\x5d-\x7e]*"
     assert "-ne 60 -and $n -ne 62" in agent
 
 

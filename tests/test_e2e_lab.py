@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from wbplay.cli import app
-from wbplay.hosts.inventory import TlsVerificationDisabledWarning
+from wbplay.hosts.target import TlsVerificationDisabledWarning
 from wbplay.lab.agent_handler import AgentHandler
 from wbplay.lab.cmdexe import HostIdentity
 from wbplay.lab.server import LabConfig, LabServer

@@ -11,13 +11,10 @@ from jsonschema import Draft202012Validator
 
 from wbplay import resources
 from wbplay.errors import InventoryError, UsageError
-from wbplay.hosts.inventory import (
-    Target,
-    TlsVerificationDisabledWarning,
-    default_inventory_path,
-    load_inventory,
-    resolve,
-)
+from wbplay.hosts.inventory.files import default_inventory_path
+from wbplay.hosts.inventory.resolve import resolve
+from wbplay.hosts.inventory.yaml_file import load_inventory
+from wbplay.hosts.target import Target, TlsVerificationDisabledWarning
 
 INVENTORY = """\
 all:

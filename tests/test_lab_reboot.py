@@ -23,8 +23,8 @@ from wbplay.agent.protocol import POWERSHELL_ARGS, build_stdin
 from wbplay.cli import app
 from wbplay.errors import HostError
 from wbplay.hosts.credentials import Credentials, Secret
-from wbplay.hosts.inventory import Target
-from wbplay.hosts.winrm import WinRMHost
+from wbplay.hosts.target import Target
+from wbplay.hosts.winrm.host import WinRMHost
 from wbplay.lab.agent_handler import AgentHandler
 from wbplay.lab.cmdexe import CommandOutput, HostIdentity
 from wbplay.lab.serve import build_lab

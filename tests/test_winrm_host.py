@@ -18,9 +18,9 @@ from wbplay.agent.protocol import POWERSHELL_ARGS, build_stdin
 from wbplay.errors import AuthenticationError, ConnectError, ReadOnlyHostError, TransportError, UsageError
 from wbplay.hosts.credentials import Credentials, Secret
 from wbplay.hosts.factory import ConnectOptions, open_host
-from wbplay.hosts.inventory import Target
 from wbplay.hosts.local import LocalHost
-from wbplay.hosts.winrm import WinRMHost, WriteOutcomeUnknownError
+from wbplay.hosts.target import Target
+from wbplay.hosts.winrm.host import WinRMHost, WriteOutcomeUnknownError
 from wbplay.lab.agent_handler import AgentHandler
 from wbplay.lab.cmdexe import CommandOutput, HostIdentity
 from wbplay.lab.server import LabConfig, LabServer

@@ -37,7 +37,7 @@ def expand(spec: str, options: ConnectOptions | None = None) -> list[str]:
         if is_sim(item) or item == "local":
             out.append(item)
             continue
-        from wbplay.hosts.inventory import resolve
+        from wbplay.hosts.inventory.resolve import resolve
 
         targets = resolve(item, opts.inventory, transport=opts.transport)
         out += [item] if len(targets) == 1 else [t.name for t in targets]
@@ -55,6 +55,6 @@ def open_host(spec: str, *, read_only: bool, options: ConnectOptions | None = No
         from wbplay.hosts.local import LocalHost
 
         return LocalHost(read_only=read_only)
-    from wbplay.hosts.winrm import open_winrm_host
+    from wbplay.hosts.winrm.host import open_winrm_host
 
     return open_winrm_host(spec, read_only=read_only, options=opts)

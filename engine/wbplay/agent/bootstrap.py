@@ -1,0 +1,96 @@
+"""The command line of one agent run, and the stdin its bootstrap reads.
+
+The command line is fixed and tiny (cmd.exe caps it at 8191 characters):
+``powershell.exe <POWERSHELL_ARGS>``, whose ``-EncodedCommand`` is the
+bootstrap.  stdin carries the agent's text, the SEPARATOR line and the
+request, all ASCII with LF line ends.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+
+from wbplay.agent.request import encode_request
+from wbplay.agent.response import BEGIN, END
+from wbplay.agent.script import agent_script
+from wbplay.errors import AgentError
+from wbplay.vocab.ops import Op
+
+SEPARATOR = "<<<WBPLAY-REQUEST>>>"
+
+# The bootstrap, run by powershell.exe from -EncodedCommand (PowerShell 2.0+).
+#
+# stdin is read through $input, the pipe powershell.exe itself feeds from
+# redirected stdin: Ansible ran its payloads this way over WinRS for years,
+# PS2 hosts included.  [Console]::In.ReadToEnd() would go around the host's
+# own stdin reader.  The lines are joined with -join rather than Out-String:
+# no formatter is involved, so no line can be wrapped or trimmed.  The stdin
+# codepage does not matter because everything on it is ASCII.
+#
+# If the payload cannot even be split or parsed, the bootstrap prints a
+# "fatal" frame itself (ASCII-sanitised message) so the engine gets a clear
+# error rather than a missing frame.
+_BOOTSTRAP_TEMPLATE = r"""$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+try {
+    $wbText = @($input) -join "`n"
+    $wbAt = $wbText.IndexOf('@SEP@', [StringComparison]::Ordinal)
+    if ($wbAt -lt 0) {
+        throw 'no request separator on stdin'
+    }
+    $wbAgent = [ScriptBlock]::Create($wbText.Substring(0, $wbAt))
+    $wbRequest = $wbText.Substring($wbAt + @SEPLEN@)
+} catch {
+    $wbMsg = ([string]$_) -replace '[^\x20-\x7E]', '?' -replace '(["\\])', '\$1'
+    $wbDoc = "{""v"":1,""fatal"":{""message"":""bootstrap: $wbMsg""},""results"":[]}"
+    [Console]::Out.Write("@BEGIN@`r`n$wbDoc`r`n@END@`r`n")
+    exit 1
+}
+& $wbAgent $wbRequest
+"""
+
+BOOTSTRAP: str = (
+    _BOOTSTRAP_TEMPLATE.replace("@SEP@", SEPARATOR)
+    .replace("@SEPLEN@", str(len(SEPARATOR)))
+    .replace("@BEGIN@", BEGIN)
+    .replace("@END@", END)
+)
+
+POWERSHELL_ARGS: tuple[str, ...] = (
+    "-NoProfile",
+    "-NonInteractive",
+    "-ExecutionPolicy",
+    "Bypass",
+    "-EncodedCommand",
+    base64.b64encode(BOOTSTRAP.encode("utf-16-le")).decode("ascii"),
+)
+
+
+def bootstrap_command_line() -> str:
+    """The whole command line for WinRS or a local shell (far below cmd.exe's 8191)."""
+    return "powershell.exe " + " ".join(POWERSHELL_ARGS)
+
+
+def build_stdin(ops: Sequence[Op], *, mode: str) -> bytes:
+    """What the bootstrap reads: the agent, the SEPARATOR line, the request (ASCII, LF)."""
+    return (agent_script() + SEPARATOR + "\n" + encode_request(ops, mode=mode)).encode("ascii")
+
+
+def split_stdin(data: bytes) -> tuple[str, str]:
+    """``(agent text, request text)`` from what :func:`build_stdin` produced.
+
+    Splits exactly where the bootstrap does: at the first SEPARATOR line.
+    """
+    try:
+        text = data.decode("ascii")
+    except UnicodeDecodeError as e:
+        raise AgentError(f"malformed stdin: non-ASCII byte at offset {e.start}") from e
+    text = text.replace("\r\n", "\n")
+    at = text.find(SEPARATOR)  # the first occurrence, as the bootstrap's IndexOf
+    if at < 0:
+        raise AgentError("malformed stdin: no request separator")
+    after = at + len(SEPARATOR)
+    if (at > 0 and text[at - 1] != "\n") or text[after : after + 1] != "\n":
+        raise AgentError("malformed stdin: the request separator is not on a line of its own")
+    return text[:at], text[after + 1 :]
