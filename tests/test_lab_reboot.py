@@ -62,7 +62,7 @@ def boot_time(host: WinRMHost) -> str:
 
 
 def wait_until_back(host: WinRMHost, before: str) -> tuple[str, list[HostError]]:
-    """What runner._reboot does: read os.info until it answers with another boot time."""
+    """What wbplay.run.reboot does: read os.info until it answers with another boot time."""
     failures: list[HostError] = []
     deadline = time.monotonic() + WAIT_S
     while True:

@@ -14,7 +14,8 @@ from wbplay.playbook import load as playbook
 from wbplay.playbook.schema import check_value
 from wbplay.playbook.variables import bind
 from wbplay.run.journal import Journal
-from wbplay.run.runner import Options, Runner
+from wbplay.run.options import Options
+from wbplay.run.runner import Runner
 from wbplay.sim.state import load_host_model, read_state, save_state
 from wbplay.vocab.ops import OP_SPECS, Op
 

@@ -17,7 +17,8 @@ from wbplay.hosts.sim import SimHost
 from wbplay.playbook import load as playbook
 from wbplay.run import journal
 from wbplay.run.journal import Journal
-from wbplay.run.runner import Options, Runner
+from wbplay.run.options import Options
+from wbplay.run.runner import Runner
 from wbplay.sim.backup import attempt_backup
 from wbplay.sim.model import HostModel
 from wbplay.sim.state import read_state

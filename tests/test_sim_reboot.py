@@ -15,7 +15,8 @@ from wbplay.hosts.sim import SimHost
 from wbplay.playbook import load as playbook_mod
 from wbplay.playbook.variables import bind
 from wbplay.run.journal import Journal, read
-from wbplay.run.runner import Options, Runner
+from wbplay.run.options import Options
+from wbplay.run.runner import Runner
 from wbplay.sim.state import builtin_path
 from wbplay.vocab.ops import Op, OpResult
 

@@ -23,8 +23,10 @@ from wbplay.run import plan as plan_mod
 from wbplay.run import rollback as rollback_mod
 from wbplay.run.document import to_document
 from wbplay.run.journal import Journal, new_run_id
+from wbplay.run.options import Listener, Options
+from wbplay.run.planguard import PlanGuard
 from wbplay.run.results import RunReport
-from wbplay.run.runner import Listener, Options, PlanGuard, Runner
+from wbplay.run.runner import Runner
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,8 +45,9 @@ from wbplay.resources import playbooks_dir
 from wbplay.run import journal as journal_mod
 from wbplay.run import rollback
 from wbplay.run.journal import Journal
+from wbplay.run.options import Options
 from wbplay.run.results import RunReport
-from wbplay.run.runner import Options, Runner
+from wbplay.run.runner import Runner
 from wbplay.sim import storage
 from wbplay.sim.backup import BackupOutcome, attempt_backup
 from wbplay.sim.model import HostModel

@@ -19,8 +19,8 @@ from wbplay.errors import PlanError
 from wbplay.playbook.model import Playbook
 from wbplay.playbook.schema import check_value
 from wbplay.run.document import to_document
+from wbplay.run.planguard import PlanGuard
 from wbplay.run.results import RunReport
-from wbplay.run.runner import PlanGuard
 
 STALE_AFTER = timedelta(hours=24)
 """A plan older than this is refused unless --allow-stale: a PC drifts, and a review goes stale."""

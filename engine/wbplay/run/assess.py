@@ -1,0 +1,151 @@
+"""Judging a step from what the host read.
+
+Reads are batched (a probe may join several ops; identical reads run once).  A
+step is then skipped, ok, a finding, manual, blocked or drift, and a drift
+carries the change it would make.  The fingerprint of what a step read is what
+a saved plan pins.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from wbplay.hosts.base import Host
+from wbplay.playbook import conditions, matchers
+from wbplay.playbook.model import Probe, Risk, Step
+from wbplay.run.binding import Bound, reads_for
+from wbplay.run.context import RunContext
+from wbplay.run.results import BLOCKED, DRIFT, ERROR, FINDING, MANUAL, OK, SKIPPED, Change, StepResult
+from wbplay.vocab import actions, probes
+from wbplay.vocab.ops import Op, OpResult
+
+Reads = Mapping[tuple[str, str], OpResult]  # op key -> what the host answered
+
+
+@dataclass(slots=True)
+class _Eval:
+    observed: Any = None
+    matched: bool = False
+    before: Any = None
+    error: str | None = None
+
+
+def batch_read(host: Host, probe_list: list[Probe]) -> dict[tuple[str, str], OpResult]:
+    ops: dict[tuple[str, str], Op] = {}
+    for p in probe_list:
+        for op in probes.to_ops(p):  # a probe may join several reads; identical reads run once
+            ops.setdefault(op.key(), op)
+    results = host.read(list(ops.values()))
+    return dict(zip(ops.keys(), results, strict=True))
+
+
+def observe(probe: Probe, results: Reads) -> tuple[Any, str | None]:
+    """The probe's observed value, or the error of the first of its reads that failed."""
+    got = [results[op.key()] for op in probes.to_ops(probe)]
+    for result in got:
+        if not result.ok:
+            err = result.error
+            return None, f"{err.message} ({err.hresult})" if err else "read failed"
+    return probes.observe_all(probe, got), None
+
+
+def _evaluate(b: Bound, results: Reads) -> _Eval:
+    observed, error = observe(b.check, results)
+    if error:
+        return _Eval(error=error)
+    before = None
+    if b.before_probe is not None:
+        before, error = observe(b.before_probe, results)
+        if error:
+            return _Eval(observed=observed, error=error)
+    return _Eval(observed, matchers.matches(b.expect, observed), before)
+
+
+def classify(ctx: RunContext, b: Bound, results: Reads, statuses: Mapping[str, str]) -> StepResult:
+    """The step's status from ``results``; ``statuses`` are the earlier steps' (for ``when``)."""
+    step = b.step
+    expected = matchers.describe(b.expect)
+    res = StepResult(step.id, step.title, OK, expected=expected, why=step.why)
+    if not conditions.holds(step.when, variables=ctx.variables, facts=ctx.facts, statuses=statuses):
+        res.status, res.message = SKIPPED, "condition (when) not met"
+        return res
+    ev = _evaluate(b, results)
+    res.observed = ev.observed
+    if ev.error:
+        res.status, res.error = ERROR, ev.error
+        return res
+    if ev.matched:
+        return res
+    if b.remedy is None:
+        res.status, res.message = FINDING, "no automatic remedy: see the step's why"
+        return res
+    if b.remedy.kind == "manual":
+        res.status, res.message = MANUAL, b.remedy.args["instruction"].strip()
+        return res
+    res.change = _change(b, ev.before)
+    if res.change.risk == Risk.IRREVERSIBLE.label and not _consented(ctx, step):
+        res.status = BLOCKED
+        consent = f"--var {step.opt_in}=true or " if step.opt_in else ""
+        res.message = f"irreversible: runs only with {consent}--allow {step.id}"
+        return res
+    res.status = DRIFT
+    return res
+
+
+def _consented(ctx: RunContext, step: Step) -> bool:
+    return step.id in ctx.options.allow or (
+        step.opt_in is not None and ctx.variables.get(step.opt_in) is True
+    )
+
+
+def _change(b: Bound, before: Any) -> Change:
+    assert b.remedy is not None
+    inv = actions.inverse(b.remedy, before, b.undo)
+    return Change(
+        description=actions.describe(b.remedy, before),
+        risk=actions.risk_of(b.remedy, before, b.step.risk).label,
+        action={"kind": b.remedy.kind, **b.remedy.args},
+        before=before,
+        undo={"kind": inv.kind, **inv.args} if inv else None,
+    )
+
+
+def fingerprint(b: Bound, results: Reads) -> str:
+    """A digest of everything the step read, failures included."""
+    seen = []
+    for probe in reads_for(b):
+        op = probes.to_op(probe)
+        r = results[op.key()]
+        seen.append([op.name, dict(op.args), r.ok, r.value, r.error.code if r.error else None])
+    return digest(seen)
+
+
+def digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def emit_check(ctx: RunContext, r: StepResult) -> None:
+    """The events of one judged step: what was seen, and the change a drift would make."""
+    ctx.emit(
+        "step.check",
+        step=r.id,
+        status=r.status,
+        observed=r.observed,
+        expected=r.expected,
+        message=r.message,
+        error=r.error,
+        ms=r.duration_ms,
+    )
+    if r.change is not None and r.status in (DRIFT, BLOCKED):
+        ctx.emit(
+            "step.plan",
+            step=r.id,
+            description=r.change.description,
+            risk=r.change.risk,
+            undo=r.change.undo,
+            blocked=r.status == BLOCKED,
+        )

@@ -1,0 +1,52 @@
+"""A change that restarts the PC (``OpSpec.reboots``): send it, then wait until the
+host answers with a new boot time.
+
+The connection usually drops while the restart request is in flight; that is the
+expected outcome, not a failure, so transport errors are tolerated here and the new
+boot time is the proof that the PC restarted (work scheduled for boot, such as a
+chkdsk pass, has run by then).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from wbplay.errors import HostError
+from wbplay.hosts.base import Host
+from wbplay.run.context import RunContext
+from wbplay.vocab.ops import ERROR_TIMEOUT, Op, OpResult, win32_failure
+
+
+def boot_time(host: Host) -> Any:
+    result = host.read([Op("os.info", {})])[0]
+    return result.value.get("boot_time") if result.ok and result.value else None
+
+
+def reboot(ctx: RunContext, step_id: str, op: Op) -> OpResult:
+    """Send a restart, then wait until the host answers with a new boot time."""
+    before = boot_time(ctx.host)
+    try:
+        sent = ctx.host.apply(op)
+    except HostError as e:
+        ctx.emit("host.reboot.dropped", step=step_id, error=str(e))
+    else:
+        if not sent.ok:
+            return sent
+    timeout_s = ctx.options.reboot_timeout_s
+    ctx.emit("host.reboot.wait", step=step_id, boot_time=before, timeout_s=timeout_s)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            now = boot_time(ctx.host)
+        except HostError as e:
+            now = None
+            ctx.emit("host.reboot.retry", step=step_id, error=str(e))
+        if now is not None and now != before:
+            ctx.emit("host.back", step=step_id, boot_time=now)
+            return OpResult.success()
+        if ctx.interrupted:
+            return OpResult.failure(ERROR_TIMEOUT, "interrupted while waiting for the PC to restart")
+        if time.monotonic() >= deadline:
+            return win32_failure(ERROR_TIMEOUT)
+        time.sleep(ctx.options.reboot_poll_s)

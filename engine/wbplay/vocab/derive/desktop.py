@@ -1,0 +1,53 @@
+"""The user's desktop around a backup: shell folders and profiles off the system
+drive, and Remote Desktop Easy Print printers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from wbplay.vocab.derive.volumes import Args, Rec, system_drive
+
+
+def _expand(path: str, profile: str | None, sysdrive: str) -> str:
+    out = path
+    for var, value in (
+        ("%USERPROFILE%", profile or f"{sysdrive}\\Users\\?"),
+        ("%SYSTEMDRIVE%", sysdrive),
+        ("%SYSTEMROOT%", f"{sysdrive}\\Windows"),
+        ("%WINDIR%", f"{sysdrive}\\Windows"),
+        ("%PUBLIC%", f"{sysdrive}\\Users\\Public"),
+    ):
+        out = re.sub(re.escape(var), lambda _m, v=value: v, out, flags=re.IGNORECASE)
+    return out
+
+
+def folders_off_system(values: Sequence[Any], args: Args) -> list[Rec]:
+    """User shell folders (per loaded ``HKU\\<SID>``) and profiles that live off the system drive:
+    the seed's "user folders relocated off C:" (docs/domain.md s.4, s.5.9 [3P])."""
+    users, vols = values[0] or [], values[1] or []
+    sysdrive = system_drive(vols).upper()
+    out = []
+    for u in users:
+        profile = u.get("profile_path")
+        if profile and _expand(profile, None, sysdrive).upper()[:2] != sysdrive:
+            out.append({"sid": u["sid"], "folder": "(profile)", "path": profile})
+        for name, raw in sorted(u.get("folders", {}).items()):
+            path = _expand(str(raw), profile, sysdrive)
+            if path.startswith("\\\\") or path.upper()[:2] != sysdrive:
+                out.append({"sid": u["sid"], "folder": name, "path": path})
+    return out
+
+
+def easy_print(values: Sequence[Any], args: Args) -> Rec:
+    """Remote Desktop Easy Print drivers and redirected printers (the seed's suspicion; no source
+    links them to backup failures: docs/domain.md s.4, low confidence)."""
+    drivers, printers = values[0] or [], values[1] or []
+    names = sorted({d["name"] for d in drivers if "easy print" in d["name"].lower()})
+    redirected = sorted(
+        p["name"]
+        for p in printers
+        if "easy print" in p.get("driver", "").lower() or re.match(r"^TS\d+", p.get("port", ""))
+    )
+    return {"present": bool(names or redirected), "drivers": names, "printers": redirected}
