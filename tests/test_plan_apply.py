@@ -105,7 +105,7 @@ def test_apply_refuses_something_that_is_not_a_plan(tmp_path: Path) -> None:
     bogus = tmp_path / "x.json"
     bogus.write_text('{"hello": 1}')
     r = invoke("apply", str(bogus), "--yes")
-    assert r.exit_code == 1 and "not a wbplay plan" in r.output
+    assert r.exit_code == 2 and "not a wbplay plan" in r.output  # invalid input: nothing was touched
 
 
 def test_reports_md_json_junit_at_once_and_json_on_stdout(state_file, tmp_path: Path) -> None:

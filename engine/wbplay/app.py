@@ -14,6 +14,7 @@ from typing import Any
 from wbplay import report as report_mod
 from wbplay.errors import ExitCode, HostError, PlaybookError, UsageError
 from wbplay.hosts.factory import ConnectOptions, expand, open_host
+from wbplay.library import failure_context
 from wbplay.library import triage as triage_mod
 from wbplay.playbook import load as playbook_mod
 from wbplay.playbook.model import Playbook, Step
@@ -41,6 +42,8 @@ class RunRequest:
     skip_manual: bool = False
     reboot_timeout_s: float = 4 * 3600.0
     reboot_poll_s: float = 10.0
+    for_code: str | None = None  # --for: the error code the run is for
+    for_event: bool = False  # --for-event: the run is for the PC's newest backup failure event
 
 
 def load_playbook(name: str) -> Playbook:
@@ -65,6 +68,10 @@ def run(
     values = bind(pb.vars, req.variables)
     host = open_host(req.host, read_only=req.dry_run, options=req.connect)
     try:
+        failure = None
+        if req.for_code is not None or req.for_event:
+            failure = failure_context.what_for(req.for_code, host, pb, library())
+            values = bind(pb.vars, failure_context.with_context(pb, req.variables, failure))
         journal = Journal(new_run_id(pb.id, host.name), runs_dir)
         try:
             runner = Runner(
@@ -79,6 +86,7 @@ def run(
                     skip_manual=req.skip_manual,
                     reboot_timeout_s=req.reboot_timeout_s,
                     reboot_poll_s=req.reboot_poll_s,
+                    for_failure=failure,
                 ),
                 journal=journal,
                 listener=listener,
@@ -243,6 +251,7 @@ _SEVERITY = [
     ExitCode.NEEDS_ATTENTION,
     ExitCode.CONNECTION,
     ExitCode.ROLLED_BACK,
+    ExitCode.NO_CAUSE,
     ExitCode.PENDING,
     ExitCode.OK,
 ]
@@ -282,16 +291,7 @@ def run_many(
     for host in hosts:
         if on_host is not None:
             on_host(host)
-        one = RunRequest(
-            req.playbook,
-            host,
-            req.dry_run,
-            req.variables,
-            req.rollback,
-            req.allow,
-            req.connect,
-            req.skip_manual,
-        )
+        one = dataclasses.replace(req, host=host)
         try:
             report, path = run(one, listener=listener, confirm=confirm, ask_manual=ask_manual)
         except HostError as e:

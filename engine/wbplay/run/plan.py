@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from wbplay.errors import PlanError
+from wbplay.errors import PlanError, PlanFileError
 from wbplay.playbook.model import Playbook
 from wbplay.playbook.schema import check_value
 from wbplay.run.document import to_document
@@ -43,13 +43,13 @@ def load(path: Path) -> dict[str, Any]:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except OSError as e:
-        raise PlanError(f"{path}: cannot read the plan: {e.strerror}") from None
+        raise PlanFileError(f"{path}: cannot read the plan: {e.strerror}") from None
     except json.JSONDecodeError as e:
-        raise PlanError(f"{path}:{e.lineno}:{e.colno}: not a JSON plan: {e.msg}") from None
+        raise PlanFileError(f"{path}:{e.lineno}:{e.colno}: not a JSON plan: {e.msg}") from None
     problems = check_value(doc, "report")
     if problems or doc.get("kind") != "plan":
         detail = "; ".join(problems[:3]) or "its kind is not 'plan'"
-        raise PlanError(f"{path}: not a wbplay plan ({detail})")
+        raise PlanFileError(f"{path}: not a wbplay plan ({detail})")
     return doc
 
 

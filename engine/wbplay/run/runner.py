@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from wbplay.errors import HostError, PlanError, UsageError
+from wbplay.errors import ExitCode, HostError, PlanError, UsageError
 from wbplay.hosts.base import Host
 from wbplay.playbook.model import Playbook, Probe
 from wbplay.run import planguard, verdict
@@ -52,7 +52,15 @@ class Runner:
     ) -> None:
         self.host_spec = host_spec
         self.pb = playbook
-        self.ctx = RunContext(host, dict(variables), options, journal, listener)
+        self.ctx = RunContext(
+            host,
+            dict(variables),
+            options,
+            journal,
+            listener,
+            steps={s.id: s for s in playbook.steps},
+            var_docs={name: spec.description for name, spec in playbook.vars.items()},
+        )
         self.confirm = confirm
         self.ask_manual = ask_manual
         unknown = sorted(options.allow - {s.id for s in playbook.steps})
@@ -78,6 +86,7 @@ class Runner:
             started=now_iso(),
             host_spec=self.host_spec,
             playbook_path=self.pb.path,
+            for_failure=opts.for_failure,
         )
         ctx.emit(
             "run.start",
@@ -91,6 +100,7 @@ class Runner:
             host_spec=self.host_spec,
             mode=report.mode,
             variables=ctx.variables,
+            for_failure=_failure_dict(report),
         )
         try:
             self._assess(report)
@@ -121,6 +131,9 @@ class Runner:
     def _finish(self, report: RunReport) -> RunReport:
         if not report.outcome:
             report.exit_code, report.outcome = verdict.verdict(report, self.ctx.options.dry_run)
+        report.first_needed = [s.id for s in report.steps if s.id in self.ctx.waited_for]
+        if report.exit_code == ExitCode.NO_CAUSE and report.for_failure is not None:
+            report.next_playbooks = list(report.for_failure.alternatives)
         report.ended = now_iso()
         self.ctx.emit(
             "run.end",
@@ -129,6 +142,8 @@ class Runner:
             counts=report.counts(),
             rolled_back=report.rolled_back,
             rollback_failed=report.rollback_failed,
+            first_needed=report.first_needed,
+            next_playbooks=report.next_playbooks,
         )
         return report
 
@@ -169,3 +184,8 @@ class Runner:
             yield
         finally:
             signal.signal(signal.SIGINT, previous)
+
+
+def _failure_dict(report: RunReport) -> dict[str, Any] | None:
+    f = report.for_failure
+    return None if f is None else {"code": f.code, "source": f.source, "target": f.target}
