@@ -123,6 +123,11 @@ class ConsoleListener:
             highlight=False,
         )
 
+    def _on_run_precondition(self, f: Mapping[str, Any]) -> None:
+        then = "a real run will refuse before its first change" if f["dry_run"] else "nothing was changed"
+        reason = escape(f["reason"])
+        self.c.print(f"[bold red]Not allowed to change this PC:[/] {reason}; {then}", highlight=False)
+
     def _on_step_check(self, f: Mapping[str, Any]) -> None:
         label = _CHECK_LABEL.get(f["status"], f["status"].upper())
         if f["status"] == "skipped":

@@ -33,7 +33,7 @@ from wbplay.run.context import RunContext, ms_since
 from wbplay.run.journal import Journal, now_iso
 from wbplay.run.options import AskManual, Confirm, Listener, Options
 from wbplay.run.results import DRIFT, FIXED, MANUAL, RunReport
-from wbplay.vocab.ops import Op
+from wbplay.vocab.ops import Op, OpResult
 
 
 class Runner:
@@ -67,6 +67,7 @@ class Runner:
         if unknown:
             raise UsageError(f"--allow names no step of {playbook.id}: {', '.join(unknown)}")
         self.bound = [bind(s, self.ctx.variables) for s in playbook.steps]
+        self._not_admin: str | None = None  # why this account may not change the PC, if it may not
         host.on_output = self._on_output
 
     def _on_output(self, line: str) -> None:
@@ -112,6 +113,11 @@ class Runner:
                     self._finish(report)
                     raise
             todo = {s.status for s in report.steps}
+            if DRIFT in todo and self._not_admin is not None:
+                ctx.emit("run.precondition", ok=False, reason=self._not_admin, dry_run=opts.dry_run)
+                if not opts.dry_run:
+                    report.exit_code, report.outcome = verdict.NOT_ADMIN
+                    return self._finish(report)
             if not opts.dry_run and DRIFT in todo and not self.confirm(report):
                 report.exit_code, report.outcome = verdict.DECLINED
                 return self._finish(report)
@@ -151,10 +157,15 @@ class Runner:
     def _assess(self, report: RunReport) -> None:
         ctx = self.ctx
         wanted: list[Probe] = [Probe("os.info", {})]
+        writes = any(b.remedy is not None and b.remedy.kind != "manual" for b in self.bound)
+        if writes:
+            wanted.append(_SESSION)  # a playbook that writes needs an elevated admin: checked up front
         for b in self.bound:
             wanted += reads_for(b)
         t0 = time.monotonic()
         results = batch_read(ctx.host, wanted)
+        if writes:
+            self._not_admin = _admin_problem(results)
         ctx.facts = results[Op("os.info", {}).key()].value or {}
         report.facts = dict(ctx.facts)
         report.facts_fingerprint = digest(ctx.facts)
@@ -184,6 +195,28 @@ class Runner:
             yield
         finally:
             signal.signal(signal.SIGINT, previous)
+
+
+# Preconditions are the runner's, not a step's: every playbook that writes gets them, before
+# its first change and in the same batched read, without each author remembering a step.
+_SESSION = Probe("session", {})
+
+
+def _admin_problem(results: Mapping[tuple[str, str], OpResult]) -> str | None:
+    """Why the account may not change the PC (not an admin, not elevated), or None."""
+    r = results[Op("session.info", {}).key()]
+    if not r.ok or not isinstance(r.value, dict):
+        return None  # cannot tell: the first change will say so itself (access denied)
+    user = r.value.get("user") or "this account"
+    if not r.value.get("is_admin"):
+        return f"{user} is not an administrator: Windows refuses every change (access denied)"
+    if not r.value.get("elevated"):
+        return (
+            f"{user} is an administrator without elevation (UAC filtered its token): Windows refuses "
+            "every change. Run from an elevated prompt, or over WinRM as a domain admin "
+            "(or set LocalAccountTokenFilterPolicy for a local admin)"
+        )
+    return None
 
 
 def _failure_dict(report: RunReport) -> dict[str, Any] | None:

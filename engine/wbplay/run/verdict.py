@@ -39,6 +39,9 @@ def verdict(report: RunReport, dry_run: bool) -> Verdict:
     return ExitCode.OK, "compliant"
 
 
+NOT_ADMIN: Verdict = (ExitCode.NEEDS_ATTENTION, "refused before any change: not an elevated administrator")
+
+
 def host_error(e: HostError) -> Verdict:
     """Reads failed before any change: the connection error is the outcome."""
     return e.exit_code, f"host error: {e}"
