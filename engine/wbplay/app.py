@@ -143,6 +143,11 @@ class RollbackResult:
     run_id: str
     outcomes: list[rollback_mod.UndoOutcome]
     exit_code: ExitCode
+    notes: tuple[str, ...] = ()  # what the operator should know but need not act on
+
+
+# A restart cannot be undone, and need not be: it changed nothing that is left to restore.
+_NOTHING_TO_RESTORE = frozenset({"host.reboot"})
 
 
 def rollback_run(
@@ -156,13 +161,30 @@ def rollback_run(
     """Undo what a finished, failed or interrupted run changed, from its journal."""
     records = journal_mod.read(run_id, runs_dir)
     start = records[0]
+    rid = start["run"]
     spec = host_spec or start.get("host_spec")
     if not spec:
         raise UsageError("this journal does not name its host; pass --host")
-    changes = rollback_mod.from_journal(records)
+    pending = rollback_mod.from_journal(records)
+    restarts = [c for c in pending if c.action.kind in _NOTHING_TO_RESTORE]
+    changes = [c for c in pending if c.action.kind not in _NOTHING_TO_RESTORE]
+    times = {r["step"]: r.get("ts", "") for r in records if r["event"] == "change.intent"}
+    notes = tuple(
+        f"{c.step_id}: the restart at {times.get(c.step_id) or 'its time'} cannot be undone; "
+        "it left nothing to restore"
+        for c in restarts
+    )
+    if not changes:
+        earlier = [r for r in records if r["event"] == "rollback.end"]
+        if earlier:
+            when = earlier[-1].get("ts") or "an earlier run"
+            first = f"run {rid} was already rolled back ({when}): nothing left to undo"
+        else:
+            first = f"run {rid} left no change to undo"
+        return RollbackResult(rid, [], ExitCode.OK, (first, *notes))
     host = open_host(spec, read_only=False, options=connect or ConnectOptions())
     try:
-        journal = Journal(records[0]["run"], runs_dir)  # append to the same journal
+        journal = Journal(rid, runs_dir)  # append to the same journal
         try:
 
             def emit(name: str, **fields: Any) -> None:
@@ -180,7 +202,7 @@ def rollback_run(
     finally:
         host.close()
     code = ExitCode.NEEDS_ATTENTION if failed else ExitCode.OK
-    return RollbackResult(records[0]["run"], outcomes, code)
+    return RollbackResult(rid, outcomes, code, notes)
 
 
 def document(report: RunReport) -> dict[str, Any]:
