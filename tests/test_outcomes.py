@@ -197,3 +197,13 @@ def test_a_server_without_windows_server_backup_cannot_back_up() -> None:
     out = attempt_backup(load_host_model("srv2019-no-wsb"))
     assert not out.ok and out.reason == "engine-missing"
     assert attempt_backup(load_host_model("srv2019-healthy")).ok
+
+
+def test_triage_run_carries_the_failure_and_the_target_over(state_file, wbplay_home: Path) -> None:
+    state = state_file("win10-recovery-full")
+    r = invoke("triage", "--host", f"sim:{state}", "--run", "--dry-run")
+    assert r.exit_code == 1, r.output  # the shadow-storage changes wait for a real run
+    start = json.loads(sorted((wbplay_home / "runs").glob("*.jsonl"))[-1].read_text().splitlines()[0])
+    assert start["playbook"]["id"] == "fix-shadow-storage"
+    assert start["for_failure"]["code"] == "0x80780119"
+    assert invoke("triage", "--error", "0x80780119", "--run").exit_code == 2  # --run needs a PC

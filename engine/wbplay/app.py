@@ -335,3 +335,26 @@ def triage(
     finally:
         if host is not None:
             host.close()
+
+
+def run_request_from_triage(
+    result: triage_mod.TriageResult, host: str, *, dry_run: bool, connect: ConnectOptions | None = None
+) -> RunRequest:
+    """``triage --run``: the best match, run *for* the failure that matched it, with the
+    variables triage read off the PC (the backup target)."""
+    if not result.matches:
+        raise UsageError("triage found no playbook for this failure: nothing to run")
+    best = result.matches[0]
+    pb = load_playbook(best.playbook_id)
+    handled = set(pb.applies_to.error_codes)
+    codes = [c for e in result.evidence for c in (e.code, e.detailed_code) if c]
+    code = next((c for c in codes if c in handled), codes[0] if codes else None)
+    return RunRequest(
+        playbook=best.playbook_id,
+        host=host,
+        dry_run=dry_run,
+        variables=dict(best.suggested_vars),
+        connect=connect or ConnectOptions(),
+        for_code=code,
+        for_event=code is None,
+    )
