@@ -7,30 +7,24 @@ and is raised before any host is contacted.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from wbplay.errors import PlaybookError, UsageError
+from wbplay.errors import UsageError
 from wbplay.playbook import variables
 from wbplay.playbook.model import Action, AppliesTo, Playbook, Probe, Risk, Step, VarSpec, Verify
 from wbplay.playbook.schema import validate
-from wbplay.playbook.yamlsafe import Document, KeyPath, load_text
+from wbplay.playbook.yamlsafe import Document, KeyPath, load_text, read_text
 from wbplay.resources import playbooks_dir
 from wbplay.vocab import actions
 
 
 def load(path: Path) -> Playbook:
     """Read, validate and build one playbook file."""
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise PlaybookError(f"cannot read playbook: {e.strerror}", path=str(path)) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise PlaybookError(f"not UTF-8 text (byte {e.start})", path=str(path)) from None
+    text, raw = read_text(path, what="playbook")
     doc = load_text(text, str(path))
     if not isinstance(doc.data, dict):
         raise doc.error("a playbook must be a YAML mapping", (), "start with id:, title:, steps:")
@@ -146,6 +140,8 @@ def _step(
                 )
     _check_when(doc, s.get("when"), (*at, "when"), earlier, specs)
     _check_regexes(doc, s.get("expect"), (*at, "expect"))
+    if "verify" in s:
+        _check_regexes(doc, s["verify"].get("expect"), (*at, "verify", "expect"))
 
     remedy = _action(s["remedy"]) if "remedy" in s else None
     undo = _action(s["undo"]) if "undo" in s else None
@@ -235,6 +231,12 @@ def _check_when(
 
 
 def _check_regexes(doc: Document, matcher: Any, at: KeyPath) -> None:
+    """Regexes must compile and numbers must be finite: NaN compares false with everything,
+    so ``not: {lt: .nan}`` would pass on any value."""
+    if isinstance(matcher, float) and not math.isfinite(matcher):
+        raise doc.error(
+            f"{matcher} is not a usable number in an expectation", at, "write a finite number"
+        )
     if isinstance(matcher, Mapping):
         for k, v in matcher.items():
             if k == "matches":
