@@ -214,8 +214,8 @@ def apply_plan(
     doc = plan_mod.load(path)
     plan_mod.check_expect(doc, path, expect)
     plan_mod.check_signature(doc, path, trust=trust)
-    plan_mod.check_baseline(doc)
-    plan_mod.check_fresh(doc, allow_stale=allow_stale)
+    plan_mod.check_baseline(doc, path)
+    plan_mod.check_fresh(doc, allow_stale=allow_stale, path=path)
     req = RunRequest(
         playbook=doc["playbook"]["path"],
         host=host_spec or doc["host"]["spec"],
@@ -229,7 +229,7 @@ def apply_plan(
         listener=listener,
         confirm=confirm,
         runs_dir=runs_dir,
-        plan_guard=plan_mod.guard(doc),
+        plan_guard=plan_mod.guard(doc, path),
         expect_sha256=doc["playbook"]["sha256"],
     )
 

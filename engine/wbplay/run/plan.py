@@ -114,33 +114,37 @@ def check_signature(doc: dict[str, Any], path: Path, *, trust: bool) -> None:
     plansign.verify(doc, path, trust=trust)
 
 
-def check_baseline(doc: dict[str, Any]) -> None:
+def check_baseline(doc: dict[str, Any], path: Path | None = None) -> None:
     """Refuse a plan that pins nothing: it would approve whatever the host looks like."""
+    at = f"{path}: " if path else ""
     steps = doc["steps"]
     if not steps or not doc.get("facts_fingerprint") or any(not s.get("fingerprint") for s in steps):
         raise PlanError(
-            "refusing to apply: the plan has an empty baseline (no recorded facts to compare against)"
+            f"{at}refusing to apply: the plan has an empty baseline (no recorded facts to compare against)"
         )
 
 
-def check_fresh(doc: dict[str, Any], *, allow_stale: bool, now: datetime | None = None) -> None:
+def check_fresh(
+    doc: dict[str, Any], *, allow_stale: bool, now: datetime | None = None, path: Path | None = None
+) -> None:
+    at = f"{path}: " if path else ""
     try:
         created = datetime.fromisoformat(str(doc.get("created", "")).replace("Z", "+00:00"))
     except ValueError:
-        raise PlanError(f"the plan's created time {doc.get('created')!r} is not a date") from None
+        raise PlanError(f"{at}the plan's created time {doc.get('created')!r} is not a date") from None
     if created.tzinfo is None:
-        raise PlanError(f"the plan's created time {doc['created']!r} has no time zone")
+        raise PlanError(f"{at}the plan's created time {doc['created']!r} has no time zone")
     age = (now or datetime.now(timezone.utc)) - created
     if -age > CLOCK_SKEW:
         raise PlanError(
-            f"refusing to apply: the plan is dated {doc['created']}, in the future "
+            f"{at}refusing to apply: the plan is dated {doc['created']}, in the future "
             f"(more than {int(CLOCK_SKEW.total_seconds() // 60)} minutes ahead of this clock). "
             "A plan from the future would never go stale; make a new plan."
         )
     if age > STALE_AFTER and not allow_stale:
         hours = age.total_seconds() / 3600
         raise PlanOutOfDate(
-            f"refusing to apply: the plan is {hours:.1f} hours old (limit {doc['stale_after_hours']} h). "
+            f"{at}refusing to apply: the plan is {hours:.1f} hours old (limit {doc['stale_after_hours']} h). "
             "Make a new plan, or pass --allow-stale if the host cannot have changed."
         )
 
@@ -154,8 +158,9 @@ def check_playbook(doc: dict[str, Any], pb: Playbook) -> None:
         )
 
 
-def guard(doc: dict[str, Any]) -> PlanGuard:
+def guard(doc: dict[str, Any], source: Path | None = None) -> PlanGuard:
     return PlanGuard(
+        source=str(source or ""),
         facts=doc["host"]["facts"],
         facts_fingerprint=doc["facts_fingerprint"],
         steps=tuple(

@@ -43,6 +43,7 @@ class PlanGuard:
     facts_fingerprint: str
     steps: tuple[PlannedStep, ...] = ()
     changes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # step id -> planned change
+    source: str = ""  # the plan file, named in every refusal
 
 
 def _norm(value: Any) -> Any:
@@ -66,7 +67,7 @@ def _change_of(r: StepResult) -> dict[str, Any] | None:
 def _said(status: str, change: Mapping[str, Any] | None) -> str:
     if change is None:
         return status
-    return f"{status}: {change.get('description')} [{change.get('risk')}]"
+    return f"{status}: {change.get('description')} ({change.get('risk')})"
 
 
 def _compare(planned: PlannedStep, now: StepResult) -> tuple[str, str] | None:
@@ -125,10 +126,11 @@ def differences(report: RunReport, plan: PlanGuard) -> tuple[list[str], list[str
 def check(report: RunReport, plan: PlanGuard, emit: Callable[..., None]) -> None:
     """Refuse, before any change, unless the plan is exactly what re-deriving it gives now."""
     drifted, edited = differences(report, plan)
+    where = f"{plan.source}: " if plan.source else ""
     if edited:
         emit("plan.refused", reason="edited", differences=edited + drifted)
         raise PlanError(
-            "refusing to apply: the plan says what its own playbook, variables and host do not give "
+            f"{where}refusing to apply: the plan says what its own playbook, variables and host do not give "
             "(was it edited after review?):\n  - "
             + "\n  - ".join(edited + drifted)
             + "\nMake a new plan and have it reviewed."
@@ -136,7 +138,7 @@ def check(report: RunReport, plan: PlanGuard, emit: Callable[..., None]) -> None
     if drifted:
         emit("plan.refused", reason="drift", differences=drifted)
         raise PlanOutOfDate(
-            "refusing to apply: the host no longer reads as planned:\n  - "
+            f"{where}refusing to apply: the host no longer reads as planned:\n  - "
             + "\n  - ".join(drifted)
             + "\nMake a new plan and have it reviewed."
         )
