@@ -8,6 +8,7 @@ hostnames, never from the auth arguments.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import IntEnum
 
 
@@ -56,9 +57,24 @@ class PlaybookError(WbplayError):
         self.column = column
         self.key_path = key_path
         self.hint = hint
+        self.also: tuple[PlaybookError, ...] = ()  # the file's other errors (validate shows them all)
         super().__init__(self.render())
 
+    @classmethod
+    def all_of(cls, errors: Sequence[PlaybookError]) -> PlaybookError:
+        """The first error, carrying the others: one file, every problem in it."""
+        first = errors[0]
+        first.also = tuple(errors[1:])
+        first.args = (first.render(),)
+        return first
+
     def render(self) -> str:
+        text = self._render_one()
+        for more in self.also:
+            text += "\n" + more._render_one()
+        return text
+
+    def _render_one(self) -> str:
         where = self.path
         if self.line is not None:
             where += f":{self.line}"
