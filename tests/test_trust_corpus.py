@@ -410,3 +410,10 @@ def test_a_journal_that_is_a_fifo_is_refused_without_reading(wbplay_home: Path, 
     journal = _fifo(runs / "20260101T000000Z-fix-PC42-abcd.jsonl")
     r = invoke("rollback", "20260101T000000Z", "--host", f"sim:{state_file('pc42')}")
     assert_refused(r, 2, str(journal), "FIFO")
+
+
+def test_a_plan_is_never_written_into_a_fifo(tmp_path: Path, state_file) -> None:
+    fifo = _fifo(tmp_path / "plan.json")
+    state = state_file("pc42")
+    r = invoke("plan", "fix-0x80070422", "--host", f"sim:{state}", "-o", str(fifo))
+    assert_refused(r, 2, str(fifo), "not a regular file")

@@ -61,6 +61,8 @@ def build(report: RunReport, allow: frozenset[str]) -> dict[str, Any]:
 
 
 def save(doc: dict[str, Any], path: Path) -> None:
+    if path.exists() and not path.is_file():  # writing into a FIFO would block; a directory fails late
+        raise PathError(str(path), "cannot write the plan here: it is not a regular file")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
