@@ -57,6 +57,8 @@ def test_json_report_says_what_the_run_was_for(state_file) -> None:
     r = invoke("run", "fix-vss-writers", "--host", f"sim:{state}", "--for-event", "-n", "--json")
     doc = json.loads(r.stdout)
     assert doc["exit_code"] == 6 and doc["outcome"] == "no cause found"
+    assert doc["for"]["code"] == "0x80780119" and doc["for"]["next_playbooks"][0] == "fix-shadow-storage"
+    assert doc["for"]["source"].startswith("event Microsoft-Windows-Backup")
 
 
 # -- 2. context the PC gives -----------------------------------------------------------------
@@ -207,3 +209,12 @@ def test_triage_run_carries_the_failure_and_the_target_over(state_file, wbplay_h
     assert start["playbook"]["id"] == "fix-shadow-storage"
     assert start["for_failure"]["code"] == "0x80780119"
     assert invoke("triage", "--error", "0x80780119", "--run").exit_code == 2  # --run needs a PC
+
+
+def test_the_markdown_report_says_no_cause_found_and_what_is_next(state_file, tmp_path: Path) -> None:
+    state = state_file("win10-recovery-full")
+    md = tmp_path / "r.md"
+    invoke("run", "fix-vss-writers", "--host", f"sim:{state}", "--for-event", "-n", "--report", f"md:{md}")
+    text = md.read_text(encoding="utf-8")
+    assert "Run for **0x80780119**" in text
+    assert "**No cause found:**" in text and "`fix-shadow-storage`" in text
