@@ -79,7 +79,11 @@ class RunSummary:
 def read(run_id: str, directory: Path | None = None) -> list[dict[str, Any]]:
     """All records of a run (a prefix of the id is enough when it is unique)."""
     path = find(run_id, directory)
-    lines = path.read_text(encoding="utf-8").splitlines()
+    # Records end at "\n" only: splitlines() would also split at U+0085 or U+2028, which
+    # a PC's value can hold and JSON leaves unescaped, and call the journal damaged.
+    lines = path.read_text(encoding="utf-8").split("\n")
+    if lines[-1] == "":
+        lines.pop()
     records = []
     for n, line in enumerate(lines, 1):
         if not line.strip():
