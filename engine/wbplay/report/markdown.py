@@ -33,6 +33,16 @@ def _code(value: Any) -> str:
     return f"`{text}`" if _CODE_SAFE.fullmatch(text) else _cell(text)
 
 
+def _digest(doc: dict[str, Any]) -> list[str]:
+    """The plan's identity: the approver approves this digest, and apply --expect refuses any other."""
+    return [
+        f"**Plan digest:** `{doc['digest']}`",
+        "",
+        f"Apply exactly this plan: `wbplay apply PLAN.json --expect {doc['digest']}`",
+        "",
+    ]
+
+
 def render(doc: dict[str, Any]) -> str:
     pb, host, summary = doc["playbook"], doc["host"], doc["summary"]
     is_plan = doc["kind"] == "plan"
@@ -53,6 +63,8 @@ def render(doc: dict[str, Any]) -> str:
         f"| Steps | {_cell(', '.join(f'{n} {k}' for k, n in sorted(summary['counts'].items())))} |",
         "",
     ]
+    if is_plan and doc.get("digest"):
+        lines += _digest(doc)
     if summary["irreversible"]:
         lines += [
             f"> **Irreversible steps:** {_text(', '.join(summary['irreversible']))}. "
