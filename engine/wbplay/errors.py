@@ -60,12 +60,12 @@ class PlaybookError(WbplayError):
         key_path: str = "",
         hint: str = "",
     ) -> None:
-        self.message = message
+        self.message = bounded(message, MESSAGE_LIMIT)
         self.path = path
         self.line = line
         self.column = column
         self.key_path = bounded(key_path)  # a key is input too
-        self.hint = hint
+        self.hint = bounded(hint, MESSAGE_LIMIT)
         self.also: tuple[PlaybookError, ...] = ()  # the file's other errors (validate shows them all)
         super().__init__(self.render())
 
