@@ -8,6 +8,7 @@ import re
 import pytest
 from rich.console import Console
 
+from wbplay import safetext
 from wbplay.cli.text import clip, plain, wrapped, wrapped_lines
 from wbplay.safetext import LIMIT, bounded, is_hidden, one_line, quoted, visible
 
@@ -33,6 +34,14 @@ from wbplay.safetext import LIMIT, bounded, is_hidden, one_line, quoted, visible
 def test_visible_escapes_every_hidden_character(raw: str, shown: str) -> None:
     assert visible(raw) == shown
     assert not any(is_hidden(c) for c in visible(raw))
+
+
+def test_every_hidden_character_of_this_unicode_is_a_candidate() -> None:
+    """The fast path skips what cannot be hidden; a newer Unicode must not slip past it."""
+    hidden = (chr(cp) for cp in range(0x10000) if is_hidden(chr(cp)))
+    missed = [hex(ord(ch)) for ch in hidden if not safetext._CANDIDATE.match(ch)]
+    assert not missed
+    assert safetext._CANDIDATE.match("\U000e0001")
 
 
 def test_visible_keeps_ordinary_text_as_it_is() -> None:
