@@ -26,7 +26,7 @@ from wbplay.run.journal import Journal, new_run_id
 from wbplay.run.options import Listener, Options
 from wbplay.run.planguard import PlanGuard
 from wbplay.run.results import RunReport
-from wbplay.run.runner import Runner
+from wbplay.run.runner import Runner, check_allow
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +63,7 @@ def run(
     if expect_sha256 is not None:
         plan_mod.check_playbook({"playbook": {"sha256": expect_sha256}}, pb)
     values = bind(pb.vars, req.variables)
+    check_allow(pb, req.allow)  # a usage error before any journal or connection
     host = open_host(req.host, read_only=req.dry_run, options=req.connect)
     try:
         journal = Journal(new_run_id(pb.id, host.name), runs_dir)

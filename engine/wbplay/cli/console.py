@@ -36,6 +36,7 @@ _STYLE = {
     "VERIFY": "green",
     "WAIT": "cyan",
     "BACK": "green",
+    "STOPPED": "yellow",
 }
 # Actions that take minutes to hours on a real PC: show a live spinner with the elapsed time.
 LONG_ACTIONS = {"chkdsk.run", "chkdsk.schedule", "sfc.scannow", "host.reboot", "service.restart"}
@@ -191,6 +192,17 @@ class ConsoleListener:
         n = len(f["changes"])
         self.c.print(f"[bold red]Rolling back {n} change(s), newest first[/]", highlight=False)
 
+    def _on_run_refused(self, f: Mapping[str, Any]) -> None:
+        self.c.print(
+            f"[yellow]Nothing was changed: {escape(', '.join(f['manual']))} need(s) a human and stdin is "
+            "not a terminal. Run wbplay in a terminal, or pass --skip-manual to leave them pending.[/]",
+            highlight=False,
+        )
+
+    def _on_host_reboot_interrupted(self, f: Mapping[str, Any]) -> None:
+        self._idle()
+        self._line("STOPPED", f["step"], f"stopped waiting after {f['waited_s']} s: the PC is restarting")
+
     def _on_rollback_skipped(self, f: Mapping[str, Any]) -> None:
         self.c.print(
             f"[bold red]No rollback ({escape(f['reason'])}): {len(f['changes'])} change(s) left in place[/]",
@@ -222,6 +234,17 @@ _EXIT_TEXT = {
 }
 
 
+def left_in_place(report: RunReport) -> list[str]:
+    """The steps of a real run whose change was sent and not rolled back."""
+    if report.mode != "apply":
+        return []
+    return [
+        s.id
+        for s in report.steps
+        if s.change is not None and s.status in ("fixed", "failed") and s.id not in report.rolled_back
+    ]
+
+
 def summary(console: Console, report: RunReport, journal_path: str) -> None:
     """The closing lines: counts, what happened to the host, where the journal is."""
     counts = report.counts()
@@ -250,5 +273,12 @@ def summary(console: Console, report: RunReport, journal_path: str) -> None:
             highlight=False,
         )
     console.print(f"  Journal: {escape(journal_path)}", style="dim", highlight=False)
+    left = left_in_place(report)
+    if left and int(report.exit_code) in (130, 5):
+        console.print(
+            f"  [bold]Left in place: {escape(', '.join(left))}.[/] When the PC answers, undo with:",
+            highlight=False,
+        )
+        console.print(f"    wbplay rollback {escape(report.run_id)}", highlight=False)
     code = int(report.exit_code)
     console.print(f"  Exit {code}: {_EXIT_TEXT.get(code, '')} ({report.outcome})", highlight=False)

@@ -9,7 +9,8 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.prompt import Confirm
+from rich.markup import escape
+from rich.prompt import Confirm, Prompt
 
 from wbplay import app as app_mod
 from wbplay import report as report_mod
@@ -52,9 +53,18 @@ def _confirm(yes: bool) -> object:
     return confirm
 
 
+# The playbooks' instructions say: answer "done" once it is done; the prompt takes exactly that.
+MANUAL_ANSWERS = ("done", "skip")
+
+
 def _ask_manual(step: Step, instruction: str) -> bool:
-    err.print(f"[magenta]Manual step {step.id}:[/] {instruction}", highlight=False)
-    return Confirm.ask("Is it done?", default=False, console=err)
+    err.print(f"[magenta]Manual step {escape(step.id)}:[/] {escape(instruction)}", highlight=False)
+    answer = Prompt.ask(
+        'Answer "done" once it is done, or "skip" to leave it pending',
+        choices=list(MANUAL_ANSWERS),
+        console=err,
+    )
+    return answer == "done"
 
 
 def run(

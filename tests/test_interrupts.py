@@ -1,0 +1,135 @@
+"""Ctrl-C anywhere, and manual steps, as a sysadmin at a terminal sees them (issue 14).
+
+Each test drives the real ``wbplay`` on a pseudo-terminal (tests/ptyrun.py): the prompt is a
+real terminal prompt and Ctrl-C is the key press, delivered by the terminal as SIGINT.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+from ptyrun import CTRL_C, PtyRun
+from typer.testing import CliRunner
+
+from wbplay.cli import app
+from wbplay.lab.serve import build_lab
+from wbplay.lab.users import DEFAULT_USER
+from wbplay.sim.state import load_host_model
+
+
+def journal_events(home: Path) -> list[dict]:
+    (path,) = (home / "runs").glob("*.jsonl")
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def names(events: list[dict]) -> list[str]:
+    return [e["event"] for e in events]
+
+
+def test_ctrl_c_while_the_pc_restarts_stops_waiting_and_rolls_nothing_back(wbplay_home: Path) -> None:
+    model = load_host_model("pc42-io-errors")
+    lab = build_lab(model, port=0, reboot_downtime_s=3600.0).start()  # away for an hour (chkdsk /r)
+    env = {**os.environ, "WBPLAY_USER": DEFAULT_USER.name, "WBPLAY_PASSWORD": DEFAULT_USER.password}
+    try:
+        run = PtyRun(
+            [
+                "run",
+                "fix-0x8007045d",
+                "--host",
+                f"http://127.0.0.1:{lab.port}",
+                "--yes",
+                "--var",
+                "allow_chkdsk_r=true",
+                "--reboot-poll",
+                "0.2",
+            ],
+            env,
+        )
+        run.expect(r"waiting for the PC to restart")
+        assert lab.restarting
+        run.send(CTRL_C)
+        code = run.wait()
+    finally:
+        lab.stop()
+    text = run.text
+    assert code == 130, text
+    events = journal_events(wbplay_home)
+    run_id = events[0]["run"]
+    assert f"wbplay rollback {run_id}" in text, text
+    assert "stopped waiting" in text and "it is not answering" in text
+    # No undo was attempted against the PC that was away; the journal ends properly.
+    assert "rollback.start" not in names(events) and not any(n.startswith("undo.") for n in names(events))
+    skipped = next(e for e in events if e["event"] == "rollback.skipped")
+    assert "source-pass-1-schedule" in skipped["changes"]
+    assert events[-1]["event"] == "run.end" and events[-1]["exit_code"] == 130
+    assert events[-1]["outcome"] == "interrupted, changes left in place"
+
+
+def test_ctrl_c_at_the_confirmation_acts_at_once(wbplay_home: Path) -> None:
+    run = PtyRun(["run", "fix-0x80070422", "--host", "sim:pc42"], dict(os.environ))
+    run.expect(r"Apply \d+ change\(s\) to")
+    run.send(CTRL_C)  # no Enter
+    code = run.wait()
+    assert code == 130, run.text
+    assert "change.intent" not in names(journal_events(wbplay_home))
+
+
+def winre_state(tmp_path: Path) -> Path:
+    from wbplay.sim.state import builtin_path
+
+    path = tmp_path / "winre.yml"
+    path.write_bytes(builtin_path("win7-winre-on-usb").read_bytes())  # type: ignore[union-attr]
+    return path
+
+
+def test_ctrl_c_at_a_manual_prompt_acts_at_once_and_rolls_back(wbplay_home: Path, tmp_path: Path) -> None:
+    state = winre_state(tmp_path)
+    run = PtyRun(["run", "fix-0x81000031", "--host", f"sim:{state}", "--yes"], dict(os.environ))
+    text = run.expect(r'Answer "done" once it is done')
+    # The instruction and the prompt ask for the same answer.
+    assert re.search(r'Answer "done"\s+once it is disconnected', text), text
+    run.send(CTRL_C)  # no Enter
+    code = run.wait()
+    assert code == 130, run.text
+    events = journal_events(wbplay_home)
+    assert [e["answer"] for e in events if e["event"] == "step.manual"] == ["interrupted"]
+    # The PC answers, so the change made before the prompt was rolled back at once.
+    assert "winre-disabled-off-external" in next(e for e in events if e["event"] == "rollback.end")["undone"]
+
+
+def test_a_manual_step_whose_verify_fails_is_reported_failed(wbplay_home: Path, tmp_path: Path) -> None:
+    state = winre_state(tmp_path)
+    report = tmp_path / "r.json"
+    run = PtyRun(
+        ["run", "fix-0x81000031", "--host", f"sim:{state}", "--yes", "--report", f"json:{report}"],
+        dict(os.environ),
+    )
+    run.expect(r'Answer "done" once it is done')
+    run.send(b"done\r")  # ... but the drive is still plugged in
+    code = run.wait()
+    assert code == 3, run.text  # the step failed; the change before it was rolled back
+    steps = {s["id"]: s for s in json.loads(report.read_text(encoding="utf-8"))["steps"]}
+    assert steps["external-drive-disconnected"]["status"] == "failed"
+    assert "verification failed" in steps["external-drive-disconnected"]["error"]
+    assert "1 manual" not in run.text
+
+
+def test_without_a_terminal_a_manual_step_refuses_before_the_first_change(
+    wbplay_home: Path, tmp_path: Path
+) -> None:
+    state = winre_state(tmp_path)
+    before = state.read_bytes()
+    result = CliRunner().invoke(app, ["run", "fix-0x81000031", "--host", f"sim:{state}", "--yes"])
+    assert result.exit_code == 1, result.output
+    assert "Nothing was changed" in result.output and "--skip-manual" in result.output
+    assert state.read_bytes() == before
+    assert "change.intent" not in names(journal_events(wbplay_home))
+
+    skipped = CliRunner().invoke(
+        app, ["run", "fix-0x81000031", "--host", f"sim:{state}", "--yes", "--skip-manual"]
+    )
+    assert skipped.exit_code == 1, skipped.output  # the change ran; the manual step stays pending
+    assert state.read_bytes() != before
