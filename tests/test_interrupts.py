@@ -11,9 +11,9 @@ import os
 import re
 from pathlib import Path
 
-from ptyrun import CTRL_C, PtyRun
 from typer.testing import CliRunner
 
+from ptyrun import CTRL_C, PtyRun
 from wbplay.cli import app
 from wbplay.lab.serve import build_lab
 from wbplay.lab.users import DEFAULT_USER

@@ -8,11 +8,13 @@ documented in the README and in :class:`wbplay.errors.ExitCode`.
 from __future__ import annotations
 
 import warnings
+from typing import Annotated
 
 import typer
 
+from wbplay import __version__
 from wbplay.cli import journal, lab, library, run
-from wbplay.cli.common import err
+from wbplay.cli.common import err, out
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -22,6 +24,22 @@ app = typer.Typer(
     help="Declarative playbooks that diagnose and fix Windows Backup, with dry-run, rollback and step logs.",
 )
 app.add_typer(lab.sim_app, name="sim")
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"wbplay {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print wbplay's version and exit"),
+    ] = False,
+) -> None:
+    """Declarative playbooks that diagnose and fix Windows Backup, with dry-run, rollback and step logs."""
 
 # Registration order is the order `wbplay --help` lists the commands in.
 app.command()(run.run)

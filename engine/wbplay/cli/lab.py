@@ -56,9 +56,11 @@ def lab(
 
 @sim_app.command("list")
 def sim_list() -> None:
-    """The built-in simulated PCs."""
-    for name in sim_state.builtin_names():
-        out.print(name)
+    """The built-in simulated PCs, each with its one-line description."""
+    names = sim_state.builtin_names()
+    width = max(map(len, names), default=0)
+    for name in names:
+        out.print(f"{name:<{width}}  {sim_state.summary(name)}", highlight=False, markup=False)
 
 
 @sim_app.command("reset")

@@ -13,6 +13,7 @@ the old or the new state, never half a file.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -35,6 +36,15 @@ def builtin_names() -> list[str]:
 def builtin_path(name: str) -> Path | None:
     p = states_dir() / f"{name}.yml"
     return p if p.is_file() else None
+
+
+def summary(name: str, width: int = 110) -> str:
+    """A built-in PC's description on one line: its first sentence, clipped to ``width``."""
+    path = builtin_path(name)
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path is not None else None
+    text = " ".join(str(data.get("description") or "").split()) if isinstance(data, dict) else ""
+    first = re.split(r"(?<=\.)\s", text, maxsplit=1)[0]
+    return first if len(first) <= width else first[: width - 1] + "…"
 
 
 def read_state(path: Path) -> dict[str, Any]:
