@@ -3,6 +3,8 @@ the Markdown records of a run and a plan, and a user's own state file."""
 
 from __future__ import annotations
 
+import json
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -38,3 +40,37 @@ def test_allow_naming_an_unknown_step_is_a_usage_error_before_any_journal(wbplay
     assert result.exit_code == 2, result.output
     assert "no-such-step" in result.output
     assert not (wbplay_home / "runs").exists() or not list((wbplay_home / "runs").iterdir())
+
+
+def test_markdown_records_of_a_plan_and_of_the_run_that_applied_it(tmp_path: Path) -> None:
+    plan_json, plan_md, run_md = tmp_path / "p.json", tmp_path / "plan.md", tmp_path / "run.md"
+    made = invoke(
+        "plan", "fix-0x80070422", "--host", "sim:pc42", "-o", str(plan_json), "--report", f"md:{plan_md}"
+    )
+    assert made.exit_code == 1, made.output
+    text = plan_md.read_text(encoding="utf-8")
+    doc = json.loads(plan_json.read_text(encoding="utf-8"))
+    assert f"| Run id | {doc['run_id']} |" in text and doc["journal"] in text
+    assert f"```sh\nwbplay apply {plan_json}\n```" in text
+    made_at = datetime.fromisoformat(doc["created"].replace("Z", "+00:00"))
+    expires = (made_at + timedelta(hours=24)).isoformat()
+    assert f"expires {expires.replace('+00:00', 'Z')} (24 h)" in text and "--allow-stale" in text
+
+    applied = invoke("apply", str(plan_json), "--yes", "--report", f"md:{run_md}")
+    assert applied.exit_code == 0, applied.output
+    text = run_md.read_text(encoding="utf-8")
+    (journal,) = [p for p in (tmp_path / "wbplay-home" / "runs").glob("*.jsonl") if p.stem != doc["run_id"]]
+    assert f"| Run id | {journal.stem} |" in text and str(journal) in text
+    rollback = text[text.index("## Rollback") :]
+    row = "| wbengine-not-disabled | wbengine start mode: Disabled → Manual | service.set_start_mode |"
+    assert row in rollback
+    assert f"```sh\nwbplay rollback {journal.stem}\n```" in rollback
+
+
+def test_markdown_of_a_dry_run_has_records_and_no_rollback(tmp_path: Path) -> None:
+    md = tmp_path / "dry.md"
+    result = invoke("run", "fix-0x80070422", "--host", "sim:pc42", "-n", "--report", f"md:{md}")
+    assert result.exit_code == 1, result.output
+    text = md.read_text(encoding="utf-8")
+    assert "## Records" in text and "| Run id | " in text
+    assert "## Rollback" not in text and "nothing to roll back" in text

@@ -70,6 +70,7 @@ class RunReport:
     facts_fingerprint: str = ""
     host_spec: str = ""
     playbook_path: str = ""
+    journal_path: str = ""  # where the run's journal is (wbplay log / rollback RUN read it)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}

@@ -86,6 +86,7 @@ class Runner:
             started=now_iso(),
             host_spec=self.host_spec,
             playbook_path=self.pb.path,
+            journal_path=str(ctx.journal.path),
         )
         ctx.emit(
             "run.start",
