@@ -4,6 +4,7 @@ the Markdown records of a run and a plan, and a user's own state file."""
 from __future__ import annotations
 
 import json
+import stat
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from typer.testing import CliRunner
 
 import wbplay
 from wbplay.cli import app
-from wbplay.sim.state import builtin_names
+from wbplay.sim.state import builtin_names, read_state
 
 
 def invoke(*args: str):
@@ -74,3 +75,23 @@ def test_markdown_of_a_dry_run_has_records_and_no_rollback(tmp_path: Path) -> No
     text = md.read_text(encoding="utf-8")
     assert "## Records" in text and "| Run id | " in text
     assert "## Rollback" not in text and "nothing to roll back" in text
+
+
+def test_writing_a_users_state_file_keeps_its_comments_and_mode(state_file) -> None:
+    state = state_file("pc42")
+    text = state.read_text(encoding="utf-8")
+    marker = "  # wbengine: Disabled here on purpose, to reproduce ticket 4711\n"
+    start = text.index("\n  wbengine:") + 1
+    state.write_text(text[:start] + marker + text[start:] + "# the end: keep me\n", encoding="utf-8")
+    state.chmod(0o640)
+
+    result = invoke("run", "fix-0x80070422", "--host", f"sim:{state}", "--yes")
+    assert result.exit_code == 0, result.output
+
+    after = state.read_text(encoding="utf-8")
+    assert marker in after and after.endswith("# the end: keep me\n")
+    assert after.splitlines()[0] == text.splitlines()[0]  # the header comment
+    assert stat.S_IMODE(state.stat().st_mode) == 0o640
+    data = read_state(state)  # and the new state is what the run left
+    assert data["services"]["wbengine"]["start_mode"] == "Manual"
+    assert data["services"]["VSS"]["start_mode"] == "Manual"
