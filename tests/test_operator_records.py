@@ -4,6 +4,7 @@ the Markdown records of a run and a plan, and a user's own state file."""
 from __future__ import annotations
 
 import json
+import re
 import stat
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -11,7 +12,9 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 import wbplay
+from conftest import REPO
 from wbplay.cli import app
+from wbplay.resources import docs_dir, playbooks_dir
 from wbplay.sim.state import builtin_names, read_state
 
 
@@ -95,3 +98,20 @@ def test_writing_a_users_state_file_keeps_its_comments_and_mode(state_file) -> N
     data = read_state(state)  # and the new state is what the run left
     assert data["services"]["wbengine"]["start_mode"] == "Manual"
     assert data["services"]["VSS"]["start_mode"] == "Manual"
+
+
+def test_docs_cited_by_the_playbooks_ship_with_them() -> None:
+    """A `why` may cite docs/NAME.md §N only if that file ships (wheel: wbplay/_data/docs) and has §N."""
+    pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    assert '"docs" = "wbplay/_data/docs"' in pyproject
+    cited: dict[str, set[str]] = {}
+    for book in sorted(playbooks_dir().glob("*.yml")):
+        text = book.read_text(encoding="utf-8")
+        for name, sections in re.findall(r"docs/([\w-]+\.md)((?:[ ,]+(?:§|s\.)\s?\d+(?:\.\d+)?)*)", text):
+            cited.setdefault(name, set()).update(re.findall(r"(?:§|s\.)\s?(\d+)", sections))
+    assert cited, "the playbooks cite no docs: drop this test and the shipped copy"
+    for name, sections in cited.items():
+        doc = docs_dir() / name
+        assert doc.is_file(), f"playbooks cite docs/{name}, which is not shipped"
+        headings = set(re.findall(r"^## (\d+)\.", doc.read_text(encoding="utf-8"), re.MULTILINE))
+        assert sections <= headings, f"docs/{name} has no section {sorted(sections - headings)}"
