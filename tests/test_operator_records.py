@@ -15,6 +15,7 @@ import wbplay
 from conftest import REPO
 from wbplay.cli import app
 from wbplay.resources import docs_dir, playbooks_dir
+from wbplay.run.journal import Journal
 from wbplay.sim.state import builtin_names, read_state
 
 
@@ -115,3 +116,19 @@ def test_docs_cited_by_the_playbooks_ship_with_them() -> None:
         assert doc.is_file(), f"playbooks cite docs/{name}, which is not shipped"
         headings = set(re.findall(r"^## (\d+)\.", doc.read_text(encoding="utf-8"), re.MULTILINE))
         assert sections <= headings, f"docs/{name} has no section {sorted(sections - headings)}"
+
+
+def test_the_journal_masks_secrets_but_not_a_count_of_passes(tmp_path: Path) -> None:
+    journal = Journal("t-mask", tmp_path)
+    record = journal.append(
+        "run.start",
+        variables={"max_passes": 3, "password": "x", "admin_pass": "y", "passphrase": "z", "api_token": "t"},
+    )
+    journal.close()
+    assert record["variables"] == {
+        "max_passes": 3,
+        "password": "***",
+        "admin_pass": "***",
+        "passphrase": "***",
+        "api_token": "***",
+    }

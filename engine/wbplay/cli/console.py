@@ -280,5 +280,8 @@ def summary(console: Console, report: RunReport, journal_path: str) -> None:
             highlight=False,
         )
         console.print(f"    wbplay rollback {escape(report.run_id)}", highlight=False)
+        if int(report.exit_code) == 130:
+            console.print("  or carry on where it stopped with:", highlight=False)
+            console.print(f"    wbplay resume {escape(report.run_id)}", highlight=False)
     code = int(report.exit_code)
     console.print(f"  Exit {code}: {_EXIT_TEXT.get(code, '')} ({report.outcome})", highlight=False)

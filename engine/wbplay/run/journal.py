@@ -22,7 +22,9 @@ from typing import Any
 from wbplay.errors import JournalError
 from wbplay.paths import runs_dir
 
-_SECRET_KEY = re.compile(r"pass(word)?|secret|token|credential", re.IGNORECASE)
+# "pass" alone or as password/passwd/passphrase, but not "passes" (max_passes is a count, and
+# `wbplay resume` needs it back from the journal).
+_SECRET_KEY = re.compile(r"pass(word|wd|phrase)?(?![a-z])|secret|token|credential", re.IGNORECASE)
 
 
 def _mask(value: Any) -> Any:

@@ -59,8 +59,10 @@ class Runner:
         confirm: Confirm,
         ask_manual: AskManual | None = None,
         host_spec: str = "",
+        resumes: str = "",
     ) -> None:
         self.host_spec = host_spec
+        self.resumes = resumes  # the run this one carries on (``wbplay resume RUN``)
         self.pb = playbook
         self.ctx = RunContext(host, dict(variables), options, journal, listener)
         self.confirm = confirm
@@ -100,6 +102,10 @@ class Runner:
             host_spec=self.host_spec,
             mode=report.mode,
             variables=ctx.variables,
+            # What `wbplay resume` needs to run it again exactly so (variables are above).
+            allow=sorted(opts.allow),
+            plan=opts.plan is not None,
+            **({"resumes": self.resumes} if self.resumes else {}),
         )
         try:
             self._assess(report)
