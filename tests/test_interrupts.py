@@ -164,3 +164,16 @@ def test_without_a_terminal_a_manual_step_refuses_before_the_first_change(
     )
     assert skipped.exit_code == 1, skipped.output  # the change ran; the manual step stays pending
     assert state.read_bytes() != before
+
+
+def test_apply_of_a_plan_asks_for_its_manual_step_on_a_terminal(wbplay_home: Path, tmp_path: Path) -> None:
+    state = winre_state(tmp_path)
+    plan = tmp_path / "plan.json"
+    made = CliRunner().invoke(app, ["plan", "fix-0x81000031", "--host", f"sim:{state}", "-o", str(plan)])
+    assert made.exit_code == 1, made.output
+    run = PtyRun(["apply", str(plan), "--yes"], dict(os.environ))
+    run.expect(r'Answer "done" once it is done, or "skip"')
+    run.send(b"skip\r")
+    code = run.wait()
+    assert code == 1, run.text  # applied what it could; the manual step is left pending
+    assert re.search(r"MANUAL\s+external-drive-disconnected\s+operator answered: not done", run.text)

@@ -207,6 +207,7 @@ def apply_plan(
     connect: ConnectOptions | None = None,
     host_spec: str | None = None,
     runs_dir: Path | None = None,
+    ask_manual: Callable[[Step, str], bool] | None = None,
 ) -> tuple[RunReport, Path]:
     """Apply exactly what a reviewed plan says, or refuse with the reason."""
     doc = plan_mod.load(path)
@@ -224,6 +225,7 @@ def apply_plan(
         req,
         listener=listener,
         confirm=confirm,
+        ask_manual=ask_manual,
         runs_dir=runs_dir,
         plan_guard=plan_mod.guard(doc),
         expect_sha256=doc["playbook"]["sha256"],

@@ -222,6 +222,7 @@ def apply(
             listener=ConsoleListener(console),
             confirm=_confirm(yes),  # type: ignore[arg-type]
             connect=ConnectOptions(inventory, transport, insecure_skip_tls_verify),
+            ask_manual=_ask_manual if sys.stdin.isatty() else None,
         )
         app_mod.write_reports(result, specs)
     except WbplayError as e:
