@@ -177,3 +177,52 @@ def test_apply_of_a_plan_asks_for_its_manual_step_on_a_terminal(wbplay_home: Pat
     code = run.wait()
     assert code == 1, run.text  # applied what it could; the manual step is left pending
     assert re.search(r"MANUAL\s+external-drive-disconnected\s+operator answered: not done", run.text)
+
+
+CHANGE_THEN_RESTART = """\
+id: change-then-restart
+title: A reversible change, then a restart the PC does not come back from in time
+description: A test playbook for the wait after a restart.
+applies_to: {error_codes: ["0x80070422"]}
+references: ["tests"]
+vars:
+  allow_restart: {type: boolean, description: consent to restart, default: false}
+steps:
+  - id: vss-not-disabled
+    title: VSS is not Disabled
+    why: A test step for the wait after a restart.
+    check: {kind: service.start_mode, name: VSS}
+    expect: {not: {in: [Disabled, null]}}
+    remedy: {kind: service.set_start_mode, name: VSS, start_mode: Manual}
+  - id: restart
+    title: The PC restarted
+    why: A test step for the wait after a restart.
+    check: {kind: service.start_mode, name: VSS}
+    expect: {equals: Never}
+    remedy: {kind: host.reboot, reason: test}
+    opt_in: allow_restart
+"""
+
+
+def test_a_pc_that_does_not_come_back_in_time_is_not_rolled_back_blind(
+    wbplay_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WBPLAY_USER", DEFAULT_USER.name)
+    monkeypatch.setenv("WBPLAY_PASSWORD", DEFAULT_USER.password)
+    book = tmp_path / "change-then-restart.yml"
+    book.write_text(CHANGE_THEN_RESTART, encoding="utf-8")
+    lab = build_lab(load_host_model("pc42"), port=0, reboot_downtime_s=600.0).start()
+    try:
+        args = ["run", str(book), "--host", f"http://127.0.0.1:{lab.port}", "--yes", "--allow", "restart"]
+        result = CliRunner().invoke(app, [*args, "--reboot-poll", "0.1", "--reboot-timeout", "1"])
+        assert lab.restarting, result.output
+    finally:
+        lab.stop()
+    assert result.exit_code == 5, result.output
+    events = journal_events(wbplay_home)
+    assert "rollback.start" not in names(events)
+    assert not any(n.startswith("undo.") for n in names(events))
+    skipped = next(e for e in events if e["event"] == "rollback.skipped")
+    assert "it is not answering" in skipped["reason"]
+    assert skipped["changes"] == ["vss-not-disabled", "restart"]
+    assert f"wbplay rollback {events[0]['run']}" in result.output

@@ -132,3 +132,9 @@ def test_the_journal_masks_secrets_but_not_a_count_of_passes(tmp_path: Path) -> 
         "passphrase": "***",
         "api_token": "***",
     }
+
+
+def test_playbooks_cite_no_file_outside_what_ships() -> None:
+    """`shared/` is the authors' workspace: no user has it, so no playbook may cite it."""
+    for book in sorted(playbooks_dir().rglob("*.yml")):
+        assert "shared/" not in book.read_text(encoding="utf-8"), book
