@@ -15,6 +15,7 @@ import signal
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|\r")
 CTRL_C = b"\x03"
@@ -63,6 +64,26 @@ class PtyRun:
 
     def send(self, data: bytes) -> None:
         os.write(self.fd, data)
+
+    def at_prompt(self) -> None:
+        """Wait until the child is blocked reading its terminal (Linux: /proc/PID/syscall).
+
+        A prompt is on screen a moment before ``input()`` reads: a Ctrl-C in between is
+        only seen after Enter (CPython checks signals on EINTR, and there is none yet),
+        which no human is fast enough to hit, but a test is.
+        """
+        deadline = time.monotonic() + self.limit_s
+        reads = {"x86_64": "0", "aarch64": "63"}.get(os.uname().machine)
+        while time.monotonic() < deadline:
+            try:
+                call = Path(f"/proc/{self.pid}/syscall").read_text().split()
+            except OSError:
+                time.sleep(0.5)  # no /proc: give input() time to start
+                return
+            if reads is None or (call[:2] == [reads, "0x0"]):
+                return
+            self._pump(0.05)
+        raise AssertionError(f"wbplay never waited for input; output:\n{self.text}")
 
     def wait(self) -> int:
         """Read to the end and return the exit code."""

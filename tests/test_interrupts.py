@@ -102,6 +102,7 @@ def test_resume_refuses_a_dry_run(wbplay_home: Path) -> None:
 def test_ctrl_c_at_the_confirmation_acts_at_once(wbplay_home: Path) -> None:
     run = PtyRun(["run", "fix-0x80070422", "--host", "sim:pc42"], dict(os.environ))
     run.expect(r"Apply \d+ change\(s\) to")
+    run.at_prompt()
     run.send(CTRL_C)  # no Enter
     code = run.wait()
     assert code == 130, run.text
@@ -122,6 +123,7 @@ def test_ctrl_c_at_a_manual_prompt_acts_at_once_and_rolls_back(wbplay_home: Path
     text = run.expect(r'Answer "done" once it is done')
     # The instruction and the prompt ask for the same answer.
     assert re.search(r'Answer "done"\s+once it is disconnected', text), text
+    run.at_prompt()
     run.send(CTRL_C)  # no Enter
     code = run.wait()
     assert code == 130, run.text
@@ -139,6 +141,7 @@ def test_a_manual_step_whose_verify_fails_is_reported_failed(wbplay_home: Path, 
         dict(os.environ),
     )
     run.expect(r'Answer "done" once it is done')
+    run.at_prompt()
     run.send(b"done\r")  # ... but the drive is still plugged in
     code = run.wait()
     assert code == 3, run.text  # the step failed; the change before it was rolled back
@@ -173,6 +176,7 @@ def test_apply_of_a_plan_asks_for_its_manual_step_on_a_terminal(wbplay_home: Pat
     assert made.exit_code == 1, made.output
     run = PtyRun(["apply", str(plan), "--yes"], dict(os.environ))
     run.expect(r'Answer "done" once it is done, or "skip"')
+    run.at_prompt()
     run.send(b"skip\r")
     code = run.wait()
     assert code == 1, run.text  # applied what it could; the manual step is left pending
