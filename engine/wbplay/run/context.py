@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wbplay.hosts.base import Host
+from wbplay.playbook.model import Step
 from wbplay.run.journal import Journal
 from wbplay.run.options import Listener, Options
 
@@ -29,6 +30,9 @@ class RunContext:
     # Why the PC may not be answering (a restart it has not come back from, a lost connection):
     # an automatic rollback is never started against it blind.
     host_away: str = ""
+    steps: Mapping[str, Step] = field(default_factory=dict)  # the playbook's steps by id (guards, consent)
+    var_docs: Mapping[str, str] = field(default_factory=dict)  # variable -> its description (BLOCKED lines)
+    waited_for: set[str] = field(default_factory=set)  # blocked steps that later repairs wait for
 
     def emit(self, name: str, **fields: Any) -> None:
         """One run event, to the journal first, then to the listener."""
