@@ -223,9 +223,9 @@ def make_plan(
     dry = dataclasses.replace(req, dry_run=True)
     report, _ = run(dry, listener=listener, confirm=lambda r: False, runs_dir=runs_dir)
     doc = plan_mod.build(report, req.allow)
-    doc["plan_file"] = str(out)  # so the plan's review text can name the exact `wbplay apply` line
     plan_mod.save(doc, out)
-    return doc
+    # Not part of the signed plan: only its review text (--report md:) names the exact `wbplay apply`.
+    return {**doc, "plan_file": str(out)}
 
 
 def apply_plan(

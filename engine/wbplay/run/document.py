@@ -11,7 +11,7 @@ from typing import Any
 
 from wbplay.run.results import RunReport
 
-FORMAT_VERSION = "1.1"  # 1.1: "for", summary.first_needed, journal; plan_file in plans
+FORMAT_VERSION = "1.1"  # 1.1: "for", summary.first_needed, journal; plan_file in plan reports
 
 
 def to_document(report: RunReport, *, kind: str = "run") -> dict[str, Any]:
