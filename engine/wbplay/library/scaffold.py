@@ -242,10 +242,20 @@ def _copy(name: str, dest: Path, source: str) -> Scaffold:
     beside = src.with_name(src.stem + SUFFIX)
     scen = beside if beside.is_file() else scenarios_dir() / f"{pb.id}.yml"
     if scen.is_file():
-        body = re.sub(r"^# yaml-language-server:.*\n", "", scen.read_text(encoding="utf-8"), count=1)
-        body = re.sub(r"^playbook:.*$", f"playbook: {name}.yml", body, count=1, flags=re.MULTILINE)
+        with scen.open(encoding="utf-8") as f:
+            data = yaml.safe_load(f)
+        data["playbook"] = f"{name}.yml"
+        for sc in data.get("scenarios") or []:
+            # A copy ties with its original in triage, so "ranked first" cannot hold for both.
+            (sc.get("before") or {}).pop("triage", None)
         out = dest / f"{name}{SUFFIX}"
-        out.write_text(_modeline("scenarios", dest) + body, encoding="utf-8")
+        body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+        out.write_text(
+            _modeline("scenarios", dest)
+            + f"# Scenarios copied from {scen.name} by `wbplay new --from` (triage expectations dropped).\n"
+            + body,
+            encoding="utf-8",
+        )
         files.append(out)
     return Scaffold(tuple(files), playbook)
 

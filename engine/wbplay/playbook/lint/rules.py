@@ -375,6 +375,16 @@ def scenario_file(doc: Document, path: Path, emit: Emit) -> None:
         )
 
 
+def _todos(doc: Document, emit: Emit) -> None:
+    places: list[tuple[KeyPath, Any]] = [((key,), doc.data.get(key)) for key in ("title", "description")]
+    for i, s in _steps(doc):
+        places += [(("steps", i, key), s.get(key)) for key in ("title", "why")]
+        places.append((("steps", i, "remedy", "instruction"), (s.get("remedy") or {}).get("instruction")))
+    for at, value in places:
+        if isinstance(value, str) and "TODO" in value:
+            emit("WB016", at, "a TODO placeholder is still here", "replace it with the real text")
+
+
 ALL_RULES: tuple[Callable[[Document, Emit], None], ...] = (
     _remedy_satisfies,
     _when_steps,
@@ -383,4 +393,5 @@ ALL_RULES: tuple[Callable[[Document, Emit], None], ...] = (
     _sources,
     _names,
     _duplicates,
+    _todos,
 )
