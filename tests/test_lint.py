@@ -87,7 +87,7 @@ TRIGGERS: dict[str, str] = {
 
 
 def test_every_rule_has_a_trigger() -> None:
-    assert set(TRIGGERS) | {"WB013"} == set(RULES)
+    assert set(TRIGGERS) | {"WB013", "WB017"} == set(RULES)  # those two: tests below
 
 
 def test_a_clean_playbook_has_no_findings(tmp_path: Path) -> None:
@@ -143,3 +143,27 @@ def test_cli_formats_for_ci(tmp_path: Path) -> None:
     assert sarif["version"] == "2.1.0" and {r["id"] for r in run["tool"]["driver"]["rules"]} == set(RULES)
     region = run["results"][0]["locations"][0]["physicalLocation"]["region"]
     assert run["results"][0]["ruleId"] == "WB001" and region == {"startLine": 13, "startColumn": 5}
+
+
+def test_wb017_a_step_no_scenario_runs(tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["new", "demo", "--dir", str(tmp_path)]).exit_code == 0
+    pb = tmp_path / "demo.yml"
+    text = pb.read_text(encoding="utf-8").replace(
+        "vars: {}", "vars:\n  extra: {type: boolean, description: run the extra step, default: false}"
+    )
+    pb.write_text(
+        text
+        + "\n  - id: extra\n    title: Only with --var extra=true\n"
+        "    why: 'A step no scenario enables (docs/domain.md §1).'\n"
+        "    when: {var: extra, equals: true}\n"
+        "    check: {kind: service.state, name: VSS}\n    expect: {equals: Running}\n",
+        encoding="utf-8",
+    )
+    plain = runner.invoke(app, ["lint", str(pb)])
+    assert "WB017" not in plain.output  # the static rules do not run scenarios
+    result = runner.invoke(app, ["lint", "--scenarios", "-f", "json", str(pb)])
+    rows = [r for r in json.loads(result.output) if r["rule"] == "WB017"]
+    assert [r["message"] for r in rows] == [
+        "no scenario runs step 'extra' (skipped or never reached in every one)"
+    ]

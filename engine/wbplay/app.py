@@ -16,7 +16,7 @@ from wbplay import report as report_mod
 from wbplay import resources
 from wbplay.errors import ExitCode, HostError, PlaybookError, UsageError
 from wbplay.hosts.factory import ConnectOptions, expand, open_host
-from wbplay.library import scaffold
+from wbplay.library import coverage, scaffold
 from wbplay.library import triage as triage_mod
 from wbplay.playbook import lint as lint_mod
 from wbplay.playbook import load as playbook_mod
@@ -362,11 +362,18 @@ def kind_index() -> tuple[list[kinddoc.KindDoc], list[kinddoc.KindDoc]]:
     ]
 
 
-def lint(paths: list[Path]) -> list[lint_mod.Finding]:
-    files = [p for p in paths if not p.exists()]
-    if files:
-        raise UsageError(f"no such file or folder: {files[0]}")
-    return lint_mod.lint_paths(paths)
+def lint(paths: list[Path], *, run_scenarios: bool = False) -> list[lint_mod.Finding]:
+    """The lint findings of these playbooks; ``run_scenarios`` adds WB017 (runs the scenarios)."""
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise UsageError(f"no such file or folder: {missing[0]}")
+    findings = lint_mod.lint_paths(paths)
+    if run_scenarios:
+        broken = {f.path for f in findings if f.rule == "WB000"}
+        for path in lint_mod.playbook_files(paths):
+            if str(path) not in broken:
+                findings += coverage.unexercised(path)
+    return sorted(findings, key=lambda f: (f.path, f.line, f.column, f.rule))
 
 
 def new_playbook(name: str, dest: Path, from_playbook: str | None, checks: list[str]) -> scaffold.Scaffold:

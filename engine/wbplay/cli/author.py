@@ -97,12 +97,15 @@ def lint(
         str, typer.Option("--format", "-f", help="text, json, github (Actions annotations) or sarif")
     ] = "text",
     strict: Annotated[bool, typer.Option("--strict", help="Warnings fail too (exit 2)")] = False,
+    scenarios: Annotated[
+        bool, typer.Option("--scenarios", help="Also run the scenarios: warn about steps none of them runs")
+    ] = False,
 ) -> None:
     """What a reviewer would catch: file:line:col, rule id, fix hint. Exits 2 on an error finding."""
     if fmt not in lint_output.FORMATS:
         raise fail(UsageError(f"--format must be one of {', '.join(lint_output.FORMATS)}"))
     try:
-        findings = app_mod.lint(paths)
+        findings = app_mod.lint(paths, run_scenarios=scenarios)
     except WbplayError as e:
         raise fail(e) from None
     rendered = lint_output.render(findings, fmt)

@@ -18,7 +18,7 @@ from wbplay.playbook.load import expand_paths
 from wbplay.playbook.schema import validate
 from wbplay.playbook.yamlsafe import KeyPath, load_text, read_text
 
-__all__ = ["RULES", "Finding", "lint_file", "lint_paths"]
+__all__ = ["RULES", "Finding", "lint_file", "lint_paths", "playbook_files"]
 
 
 def lint_file(path: Path) -> list[Finding]:
@@ -47,13 +47,13 @@ def lint_file(path: Path) -> list[Finding]:
     return sorted(found, key=lambda f: (f.line, f.column, f.rule))
 
 
+def playbook_files(paths: list[Path]) -> list[Path]:
+    """The playbooks among these files and folders (scenario files and host states are not)."""
+    return [p for p in expand_paths(paths) if _is_playbook(p)]
+
+
 def lint_paths(paths: list[Path]) -> list[Finding]:
-    out: list[Finding] = []
-    for p in expand_paths(paths):
-        if not _is_playbook(p):
-            continue
-        out.extend(lint_file(p))
-    return out
+    return [f for p in playbook_files(paths) for f in lint_file(p)]
 
 
 def _is_playbook(p: Path) -> bool:

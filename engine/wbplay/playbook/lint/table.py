@@ -24,6 +24,7 @@ RULES: dict[str, tuple[str, str]] = {
     "WB014": (WARNING, "two steps make the same check with the same expectation"),
     "WB015": (ERROR, "risk: is lower than the remedy's derived risk"),
     "WB016": (WARNING, "a TODO placeholder from wbplay new is still there"),
+    "WB017": (WARNING, "no scenario runs the step (wbplay lint --scenarios)"),
 }
 
 
