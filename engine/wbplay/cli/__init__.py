@@ -13,6 +13,7 @@ import typer
 
 from wbplay.cli import author, journal, lab, library, run
 from wbplay.cli.common import err
+from wbplay.cli.text import multiline
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -43,7 +44,7 @@ app.command()(author.schema)
 
 
 def _show_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
-    err.print(f"[yellow]warning:[/] {message}", highlight=False)
+    err.print(f"[yellow]warning:[/] {multiline(message)}", highlight=False)
 
 
 def main() -> None:
