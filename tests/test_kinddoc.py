@@ -111,3 +111,11 @@ def test_schema_command_prints_the_installed_schema_and_its_path() -> None:
     text = runner.invoke(app, ["schema", "playbook"])
     assert json.loads(text.output)["$id"] == "urn:wbplay:schema:playbook:1"
     assert runner.invoke(app, ["schema", "nope"]).exit_code == 2
+
+
+def test_every_engine_argument_and_remedy_is_documented() -> None:
+    # A new kind (or argument) needs its words in vocab/kinddoc.py before the schema can carry them.
+    names = {n for k in probes.PROBES for n, _ in kinddoc.probe_args(k)}
+    names |= {n for k in actions.ACTIONS for n, _ in kinddoc.action_args(k)}
+    assert names <= set(kinddoc.ARGS), sorted(names - set(kinddoc.ARGS))
+    assert set(actions.ACTIONS) <= set(kinddoc.UNDO), sorted(set(actions.ACTIONS) - set(kinddoc.UNDO))
