@@ -18,10 +18,14 @@ from wbplay.library import triage as triage_mod
 from wbplay.playbook import load as playbook_mod
 from wbplay.playbook.model import Playbook, Step
 from wbplay.playbook.variables import bind
+from wbplay.run import history
 from wbplay.run import journal as journal_mod
 from wbplay.run import plan as plan_mod
+from wbplay.run import recorded as recorded_mod
 from wbplay.run import rollback as rollback_mod
+from wbplay.run import rollback_run as rollback_run_mod
 from wbplay.run.document import to_document
+from wbplay.run.history import RunSummary
 from wbplay.run.journal import Journal, new_run_id
 from wbplay.run.options import Listener, Options
 from wbplay.run.planguard import PlanGuard
@@ -130,13 +134,6 @@ def library() -> list[Playbook]:
     return [playbook_mod.load(p) for p in playbook_mod.library_files()]
 
 
-@dataclass(frozen=True, slots=True)
-class RollbackResult:
-    run_id: str
-    outcomes: list[rollback_mod.UndoOutcome]
-    exit_code: ExitCode
-
-
 def rollback_run(
     run_id: str,
     *,
@@ -144,35 +141,48 @@ def rollback_run(
     listener: Listener,
     connect: ConnectOptions | None = None,
     runs_dir: Path | None = None,
-) -> RollbackResult:
-    """Undo what a finished, failed or interrupted run changed, from its journal."""
-    records = journal_mod.read(run_id, runs_dir)
-    start = records[0]
-    spec = host_spec or start.get("host_spec")
-    if not spec:
-        raise UsageError("this journal does not name its host; pass --host")
-    changes = rollback_mod.from_journal(records)
-    host = open_host(spec, read_only=False, options=connect or ConnectOptions())
+    policy: rollback_mod.UndoPolicy | None = None,
+    dry_run: bool = False,
+    confirm: rollback_run_mod.Confirm | None = None,
+) -> rollback_run_mod.RollbackResult:
+    """Undo what a finished, failed or interrupted run changed, from its journal.
+
+    A journal whose changes are all settled never opens the PC.  Otherwise the
+    PC must be the one the run changed (hostname and MachineGuid), and a WinRM
+    run is reopened as the user it ran as (the journal holds the name, never a
+    password).  ``confirm`` sees the plan before anything is undone (None: yes).
+    """
+    found = journal_mod.load(run_id, runs_dir)
+    entries = recorded_mod.entries(found)
+    if not entries.changes:
+        return rollback_run_mod.nothing_to_do(found, entries)
+    spec = host_spec or entries.start.get("host_spec")
+    if not isinstance(spec, str) or not spec:
+        raise UsageError(f"{found.path} does not name its host; pass --host")
+    opts = connect or ConnectOptions()
+    if entries.user and opts.username is None:
+        opts = dataclasses.replace(opts, username=entries.user)
+    pol = dataclasses.replace(policy or rollback_mod.UndoPolicy(), run_id=found.path.stem)
+    host = open_host(spec, read_only=dry_run, options=opts)
     try:
-        journal = Journal(records[0]["run"], runs_dir)  # append to the same journal
-        try:
-
-            def emit(name: str, **fields: Any) -> None:
-                journal.append(name, **fields)
-                listener.event(name, fields)
-
-            emit("rollback.start", changes=[c.step_id for c in changes], source="journal")
-            outcomes = rollback_mod.undo(host, changes, emit)
-            failed = [o.step_id for o in outcomes if o.status not in ("undone", "not-applied")]
-            emit(
-                "rollback.end", undone=[o.step_id for o in outcomes if o.step_id not in failed], failed=failed
-            )
-        finally:
-            journal.close()
+        return rollback_run_mod.roll_back(
+            host, found, entries, policy=pol, listener=listener, dry_run=dry_run, confirm=confirm
+        )
     finally:
         host.close()
-    code = ExitCode.NEEDS_ATTENTION if failed else ExitCode.OK
-    return RollbackResult(records[0]["run"], outcomes, code)
+
+
+def runs(
+    *, host: str | None = None, playbook: str | None = None, limit: int | None = None
+) -> list[RunSummary]:
+    """Past runs, newest first."""
+    found = history.summaries(host=host, playbook=playbook)
+    return found[:limit] if limit is not None else found
+
+
+def prune_runs(older_than: str) -> history.Pruned:
+    """Delete the journals of settled runs older than ``older_than`` (``90d``)."""
+    return history.prune(history.parse_age(older_than))
 
 
 def document(report: RunReport) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Tables and text for the commands that are not a run: list, show, validate, runs, log."""
+"""Tables and text for the commands that are not a run: list, show, validate, runs, log, rollback."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from rich.table import Table
 from wbplay.app import ValidationResult
 from wbplay.playbook import matchers
 from wbplay.playbook.model import Playbook
-from wbplay.run.journal import RunSummary
+from wbplay.run import history
+from wbplay.run.history import RunSummary
+from wbplay.run.recorded import Skipped
+from wbplay.run.rollback_run import RollbackPlan, RollbackResult
 
 TABLE_WIDTH = 150  # tables are wider than a default 80-column pipe; pasted output must stay readable
 
@@ -91,17 +94,87 @@ def validation(console: Console, results: Sequence[ValidationResult]) -> None:
 
 
 def runs(console: Console, items: Sequence[RunSummary]) -> None:
-    table = Table(title="wbplay runs")
-    for col in ("run", "started", "playbook", "host", "mode", "outcome"):
-        table.add_column(col)
+    """One line per run, newest first, ids in full: pasteable into `wbplay rollback`."""
+    if not items:
+        console.print("no runs recorded (journals live in $WBPLAY_HOME/runs)", highlight=False)
+        return
     for r in items:
-        table.add_row(r.run_id, r.started, r.playbook, r.host, r.mode, r.outcome)
-    _print_table(console, table)
+        damaged = f"  [yellow]({r.damaged} damaged line(s))[/]" if r.damaged else ""
+        console.print(
+            f"{r.run_id}  {r.started}  {escape(r.playbook)}  {escape(r.host)}  {r.mode}  "
+            f"{escape(r.status)}{damaged}",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def pruned(console: Console, result: history.Pruned) -> None:
+    for r in result.deleted:
+        console.print(f"deleted {r.run_id} (last record {r.last_activity})", highlight=False)
+    for r in result.kept:
+        console.print(f"[yellow]kept[/]    {r.run_id}: {escape(r.why_kept)}", highlight=False)
+    console.print(
+        f"{len(result.deleted)} journal(s) deleted, {len(result.kept)} old one(s) kept", highlight=False
+    )
 
 
 def log(console: Console, records: Sequence[dict[str, Any]]) -> None:
     for r in records:
-        detail = {k: v for k, v in r.items() if k not in ("ts", "run", "seq", "event")}
+        detail = {k: v for k, v in r.items() if k not in ("ts", "run", "seq", "event", "_line")}
         step = detail.pop("step", "")
         text = ", ".join(f"{k}={v}" for k, v in detail.items() if v not in (None, "", [], {}))
         console.print(f"{r['ts']}  {r['event']:<16} {escape(str(step)):<24} {escape(text)}", highlight=False)
+
+
+_DECISION = {
+    "undo": ("UNDO", "cyan", "would change {detail}"),
+    "not-applied": ("KEEP", "dim", "nothing to undo: {detail}"),
+    "ran": ("RAN", "dim", "{detail}"),
+    "irreversible": ("RAN", "red", "{detail}"),
+    "conflict": ("CONFLICT", "red", "{detail}"),
+    "needs-consent": ("CONSENT", "magenta", "{detail}"),
+    "unconfirmed": ("UNKNOWN", "red", "{detail}"),
+    "failed": ("FAILED", "red", "{detail}"),
+    "undone": ("UNDONE", "green", "{detail}"),
+}
+
+
+def _entry(console: Console, status: str, step: str, detail: str) -> None:
+    label, style, text = _DECISION.get(status, (status.upper(), "", "{detail}"))
+    console.print(
+        f" [{style}]{label:<8}[/] {escape(step):<24} {escape(text.format(detail=detail))}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def rollback_plan(console: Console, plan: RollbackPlan) -> None:
+    """What a rollback would do, newest change first, and every journal line it skipped."""
+    console.print(
+        f"[bold]Rollback of {plan.run_id}[/] on {escape(plan.pc.describe())}  "
+        f"[dim]{escape(str(plan.journal))}[/]",
+        highlight=False,
+    )
+    for d in plan.decisions:
+        _entry(console, d.status, d.step_id, d.detail)
+    _skipped(console, plan.skipped)
+
+
+def _skipped(console: Console, skipped: Sequence[Skipped]) -> None:
+    for s in skipped:
+        style = "red" if s.hides_change else "dim"
+        console.print(f" [{style}]{'SKIPPED':<8}[/] {escape(s.describe())}", highlight=False, soft_wrap=True)
+
+
+def rollback_result(console: Console, result: RollbackResult) -> None:
+    if result.applied:
+        console.print("[bold]Rollback[/]", highlight=False)
+        for o in result.outcomes:
+            _entry(console, o.status, o.step_id, o.detail)
+    if result.plan is None:
+        _skipped(console, result.skipped)
+    elif result.applied:
+        _skipped(console, result.plan.skipped)
+    code = int(result.exit_code)
+    console.print(f"  Journal: {escape(str(result.journal))}", style="dim", highlight=False)
+    console.print(f"  Exit {code}: {escape(result.message)}", highlight=False)
