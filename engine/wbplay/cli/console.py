@@ -33,6 +33,8 @@ _STYLE = {
     "UNDO": "cyan",
     "UNDONE": "green",
     "KEPT": "dim",
+    "LEFT": "red",
+    "RAN": "dim",
     "VERIFY": "green",
     "WAIT": "cyan",
     "BACK": "green",
@@ -206,6 +208,12 @@ class ConsoleListener:
 
     def _on_undo_skip(self, f: Mapping[str, Any]) -> None:
         self._line("KEPT", f["step"], f["reason"])
+
+    def _on_undo_left(self, f: Mapping[str, Any]) -> None:
+        self._line("LEFT", f["step"], f"{f['reason']}: {f['detail']}")
+
+    def _on_undo_irreversible(self, f: Mapping[str, Any]) -> None:
+        self._line("RAN", f["step"], f["note"])
 
     def _on_undo_failed(self, f: Mapping[str, Any]) -> None:
         self._line("FAILED", f["step"], f"undo failed: {f['error']}")
