@@ -430,3 +430,24 @@ def test_an_ordinary_variable_reaches_the_journal_unmasked(tmp_path: Path) -> No
     rec = json.loads((tmp_path / "mask.jsonl").read_text())
     assert rec["variables"] == {"max_passes": 3, "password": "***"}
     assert rec["action"] == {"key": "HKLM\\x"}
+
+
+def test_a_change_that_failed_before_it_was_applied_is_not_listed_as_rolled_back(state_file) -> None:
+    from wbplay import app as app_mod
+    from wbplay.hosts.factory import ConnectOptions
+
+    state = state_file("pc42")
+    original = read_state(state)
+    req = app_mod.RunRequest(
+        "fix-0x80070422", f"sim:{state}", False, {}, rollback=False, connect=ConnectOptions(fail_write=3)
+    )
+    report, path = app_mod.run(req, listener=_Quiet(), confirm=lambda r: True)
+    failed = next(s.id for s in report.steps if s.status == "failed")
+    result = app_mod.rollback_run(report.run_id, host_spec=None, listener=_Quiet())
+    assert result.exit_code == 0 and read_state(state) == original
+    by_step = {o.step_id: o for o in result.outcomes}
+    assert by_step[failed].status == "not-applied"
+    assert "failed before it was applied" in by_step[failed].detail
+    end = json.loads(path.read_text().splitlines()[-1])
+    assert end["event"] == "rollback.end"
+    assert failed not in end["undone"] and end["not_applied"] == [failed] and len(end["undone"]) == 2

@@ -109,6 +109,7 @@ def test_a_garbage_line_that_could_hide_a_change_is_named_and_needs_attention(st
     assert r.exit_code == 5, r.output
     assert f"line {bad_line}" in r.output and "check that step by hand" in r.output
     assert f"line {bad_line + 1}: not a journal record" in r.output
+    assert f"damaged line {bad_line}" in cli("log", run_id).output
     model = HostModel(read_state(state))
     assert model.service("wbengine")["start_mode"] == "Disabled"  # everything it could prove was undone
     assert model.service("VSS")["start_mode"] == "Manual"  # the unreadable one is left, and said so

@@ -33,7 +33,8 @@ _STYLE = {
     "UNDO": "cyan",
     "UNDONE": "green",
     "KEPT": "dim",
-    "LEFT": "red",
+    "CONFLICT": "red",
+    "CONSENT": "magenta",
     "RAN": "dim",
     "VERIFY": "green",
     "WAIT": "cyan",
@@ -210,7 +211,7 @@ class ConsoleListener:
         self._line("KEPT", f["step"], f["reason"])
 
     def _on_undo_left(self, f: Mapping[str, Any]) -> None:
-        self._line("LEFT", f["step"], f"{f['reason']}: {f['detail']}")
+        self._line("CONFLICT" if f["reason"] == "conflict" else "CONSENT", f["step"], f["detail"])
 
     def _on_undo_irreversible(self, f: Mapping[str, Any]) -> None:
         self._line("RAN", f["step"], f["note"])

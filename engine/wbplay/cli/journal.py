@@ -62,9 +62,10 @@ def log(run_id: Annotated[str, typer.Argument(help="A run id (a unique prefix is
         out.print(f"[yellow]damaged[/] {d.describe()}", highlight=False)
 
 
-def _confirm(yes: bool) -> Callable[[RollbackPlan], bool]:
+def _confirm(yes: bool, shown: list[RollbackPlan]) -> Callable[[RollbackPlan], bool]:
     def confirm(plan: RollbackPlan) -> bool:
         render.rollback_plan(out, plan)
+        shown.append(plan)
         n = len(plan.undoes)
         if yes:
             return True
@@ -109,6 +110,7 @@ def rollback(
     Shows what it will undo and asks first (or --yes); each value is re-read, and one
     that changed since the run is left as a conflict unless --force.
     """
+    shown: list[RollbackPlan] = []
     try:
         result = app_mod.rollback_run(
             run_id,
@@ -117,12 +119,13 @@ def rollback(
             connect=ConnectOptions(inventory, transport, insecure_skip_tls_verify),
             policy=UndoPolicy(allow=frozenset(allow), force=force),
             dry_run=dry_run,
-            confirm=_confirm(yes),
+            confirm=_confirm(yes, shown),
         )
     except WbplayError as e:
         raise fail(e) from None
     if dry_run and result.plan is not None:
         render.rollback_plan(out, result.plan)
-    render.rollback_result(out, result)
+        shown.append(result.plan)
+    render.rollback_result(out, result, plan_shown=bool(shown))
     raise typer.Exit(int(result.exit_code))
 

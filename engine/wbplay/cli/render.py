@@ -120,7 +120,7 @@ def pruned(console: Console, result: history.Pruned) -> None:
 
 def log(console: Console, records: Sequence[dict[str, Any]]) -> None:
     for r in records:
-        detail = {k: v for k, v in r.items() if k not in ("ts", "run", "seq", "event", "_line")}
+        detail = {k: v for k, v in r.items() if k not in ("ts", "run", "seq", "event")}
         step = detail.pop("step", "")
         text = ", ".join(f"{k}={v}" for k, v in detail.items() if v not in (None, "", [], {}))
         console.print(f"{r['ts']}  {r['event']:<16} {escape(str(step)):<24} {escape(text)}", highlight=False)
@@ -166,15 +166,28 @@ def _skipped(console: Console, skipped: Sequence[Skipped]) -> None:
         console.print(f" [{style}]{'SKIPPED':<8}[/] {escape(s.describe())}", highlight=False, soft_wrap=True)
 
 
-def rollback_result(console: Console, result: RollbackResult) -> None:
+_SUMMARY = {
+    "undone": "undone",
+    "not-applied": "not applied",
+    "ran": "ran (nothing to restore)",
+    "irreversible": "ran (cannot be undone)",
+    "conflict": "conflict (left)",
+    "needs-consent": "needs consent (left)",
+    "failed": "failed",
+    "unconfirmed": "unconfirmed",
+}
+
+
+def rollback_result(console: Console, result: RollbackResult, *, plan_shown: bool) -> None:
+    """The closing lines of a rollback (each undo was shown as it happened)."""
     if result.applied:
-        console.print("[bold]Rollback[/]", highlight=False)
+        counts: dict[str, int] = {}
         for o in result.outcomes:
-            _entry(console, o.status, o.step_id, o.detail)
-    if result.plan is None:
+            counts[o.status] = counts.get(o.status, 0) + 1
+        parts = [f"{n} {_SUMMARY.get(status, status)}" for status, n in counts.items()]
+        console.print(f"[bold]Summary[/]  {' · '.join(parts) or 'nothing to undo'}", highlight=False)
+    if not plan_shown:
         _skipped(console, result.skipped)
-    elif result.applied:
-        _skipped(console, result.plan.skipped)
     code = int(result.exit_code)
     console.print(f"  Journal: {escape(str(result.journal))}", style="dim", highlight=False)
     console.print(f"  Exit {code}: {escape(result.message)}", highlight=False)

@@ -59,8 +59,11 @@ def _settled(found: JournalFile, end: dict[str, Any] | None, rollback: str) -> t
 def summarize(found: JournalFile, run_id: str) -> RunSummary:
     records = found.records
     start = records[0] if records and records[0]["event"] == "run.start" else {}
-    end = next((r for r in reversed(records) if r["event"] == "run.end"), None)
-    last_rb = next((r for r in reversed(records) if r["event"] == "rollback.end"), None)
+    ends = [i for i, r in enumerate(records) if r["event"] == "run.end"]
+    end = records[ends[-1]] if ends else None
+    # A rollback after the run ended (`wbplay rollback`); the run's own shows in its outcome.
+    rbs = [i for i, r in enumerate(records) if r["event"] == "rollback.end" and (not ends or i > ends[-1])]
+    last_rb = records[rbs[-1]] if rbs else None
     rollback, at = "", ""
     if last_rb is not None:
         left = last_rb.get("failed") or last_rb.get("left") or []

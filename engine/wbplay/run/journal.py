@@ -128,6 +128,10 @@ class JournalFile:
     records: list[dict[str, Any]]
     damage: list[Damage]
     raw_tail_unterminated: bool = False  # the file does not end with a newline
+    line_numbers: tuple[int, ...] = ()  # the 1-based line of each record, for messages
+
+    def line_of(self, index: int) -> int:
+        return self.line_numbers[index] if index < len(self.line_numbers) else 0
 
 
 _HINT = {name: re.compile(rf'"{name}"\s*:\s*"([^"\\]{{1,200}})"') for name in ("event", "step")}
@@ -141,6 +145,7 @@ def _hint(text: str, name: str) -> str | None:
 def parse(data: bytes, path: Path) -> JournalFile:
     """Every readable record of a journal's bytes, and every line that is not one."""
     records: list[dict[str, Any]] = []
+    numbers: list[int] = []
     damage: list[Damage] = []
     lines = data.split(b"\n")
     unterminated = bool(data) and not data.endswith(b"\n")
@@ -167,9 +172,9 @@ def parse(data: bytes, path: Path) -> JournalFile:
         if not isinstance(record, dict) or not isinstance(record.get("event"), str):
             damage.append(Damage(n, "not a journal record (no event name)", None, _hint(text, "step")))
             continue
-        record["_line"] = n  # where it came from, for messages; never written back
         records.append(record)
-    return JournalFile(path, records, damage, unterminated)
+        numbers.append(n)
+    return JournalFile(path, records, damage, unterminated, tuple(numbers))
 
 
 def load(run_id: str, directory: Path | None = None) -> JournalFile:

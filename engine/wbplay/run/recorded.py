@@ -121,8 +121,8 @@ def entries(journal: JournalFile) -> Entries:
     user: str | None = None
     last_rollback: str | None = None
     start: Mapping[str, Any] = recs[0] if recs and recs[0].get("event") == "run.start" else {}
-    for r in recs:
-        ev, step, line = r["event"], r.get("step"), int(r.get("_line", 0))
+    for i, r in enumerate(recs):
+        ev, step, line = r["event"], r.get("step"), journal.line_of(i)
         if ev == "host.identity":
             identity = from_record(r)
             user = r.get("user") if isinstance(r.get("user"), str) else None

@@ -199,9 +199,8 @@ def decide(
             sid,
             "needs-consent",
             f"undoing it would change {actions.describe(inverse, current)}, which is itself irreversible "
-            f"({_WHY_IRREVERSIBLE.get(inverse.kind, 'it cannot be undone in turn')}), so it is left without "
-            "consent; to undo it "
-            f"anyway: wbplay rollback {policy.run_id} --allow {sid}",
+            f"({_WHY_IRREVERSIBLE.get(inverse.kind, 'it cannot be undone in turn')}); left without consent. "
+            f"To undo it anyway: wbplay rollback {policy.run_id} --allow {sid}",
             current=current,
         )
     return Decision(sid, "undo", actions.describe(inverse, current), inverse, current)
