@@ -213,11 +213,19 @@ def apply_plan(
     connect: ConnectOptions | None = None,
     host_spec: str | None = None,
     runs_dir: Path | None = None,
+    expect: str | None = None,
+    trust: bool = False,
 ) -> tuple[RunReport, Path]:
-    """Apply exactly what a reviewed plan says, or refuse with the reason."""
+    """Apply exactly what a reviewed plan says, or refuse with the reason.
+
+    The file must be the reviewed one (digest, ``--expect``), made here (signature,
+    unless ``trust``), current, and then the runner re-derives every step on the host
+    now and refuses unless the plan is exactly that derivation."""
     doc = plan_mod.load(path)
-    plan_mod.check_baseline(doc)
-    plan_mod.check_fresh(doc, allow_stale=allow_stale)
+    plan_mod.check_expect(doc, path, expect)
+    plan_mod.check_signature(doc, path, trust=trust)
+    plan_mod.check_baseline(doc, path)
+    plan_mod.check_fresh(doc, allow_stale=allow_stale, path=path)
     req = RunRequest(
         playbook=doc["playbook"]["path"],
         host=host_spec or doc["host"]["spec"],
@@ -231,7 +239,7 @@ def apply_plan(
         listener=listener,
         confirm=confirm,
         runs_dir=runs_dir,
-        plan_guard=plan_mod.guard(doc),
+        plan_guard=plan_mod.guard(doc, path),
         expect_sha256=doc["playbook"]["sha256"],
     )
 

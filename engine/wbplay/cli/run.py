@@ -185,7 +185,8 @@ def plan(
         raise fail(e) from None
     n = doc["summary"]["changes"]
     out.print(
-        f"Plan saved to {output}: {n} change(s). Review it (--report md:FILE), then: wbplay apply {output}"
+        f"Plan saved to {output}: {n} change(s), digest {doc['digest']}. Review it (--report md:FILE), "
+        f"then: wbplay apply {output} --expect {doc['digest']}"
     )
     raise typer.Exit(int(ExitCode.PENDING) if n else 0)
 
@@ -195,6 +196,13 @@ def apply(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking for confirmation")] = False,
     allow_stale: Annotated[
         bool, typer.Option("--allow-stale", help="Apply a plan older than its limit (24 h)")
+    ] = False,
+    expect: Annotated[
+        str | None,
+        typer.Option("--expect", help="Refuse unless the plan's digest is this one (shown in plan.md)"),
+    ] = None,
+    trust: Annotated[
+        bool, typer.Option("--trust", help="Apply a plan not signed by this installation (made elsewhere)")
     ] = False,
     inventory: InventoryOpt = None,
     transport: TransportOpt = None,
@@ -209,6 +217,8 @@ def apply(
         result, journal_path = app_mod.apply_plan(
             plan_file,
             allow_stale=allow_stale,
+            expect=expect,
+            trust=trust,
             listener=ConsoleListener(console),
             confirm=_confirm(yes),  # type: ignore[arg-type]
             connect=ConnectOptions(inventory, transport, insecure_skip_tls_verify),

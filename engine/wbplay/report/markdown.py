@@ -13,6 +13,16 @@ def _cell(value: Any) -> str:
     return " ".join(text.split()).replace("|", "\\|") or "—"
 
 
+def _digest(doc: dict[str, Any]) -> list[str]:
+    """The plan's identity: the approver approves this digest, and apply --expect refuses any other."""
+    return [
+        f"**Plan digest:** `{doc['digest']}`",
+        "",
+        f"Apply exactly this plan: `wbplay apply PLAN.json --expect {doc['digest']}`",
+        "",
+    ]
+
+
 def render(doc: dict[str, Any]) -> str:
     pb, host, summary = doc["playbook"], doc["host"], doc["summary"]
     is_plan = doc["kind"] == "plan"
@@ -33,6 +43,8 @@ def render(doc: dict[str, Any]) -> str:
         f"| Steps | {_cell(', '.join(f'{n} {k}' for k, n in sorted(summary['counts'].items())))} |",
         "",
     ]
+    if is_plan and doc.get("digest"):
+        lines += _digest(doc)
     if summary["irreversible"]:
         lines += [
             f"> **Irreversible steps:** {', '.join(summary['irreversible'])}. They cannot be rolled back.",

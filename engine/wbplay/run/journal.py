@@ -19,15 +19,15 @@ import json
 import os
 import re
 import secrets
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from wbplay.errors import JournalError
-from wbplay.paths import runs_dir
+from wbplay.errors import JournalError, PathError, PlaybookError
+from wbplay.paths import ensure_dir, read_regular, runs_dir
+from wbplay.playbook.yamlsafe import loads_json
 
 # Names, not substrings: `max_passes` or a registry `key` are ordinary values.
 _SECRET_WORDS = frozenset(
@@ -78,18 +78,20 @@ class Journal:
 
     def __init__(self, run_id: str, directory: Path | None = None) -> None:
         self.run_id = run_id
-        self.dir = directory or runs_dir()
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir = ensure_dir(directory or runs_dir(), "wbplay's runs directory")
         self.path = self.dir / f"{run_id}.jsonl"
         self._seq = 0
         torn = False
-        if self.path.is_file():
-            found = parse(self.path.read_bytes(), self.path)
-            self._seq = max((r["seq"] for r in found.records if _is_int(r.get("seq"))), default=0)
-            torn = found.raw_tail_unterminated
-        self._file = self.path.open("a", encoding="utf-8")
-        if torn:
-            self._file.write("\n")
+        try:
+            if self.path.exists():
+                found = parse(read_regular(self.path, "journal", _MAX_JOURNAL_BYTES), self.path)
+                self._seq = max((r["seq"] for r in found.records if _is_int(r.get("seq"))), default=0)
+                torn = found.raw_tail_unterminated
+            self._file = self.path.open("a", encoding="utf-8")
+            if torn:
+                self._file.write("\n")
+        except OSError as e:
+            raise PathError(str(self.path), f"cannot write the journal: {e.strerror or e}") from None
 
     def append(self, event: str, **fields: Any) -> dict[str, Any]:
         self._seq += 1
@@ -157,16 +159,17 @@ def parse(data: bytes, path: Path) -> JournalFile:
         last = unterminated and n == len(lines)
         text = raw.decode("utf-8", errors="replace")
         try:
-            record = json.loads(raw.decode("utf-8"))
+            record = loads_json(raw.decode("utf-8"), str(path))  # bounded: depth, number size, no NaN
         except UnicodeDecodeError:
             damage.append(Damage(n, "not UTF-8 text", _hint(text, "event"), _hint(text, "step")))
             continue
-        except (json.JSONDecodeError, RecursionError):
-            reason = (
-                "cut mid-write: the run was killed while writing it"
-                if last
-                else "not a JSON record (garbage or a half-written line)"
-            )
+        except PlaybookError as e:
+            if last and e.message.startswith("not valid JSON"):
+                reason = "cut mid-write: the run was killed while writing it"
+            elif e.message.startswith("not valid JSON"):
+                reason = "not a JSON record (garbage or a half-written line)"
+            else:
+                reason = f"not a journal record: {e.message}"
             damage.append(Damage(n, reason, _hint(text, "event"), _hint(text, "step"), torn_tail=last))
             continue
         if not isinstance(record, dict) or not isinstance(record.get("event"), str):
@@ -185,20 +188,16 @@ def load(run_id: str, directory: Path | None = None) -> JournalFile:
     """
     path = find(run_id, directory)
     try:
-        mode = path.stat().st_mode
-        if not stat.S_ISREG(mode):
-            raise JournalError(f"{path}: not a regular file; a journal is a .jsonl file wbplay wrote")
-        if path.stat().st_size > _MAX_JOURNAL_BYTES:
-            raise JournalError(f"{path}: {path.stat().st_size} bytes is too large for a run journal")
-        data = path.read_bytes()
-    except OSError as e:
-        raise JournalError(f"{path}: cannot read the journal: {e.strerror or e}") from None
+        data = read_regular(path, "journal", _MAX_JOURNAL_BYTES)  # a FIFO or device is refused unread
+    except PathError as e:
+        raise JournalError(str(e)) from None
     found = parse(data, path)
     if not found.records:
-        why = f" ({'; '.join(d.describe() for d in found.damage)})" if found.damage else ""
+        damaged = "; ".join(f"damaged journal {d.describe()}" for d in found.damage)
+        why = f" ({damaged})" if damaged else ""
         raise JournalError(
-            f"{path}: no readable record{why}. The run stopped before it recorded anything, so this "
-            "journal announces no change; delete it, or restore it from a backup if it was damaged later."
+            f"{path}: the journal has no records{why}. The run stopped before it recorded anything, so "
+            "this journal announces no change; delete it, or restore it from a backup if it was damaged."
         )
     return found
 

@@ -101,12 +101,25 @@ def _intent(r: Mapping[str, Any]) -> RecordedChange | str:
     return RecordedChange(step, action, r.get("before"), probe, inverse, started=str(r.get("ts", "")))
 
 
+# Events that never announce a change: a damaged line that still shows one of these hides nothing.
+_NO_CHANGE = frozenset(
+    {
+        "run.start", "run.end", "run.interrupted", "host.facts", "host.identity", "host.back",
+        "host.reboot.wait", "host.reboot.retry", "host.reboot.dropped", "step.check", "step.plan",
+        "step.verify", "step.manual", "step.unplanned", "plan.refused", "plan.matched", "op.output",
+        "change.done", "change.failed", "rollback.start", "rollback.end", "rollback.skipped",
+        "undo.intent", "undo.verify", "undo.skip", "undo.failed", "undo.left", "undo.irreversible",
+    }
+)  # fmt: skip
+
+
 def _damage(d: Damage, intents: set[str]) -> Skipped:
     if d.torn_tail:
         # An intent is written and fsync'd before its change is sent: a torn last line was never followed
         # by the change it would have announced.
         return Skipped(d.line, f"{d.reason}; nothing it would have announced was sent", False, d.step)
-    could_be_intent = d.event in (None, "change.intent") and not (d.step and d.step in intents)
+    # An event this wbplay never writes, or none legible, may have been an intent.
+    could_be_intent = d.event not in _NO_CHANGE and not (d.step and d.step in intents)
     reason = d.reason + ("" if could_be_intent else "; not needed: rollback re-reads the PC instead")
     return Skipped(d.line, reason, could_be_intent, d.step)
 

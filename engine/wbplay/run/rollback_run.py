@@ -65,7 +65,18 @@ def _attention(skipped: list[Skipped]) -> bool:
 
 
 def nothing_to_do(journal: JournalFile, ent: Entries) -> RollbackResult:
-    """A journal whose every change is settled: say so without touching the PC."""
+    """A journal whose every change is settled: say so without touching the PC.
+
+    If a damaged line may have announced a change, nothing can be done from this
+    journal: refused (exit 2), naming the file and the lines.
+    """
+    hidden = [s for s in ent.skipped if s.hides_change]
+    if hidden:
+        lines = "; ".join(f"{journal.path}:{s.line}: damaged journal line ({s.reason})" for s in hidden)
+        raise JournalError(
+            f"{lines}. It may have announced a change, and the journal holds nothing else to undo: "
+            "check the PC by hand. Nothing was changed."
+        )
     if ent.last_rollback:
         msg = f"{journal.path.stem} was already rolled back (at {ent.last_rollback}): nothing left to undo"
     else:
@@ -73,8 +84,7 @@ def nothing_to_do(journal: JournalFile, ent: Entries) -> RollbackResult:
     ran = sorted(s for s, how in ent.settled.items() if how == "ran")
     if ran:
         msg += f"; ran and cannot be undone: {', '.join(ran)}"
-    code = ExitCode.NEEDS_ATTENTION if _attention(ent.skipped) else ExitCode.OK
-    return RollbackResult(journal.path.stem, journal.path, code, msg, skipped=ent.skipped)
+    return RollbackResult(journal.path.stem, journal.path, ExitCode.OK, msg, skipped=ent.skipped)
 
 
 def check_identity(

@@ -97,8 +97,8 @@ class Runner:
             if opts.plan is not None:
                 try:
                     planguard.check(report, opts.plan, ctx.emit)
-                except PlanError:
-                    report.exit_code, report.outcome = verdict.PLAN_REFUSED
+                except PlanError as e:  # out of date (1) or edited (2): the error knows which
+                    report.exit_code, report.outcome = e.exit_code, e.outcome
                     self._finish(report)
                     raise
             todo = {s.status for s in report.steps}
