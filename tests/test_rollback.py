@@ -205,6 +205,8 @@ def test_undoing_a_grown_shadow_storage_needs_consent(state_file) -> None:
     assert r.exit_code == 5, r.output
     assert "CONSENT" in r.output and "--allow windows-volume-grow-storage" in r.output
     assert read_state(state)["shadow_storage"][0]["max_mb"] == 1024  # reported and left
+    typo = cli("rollback", run_id, "--yes", "--allow", "windows-volume-grow")
+    assert typo.exit_code == 2 and "windows-volume-grow" in typo.output, typo.output
     ok = cli("rollback", run_id, "--yes", "--allow", "windows-volume-grow-storage")
     assert ok.exit_code == 0, ok.output
     assert read_state(state)["shadow_storage"][0]["max_mb"] == 300

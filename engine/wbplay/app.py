@@ -154,6 +154,10 @@ def rollback_run(
     """
     found = journal_mod.load(run_id, runs_dir)
     entries = recorded_mod.entries(found)
+    known = {c.step_id for c in entries.changes} | set(entries.settled)
+    unknown = sorted((policy.allow if policy else frozenset()) - known)
+    if unknown:
+        raise UsageError(f"--allow names no change of {found.path.stem}: {', '.join(unknown)}")
     if not entries.changes:
         return rollback_run_mod.nothing_to_do(found, entries)
     spec = host_spec or entries.start.get("host_spec")
