@@ -45,7 +45,7 @@ def test_plan_records_what_a_reviewer_needs(planned) -> None:
     _state, plan = planned
     doc = json.loads(plan.read_text())
     jsonschema.validate(doc, schema("report"))
-    assert doc["kind"] == "plan" and doc["format_version"] == "1.0"
+    assert doc["kind"] == "plan" and doc["format_version"] == "1.1"
     assert len(doc["playbook"]["sha256"]) == 64
     assert doc["variables"] == {"wbengine_start_mode": "Manual"}
     assert doc["host"]["facts"]["hostname"] == "PC42"

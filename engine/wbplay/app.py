@@ -14,6 +14,7 @@ from typing import Any
 from wbplay import report as report_mod
 from wbplay.errors import ExitCode, HostError, PlaybookError, UsageError
 from wbplay.hosts.factory import ConnectOptions, expand, open_host
+from wbplay.library import failure_context
 from wbplay.library import triage as triage_mod
 from wbplay.playbook import load as playbook_mod
 from wbplay.playbook.model import Playbook, Step
@@ -45,6 +46,8 @@ class RunRequest:
     skip_manual: bool = False
     reboot_timeout_s: float = 4 * 3600.0
     reboot_poll_s: float = 10.0
+    for_code: str | None = None  # --for: the error code the run is for
+    for_event: bool = False  # --for-event: the run is for the PC's newest backup failure event
 
 
 def load_playbook(name: str) -> Playbook:
@@ -69,6 +72,10 @@ def run(
     values = bind(pb.vars, req.variables)
     host = open_host(req.host, read_only=req.dry_run, options=req.connect)
     try:
+        failure = None
+        if req.for_code is not None or req.for_event:
+            failure = failure_context.what_for(req.for_code, host, pb, library())
+            values = bind(pb.vars, failure_context.with_context(pb, req.variables, failure))
         journal = Journal(new_run_id(pb.id, host.name), runs_dir)
         try:
             runner = Runner(
@@ -83,6 +90,7 @@ def run(
                     skip_manual=req.skip_manual,
                     reboot_timeout_s=req.reboot_timeout_s,
                     reboot_poll_s=req.reboot_poll_s,
+                    for_failure=failure,
                 ),
                 journal=journal,
                 listener=listener,
@@ -265,6 +273,7 @@ _SEVERITY = [
     ExitCode.NEEDS_ATTENTION,
     ExitCode.CONNECTION,
     ExitCode.ROLLED_BACK,
+    ExitCode.NO_CAUSE,
     ExitCode.PENDING,
     ExitCode.OK,
 ]
@@ -304,16 +313,7 @@ def run_many(
     for host in hosts:
         if on_host is not None:
             on_host(host)
-        one = RunRequest(
-            req.playbook,
-            host,
-            req.dry_run,
-            req.variables,
-            req.rollback,
-            req.allow,
-            req.connect,
-            req.skip_manual,
-        )
+        one = dataclasses.replace(req, host=host)
         try:
             report, path = run(one, listener=listener, confirm=confirm, ask_manual=ask_manual)
         except HostError as e:
@@ -335,3 +335,26 @@ def triage(
     finally:
         if host is not None:
             host.close()
+
+
+def run_request_from_triage(
+    result: triage_mod.TriageResult, host: str, *, dry_run: bool, connect: ConnectOptions | None = None
+) -> RunRequest:
+    """``triage --run``: the best match, run *for* the failure that matched it, with the
+    variables triage read off the PC (the backup target)."""
+    if not result.matches:
+        raise UsageError("triage found no playbook for this failure: nothing to run")
+    best = result.matches[0]
+    pb = load_playbook(best.playbook_id)
+    handled = set(pb.applies_to.error_codes)
+    codes = [c for e in result.evidence for c in (e.code, e.detailed_code) if c]
+    code = next((c for c in codes if c in handled), codes[0] if codes else None)
+    return RunRequest(
+        playbook=best.playbook_id,
+        host=host,
+        dry_run=dry_run,
+        variables=dict(best.suggested_vars),
+        connect=connect or ConnectOptions(),
+        for_code=code,
+        for_event=code is None,
+    )

@@ -21,6 +21,7 @@ class ExitCode(IntEnum):
     ROLLED_BACK = 3  # a step failed; every applied change was undone and verified
     CONNECTION = 4  # could not connect or authenticate to the host
     NEEDS_ATTENTION = 5  # a rollback failed, or a failure was left in place (--no-rollback)
+    NO_CAUSE = 6  # every check passed, and nothing explains the failure the run was for
     INTERRUPTED = 130  # Ctrl-C; the journal can be rolled back with `wbplay rollback`
 
 

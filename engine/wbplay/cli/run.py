@@ -14,6 +14,8 @@ from rich.prompt import Confirm
 from wbplay import app as app_mod
 from wbplay import report as report_mod
 from wbplay.cli.common import (
+    ForEventOpt,
+    ForOpt,
     HostOpt,
     InsecureOpt,
     InventoryOpt,
@@ -79,6 +81,8 @@ def run(
     skip_manual: SkipManualOpt = False,
     reboot_timeout: RebootTimeoutOpt = 4 * 3600.0,
     reboot_poll: RebootPollOpt = 10.0,
+    for_code: ForOpt = None,
+    for_event: ForEventOpt = False,
 ) -> None:
     """Check a host against a playbook and fix what drifted (or, with --dry-run, show the plan)."""
     console = err if json_out else out
@@ -95,7 +99,11 @@ def run(
             skip_manual=skip_manual,
             reboot_timeout_s=reboot_timeout,
             reboot_poll_s=reboot_poll,
+            for_code=for_code,
+            for_event=for_event,
         )
+        if for_code is not None and for_event:
+            raise UsageError("give --for CODE or --for-event, not both")
         hosts = app_mod.hosts_of(req)
         if len(hosts) > 1:
             if json_out:
