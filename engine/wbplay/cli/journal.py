@@ -13,6 +13,7 @@ from wbplay import app as app_mod
 from wbplay.cli import render
 from wbplay.cli.common import InsecureOpt, InventoryOpt, TransportOpt, err, fail, out
 from wbplay.cli.console import ConsoleListener
+from wbplay.cli.text import plain
 from wbplay.errors import UsageError, WbplayError
 from wbplay.hosts.factory import ConnectOptions
 from wbplay.run import journal
@@ -59,7 +60,7 @@ def log(run_id: Annotated[str, typer.Argument(help="A run id (a unique prefix is
         raise fail(e) from None
     render.log(out, found.records)
     for d in found.damage:
-        out.print(f"[yellow]damaged[/] {d.describe()}", highlight=False)
+        out.print(f"[yellow]damaged[/] {plain(d.describe())}", highlight=False)
 
 
 def _confirm(yes: bool, shown: list[RollbackPlan]) -> Callable[[RollbackPlan], bool]:
@@ -76,7 +77,7 @@ def _confirm(yes: bool, shown: list[RollbackPlan]) -> Callable[[RollbackPlan], b
                 highlight=False,
             )
             return False
-        return Confirm.ask(f"Undo {n} change(s) on {plan.pc.describe()}?", default=False, console=err)
+        return Confirm.ask(f"Undo {n} change(s) on {plain(plan.pc.describe())}?", default=False, console=err)
 
     return confirm
 

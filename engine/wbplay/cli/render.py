@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from wbplay.app import ValidationResult
+from wbplay.cli.text import multiline, plain
 from wbplay.playbook import matchers
 from wbplay.playbook.model import Playbook
 from wbplay.run import history
@@ -39,20 +39,23 @@ def library(console: Console, playbooks: Sequence[Playbook]) -> None:
     table.add_column("error codes")
     table.add_column("steps", justify="right")
     for pb in playbooks:
-        table.add_row(pb.id, pb.title, ", ".join(pb.applies_to.error_codes) or "-", str(len(pb.steps)))
+        codes = ", ".join(pb.applies_to.error_codes) or "-"
+        table.add_row(plain(pb.id), plain(pb.title), plain(codes), str(len(pb.steps)))
     _print_table(console, table)
 
 
 def playbook(console: Console, pb: Playbook) -> None:
-    console.print(f"[bold]{escape(pb.id)}[/]: {escape(pb.title)}", highlight=False)
-    console.print(escape(pb.description), highlight=False)
+    console.print(f"[bold]{plain(pb.id)}[/]: {plain(pb.title)}", highlight=False)
+    console.print(multiline(pb.description), highlight=False)
     if pb.applies_to.error_codes:
-        console.print(f"Error codes: {', '.join(pb.applies_to.error_codes)}", highlight=False)
+        console.print(f"Error codes: {plain(', '.join(pb.applies_to.error_codes))}", highlight=False)
     if pb.vars:
         console.print("Variables:", highlight=False)
         for v in pb.vars.values():
             req = "required" if v.required else f"default {v.default!r}"
-            console.print(f"  {v.name} ({v.type}, {req}): {escape(v.description)}", highlight=False)
+            console.print(
+                f"  {plain(v.name)} ({v.type}, {plain(req)}): {plain(v.description)}", highlight=False
+            )
     table = Table(show_lines=True)
     for col in ("#", "step", "check → expected", "remedy", "risk"):
         table.add_column(col)
@@ -65,17 +68,17 @@ def playbook(console: Console, pb: Playbook) -> None:
             remedy = "manual: " + s.remedy.args["instruction"].strip().splitlines()[0]
         else:
             remedy = f"{s.remedy.kind} {_args(s.remedy.args)}"
-        risk = s.risk.label + (f"\nopt-in: {s.opt_in}" if s.opt_in else "")
+        risk = s.risk.label + (f"\nopt-in: {plain(s.opt_in)}" if s.opt_in else "")
         table.add_row(
             str(i),
-            f"{s.id}\n[dim]{escape(s.title)}[/]",
-            f"{escape(check)}\n→ {escape(expected)}",
-            escape(remedy),
+            f"{plain(s.id)}\n[dim]{plain(s.title)}[/]",
+            f"{plain(check)}\n→ {plain(expected)}",
+            plain(remedy),
             risk,
         )
     _print_table(console, table)
     for ref in pb.references:
-        console.print(f"  ref: {escape(ref)}", style="dim", highlight=False)
+        console.print(f"  ref: {plain(ref)}", style="dim", highlight=False)
 
 
 def _args(args: Any) -> str:
@@ -86,9 +89,9 @@ def validation(console: Console, results: Sequence[ValidationResult]) -> None:
     for r in results:
         if r.error is None:
             unit = "steps" if r.kind == "playbook" else "scenarios"
-            console.print(f"[green]valid[/]   {escape(str(r.path))} ({r.items} {unit})", highlight=False)
+            console.print(f"[green]valid[/]   {plain(r.path)} ({r.items} {unit})", highlight=False)
         else:
-            console.print(f"[red]INVALID[/] {escape(r.error.render())}", highlight=False)
+            console.print(f"[red]INVALID[/] {multiline(r.error.render())}", highlight=False)
     bad = sum(1 for r in results if r.error)
     console.print(f"{len(results) - bad} valid, {bad} invalid", highlight=False)
 
@@ -101,8 +104,8 @@ def runs(console: Console, items: Sequence[RunSummary]) -> None:
     for r in items:
         damaged = f"  [yellow]({r.damaged} damaged line(s))[/]" if r.damaged else ""
         console.print(
-            f"{r.run_id}  {r.started}  {escape(r.playbook)}  {escape(r.host)}  {r.mode}  "
-            f"{escape(r.status)}{damaged}",
+            f"{plain(r.run_id)}  {plain(r.started)}  {plain(r.playbook)}  {plain(r.host)}  {plain(r.mode)}  "
+            f"{plain(r.status)}{damaged}",
             highlight=False,
             soft_wrap=True,
         )
@@ -110,9 +113,9 @@ def runs(console: Console, items: Sequence[RunSummary]) -> None:
 
 def pruned(console: Console, result: history.Pruned) -> None:
     for r in result.deleted:
-        console.print(f"deleted {r.run_id} (last record {r.last_activity})", highlight=False)
+        console.print(f"deleted {plain(r.run_id)} (last record {plain(r.last_activity)})", highlight=False)
     for r in result.kept:
-        console.print(f"[yellow]kept[/]    {r.run_id}: {escape(r.why_kept)}", highlight=False)
+        console.print(f"[yellow]kept[/]    {plain(r.run_id)}: {plain(r.why_kept)}", highlight=False)
     console.print(
         f"{len(result.deleted)} journal(s) deleted, {len(result.kept)} old one(s) kept", highlight=False
     )
@@ -123,7 +126,9 @@ def log(console: Console, records: Sequence[dict[str, Any]]) -> None:
         detail = {k: v for k, v in r.items() if k not in ("ts", "run", "seq", "event")}
         step = detail.pop("step", "")
         text = ", ".join(f"{k}={v}" for k, v in detail.items() if v not in (None, "", [], {}))
-        console.print(f"{r['ts']}  {r['event']:<16} {escape(str(step)):<24} {escape(text)}", highlight=False)
+        console.print(
+            f"{plain(r['ts'])}  {plain(r['event']):<16} {plain(step):<24} {plain(text)}", highlight=False
+        )
 
 
 _DECISION = {
@@ -142,7 +147,7 @@ _DECISION = {
 def _entry(console: Console, status: str, step: str, detail: str) -> None:
     label, style, text = _DECISION.get(status, (status.upper(), "", "{detail}"))
     console.print(
-        f" [{style}]{label:<8}[/] {escape(step):<24} {escape(text.format(detail=detail))}",
+        f" [{style}]{label:<8}[/] {plain(step):<24} {plain(text.format(detail=detail))}",
         highlight=False,
         soft_wrap=True,
     )
@@ -151,8 +156,8 @@ def _entry(console: Console, status: str, step: str, detail: str) -> None:
 def rollback_plan(console: Console, plan: RollbackPlan) -> None:
     """What a rollback would do, newest change first, and every journal line it skipped."""
     console.print(
-        f"[bold]Rollback of {plan.run_id}[/] on {escape(plan.pc.describe())}  "
-        f"[dim]{escape(str(plan.journal))}[/]",
+        f"[bold]Rollback of {plain(plan.run_id)}[/] on {plain(plan.pc.describe())}  "
+        f"[dim]{plain(str(plan.journal))}[/]",
         highlight=False,
     )
     for d in plan.decisions:
@@ -163,7 +168,7 @@ def rollback_plan(console: Console, plan: RollbackPlan) -> None:
 def _skipped(console: Console, skipped: Sequence[Skipped]) -> None:
     for s in skipped:
         style = "red" if s.hides_change else "dim"
-        console.print(f" [{style}]{'SKIPPED':<8}[/] {escape(s.describe())}", highlight=False, soft_wrap=True)
+        console.print(f" [{style}]{'SKIPPED':<8}[/] {plain(s.describe())}", highlight=False, soft_wrap=True)
 
 
 _SUMMARY = {
@@ -189,5 +194,5 @@ def rollback_result(console: Console, result: RollbackResult, *, plan_shown: boo
     if not plan_shown:
         _skipped(console, result.skipped)
     code = int(result.exit_code)
-    console.print(f"  Journal: {escape(str(result.journal))}", style="dim", highlight=False)
-    console.print(f"  Exit {code}: {escape(result.message)}", highlight=False)
+    console.print(f"  Journal: {plain(str(result.journal))}", style="dim", highlight=False)
+    console.print(f"  Exit {code}: {plain(result.message)}", highlight=False)
