@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from wbplay import report as report_mod
-from wbplay.errors import ExitCode, HostError, PlaybookError, UsageError
+from wbplay.errors import ExitCode, HostError, JournalError, PlaybookError, UsageError
 from wbplay.hosts.factory import ConnectOptions, expand, open_host
 from wbplay.library import failure_context
 from wbplay.library import triage as triage_mod
@@ -31,7 +31,7 @@ from wbplay.run.journal import Journal, new_run_id
 from wbplay.run.options import Listener, Options
 from wbplay.run.planguard import PlanGuard
 from wbplay.run.results import RunReport
-from wbplay.run.runner import Runner
+from wbplay.run.runner import Runner, check_allow
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +63,7 @@ def run(
     runs_dir: Path | None = None,
     plan_guard: PlanGuard | None = None,
     expect_sha256: str | None = None,
+    resumes: str = "",
 ) -> tuple[RunReport, Path]:
     """Load, validate, bind and run one playbook on one host.  Nothing touches the
     host before the playbook and its variables are known to be valid."""
@@ -70,6 +71,7 @@ def run(
     if expect_sha256 is not None:
         plan_mod.check_playbook({"playbook": {"sha256": expect_sha256}}, pb)
     values = bind(pb.vars, req.variables)
+    check_allow(pb, req.allow)  # a usage error before any journal or connection
     host = open_host(req.host, read_only=req.dry_run, options=req.connect)
     try:
         failure = None
@@ -97,6 +99,7 @@ def run(
                 confirm=confirm,
                 ask_manual=ask_manual,
                 host_spec=req.host,
+                resumes=resumes,
             )
             return runner.run(), journal.path
         finally:
@@ -213,7 +216,8 @@ def make_plan(
     report, _ = run(dry, listener=listener, confirm=lambda r: False, runs_dir=runs_dir)
     doc = plan_mod.build(report, req.allow)
     plan_mod.save(doc, out)
-    return doc
+    # Not part of the signed plan: only its review text (--report md:) names the exact `wbplay apply`.
+    return {**doc, "plan_file": str(out)}
 
 
 def apply_plan(
@@ -225,6 +229,7 @@ def apply_plan(
     connect: ConnectOptions | None = None,
     host_spec: str | None = None,
     runs_dir: Path | None = None,
+    ask_manual: Callable[[Step, str], bool] | None = None,
     expect: str | None = None,
     trust: bool = False,
 ) -> tuple[RunReport, Path]:
@@ -250,10 +255,71 @@ def apply_plan(
         req,
         listener=listener,
         confirm=confirm,
+        ask_manual=ask_manual,
         runs_dir=runs_dir,
         plan_guard=plan_mod.guard(doc, path),
         expect_sha256=doc["playbook"]["sha256"],
     )
+
+
+def resume_run(
+    run_id: str,
+    *,
+    listener: Listener,
+    confirm: Callable[[RunReport], bool],
+    ask_manual: Callable[[Step, str], bool] | None = None,
+    variables: dict[str, str] | None = None,
+    connect: ConnectOptions | None = None,
+    skip_manual: bool = False,
+    reboot_timeout_s: float = 4 * 3600.0,
+    reboot_poll_s: float = 10.0,
+    runs_dir: Path | None = None,
+) -> tuple[RunReport, Path, str]:
+    """Carry on an interrupted run: the same playbook (unchanged), host, variables and opt-ins,
+    as a new run that re-reads every step, so what the first run finished reads as OK.
+    Returns the new run's report, its journal and the id of the run it resumed."""
+    records = journal_mod.read(run_id, runs_dir)
+    start = records[0] if records else {}
+    old = str(start.get("run", run_id))
+    if start.get("event") != "run.start":
+        raise JournalError(f"run {old}: its journal does not start with run.start")
+    if start.get("mode") != "apply":
+        raise UsageError(f"run {old} was a dry run: nothing to resume (run it without --dry-run)")
+    if start.get("plan"):
+        raise UsageError(f"run {old} applied a reviewed plan: make a new plan rather than resume it")
+    if not start.get("host_spec"):
+        raise UsageError(f"run {old}: its journal does not name its host")
+    given = {k: v for k, v in start.get("variables", {}).items() if v is not None}
+    given.update(variables or {})
+    masked = sorted(k for k, v in given.items() if v == "***")
+    if masked:
+        raise UsageError(f"the journal masks {', '.join(masked)}: give it again with --var NAME=VALUE")
+    pb = load_playbook(start["playbook"]["path"])
+    if pb.sha256 != start["playbook"].get("sha256"):
+        raise UsageError(
+            f"the playbook {pb.path} changed since run {old}: resuming would run something else; "
+            "start a new run (wbplay run), or undo the old one (wbplay rollback)"
+        )
+    req = RunRequest(
+        playbook=start["playbook"]["path"],
+        host=start["host_spec"],
+        dry_run=False,
+        variables=given,
+        allow=frozenset(start.get("allow", [])),
+        connect=connect or ConnectOptions(),
+        skip_manual=skip_manual,
+        reboot_timeout_s=reboot_timeout_s,
+        reboot_poll_s=reboot_poll_s,
+    )
+    report, path = run(
+        req,
+        listener=listener,
+        confirm=confirm,
+        ask_manual=ask_manual,
+        runs_dir=runs_dir,
+        resumes=old,
+    )
+    return report, path, old
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,7 @@ from wbplay.playbook.yamlsafe import loads_json
 
 # Names, not substrings: `max_passes` or a registry `key` are ordinary values.
 _SECRET_WORDS = frozenset(
-    {"password", "passwd", "pwd", "passphrase", "secret", "token", "credential", "credentials"}
+    {"pass", "password", "passwd", "pwd", "passphrase", "secret", "token", "credential", "credentials"}
 )
 _KEY_QUALIFIERS = frozenset({"private", "secret", "api", "access", "signing", "client", "pem"})
 _MAX_JOURNAL_BYTES = 256 * 1024 * 1024  # far beyond any real run; a bigger file is not a journal
