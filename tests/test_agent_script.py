@@ -326,9 +326,9 @@ def test_call_check_allows_good_calls(call: str) -> None:
 
 
 def test_call_check_fires_on_the_agent(agent: str) -> None:
-    typo = agent.replace("-Answers $answers -IdleSeconds 120", "-Answer $answers -IdleSeconds 120", 1)
+    typo = agent.replace("-Policy 'chkdsk-schedule'", "-Pollicy 'chkdsk-schedule'", 1)
     assert typo != agent
-    assert any("Invoke-WbNative has no parameter -answer" in p for p in pwsh_lint.call_problems(typo))
+    assert any("Invoke-WbNative has no parameter -pollicy" in p for p in pwsh_lint.call_problems(typo))
 
 
 def _iterated_functions(agent: str) -> set[str]:

@@ -97,7 +97,8 @@ after ``host.reboot``.
     ``[{name, driver, port}]`` / ``[{name, environment, version}]``
     (``Win32_Printer`` / ``Win32_PrinterDriver``).
 Command reads (a fixed command line, typed arguments, never a free string)
-    ``chkdsk.scan`` (Win8+ ``chkdsk X: /scan``, Win7 ``chkdsk X:``),
+    ``chkdsk.scan`` (``chkdsk X:`` with no switch on every version: ``/scan``
+    repairs online, docs/agent-review.md D1),
     ``chkntfs.query`` (``chkntfs X:``), ``fsutil.dirty_query`` (``fsutil dirty
     query X:``), ``fsutil.ntfsinfo`` (``fsutil fsinfo ntfsinfo X:``),
     ``vssadmin.list_writers``, ``vssadmin.list_shadowstorage``,
@@ -245,7 +246,10 @@ OP_SPECS: dict[str, OpSpec] = {
         OpSpec("printer.list", False, (), "Printers with their driver and port"),
         OpSpec("printer.drivers", False, (), "Installed printer drivers"),
         OpSpec(
-            "chkdsk.scan", False, (_s("volume"),), "Read-only file system scan (Win8+ /scan, Win7 no switch)"
+            "chkdsk.scan",
+            False,
+            (_s("volume"),),
+            "Read-only file system scan (chkdsk X:, no switch; never /scan)",
         ),
         OpSpec("chkntfs.query", False, (_s("volume"),), "chkntfs X: (is a check scheduled at boot?)"),
         OpSpec("fsutil.dirty_query", False, (_s("volume"),), "fsutil dirty query X:"),

@@ -1,0 +1,185 @@
+"""chkdsk on a real PC: the review's D1-D3 (docs/agent-review.md) and the fixes' parity.
+
+No PowerShell here, so the agent is checked by what its source says (the only call
+shapes it may use) and the simulator, which holds the same answering rules, is checked by
+what it does: a read never runs ``/scan``; chkdsk.schedule answers each question by its
+words, never by its place, and fails unless the check is scheduled afterwards.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+import pwsh_lint
+from wbplay.agent import script
+from wbplay.sim.executor import execute
+from wbplay.sim.model import HostModel
+from wbplay.sim.state import load_host_model
+from wbplay.sim.text.chkdsk import schedule_prompt
+from wbplay.vocab import cmdparse, prompts
+from wbplay.vocab.ops import Op
+
+LOCALES = ["en-US", "ja-JP"]
+
+
+@pytest.fixture(scope="module")
+def code() -> str:
+    return pwsh_lint.strip_comments(script.agent_source())
+
+
+def _function(code: str, name: str) -> str:
+    start = code.index(f"function {name} {{")
+    end = code.find("\nfunction ", start + 1)
+    return code[start : end if end > 0 else len(code)]
+
+
+def _ps_string(code: str, variable: str) -> str:
+    m = re.search(rf"^\${variable} = '([^']*)'$", code, re.MULTILINE)
+    assert m, variable
+    return m.group(1)
+
+
+def pc(name: str, locale: str = "en-US") -> HostModel:
+    m = load_host_model(name)
+    m.os["locale"] = locale
+    return m
+
+
+def chkntfs_scheduled(m: HostModel, volume: str) -> bool:
+    out = execute(m, Op("chkntfs.query", {"volume": volume}))
+    assert out.ok and isinstance(out.value, dict)
+    return bool(cmdparse.chkntfs(out.value["output"])["scheduled"])
+
+
+# ------------------------------------------------------------------ D1: /scan ---
+
+
+def test_no_agent_command_runs_chkdsk_scan(code: str) -> None:
+    # /scan repairs online; the read-only scan is chkdsk X: with no switch (D1).
+    assert "'/scan'" not in code.lower()
+    scan = _function(code, "Get-WbVolumeCommand")
+    assert "Get-WbCommandRead 'chkdsk' @($volume))" in scan
+
+
+@pytest.mark.parametrize("name", ["win7-healthy", "win10-healthy", "win11-healthy", "srv2019-healthy"])
+def test_sim_chkdsk_scan_is_read_only_on_every_version(name: str) -> None:
+    m = pc(name)
+    out = execute(m, Op("chkdsk.scan", {"volume": "C:"}))
+    assert out.ok and isinstance(out.value, dict)
+    assert out.value["command_line"] == "chkdsk C:"
+    assert "Running CHKDSK in read-only mode." in out.value["output"]
+
+
+# ---------------------------------------------------- D2: BOM, answers by words ---
+
+
+def test_the_process_starts_only_with_a_bom_free_stdin(code: str) -> None:
+    # .NET writes Console.InputEncoding's preamble into the child's stdin at Start() (D2).
+    starts = re.findall(r"\$(\w+)\.Start\(\)", code)
+    helper = _function(code, "Start-WbProcess")
+    assert sorted(starts) == ["Proc", "sc"]  # $sc is a ServiceController
+    assert "[void]$Proc.Start()" in helper
+    assert helper.index("[Console]::InputEncoding = $stdinEncoding") < helper.index("$Proc.Start()")
+    assert "GetPreamble().Length -gt 0" in helper and "New-WbFailure 50" in helper
+    assert "Start-WbProcess $proc" in _function(code, "Invoke-WbNative")
+    # Likely bug 4: the shell's OutputEncoding is never the decoder, nor changed.
+    assert "[Console]::OutputEncoding =" not in code
+    assert "$encoding = [Console]::OutputEncoding" not in code
+
+
+def test_answers_come_from_the_prompt_not_its_position(code: str) -> None:
+    native = _function(code, "Invoke-WbNative")
+    assert "$Answers" not in code
+    assert "Get-WbPromptReply $Policy $unseen $dialog" in native
+    assert "-Policy 'chkdsk-schedule'" in _function(code, "Register-WbChkdsk")
+    assert "-Policy 'no' -IdleSeconds" in _function(code, "Invoke-WbChkdskNow")  # likely bug 6
+
+
+def test_agent_and_simulator_recognise_questions_by_the_same_words(code: str) -> None:
+    assert _ps_string(code, "WbChkdskDismountWords") == prompts.DISMOUNT_WORDS
+    assert _ps_string(code, "WbChkdskRestartWords") == prompts.RESTART_WORDS
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_each_question_is_recognised_in_each_language(locale: str) -> None:
+    m = pc("pc42-io-errors", locale)
+    assert prompts.question(schedule_prompt(m, "dismount")) == "dismount"
+    assert prompts.question(schedule_prompt(m, "restart")) == "restart"
+    assert prompts.question(schedule_prompt(m, "lost-chains")) == ""
+    both = schedule_prompt(m, "dismount") + schedule_prompt(m, "restart")
+    assert prompts.question(both) == ""  # two questions in one unseen text: not guessed
+
+
+@pytest.mark.parametrize(
+    ("kinds", "answers", "stopped"),
+    [
+        (["dismount", "restart"], (False, True), None),
+        (["restart"], (True,), None),  # the boot volume
+        (["dismount", "dismount", "restart"], (False, False, True), None),  # re-asked first prompt
+        (["restart", "restart"], (True,), "asked again"),  # the Y was not understood
+        (["dismount", "other"], (False,), "does not recognise"),
+        (["dismount"] * 5, (False,) * 4, "more questions"),
+        (["dismount"], (False,), None),  # no Y: the op then fails ("did not offer")
+    ],
+)
+def test_schedule_policy(kinds: list[str], answers: tuple[bool, ...], stopped: str | None) -> None:
+    m = pc("pc42-io-errors")
+    dialog = prompts.answer_schedule(schedule_prompt(m, k) for k in kinds)
+    assert dialog.answers == answers
+    assert (dialog.stopped is None) if stopped is None else (stopped in (dialog.stopped or ""))
+    # A Y never goes to the dismount question, whatever the order.
+    assert all(not yes for k, yes in zip(kinds, dialog.answers, strict=False) if k == "dismount")
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize(
+    ("quirk", "ok"),
+    [
+        ({}, True),
+        ({"chkdsk_prompts": ["dismount", "dismount", "restart"]}, True),
+        ({"chkdsk_prompts": ["restart", "restart"]}, False),
+        ({"chkdsk_prompts": ["dismount", "lost-chains"]}, False),
+        ({"chkdsk_prompts": ["dismount"]}, False),
+        ({"chkdsk_schedule_ignored": True}, False),  # D3
+    ],
+)
+def test_sim_schedule_succeeds_only_when_the_check_is_scheduled(
+    locale: str, quirk: dict[str, Any], ok: bool
+) -> None:
+    m = pc("pc42-io-errors", locale)
+    e = next(v for v in m.state["volumes"] if v.get("letter") == "E:")
+    e.update(quirk)
+    result = execute(m, Op("chkdsk.schedule", {"volume": "E:", "mode": "f"}))
+    assert result.ok is ok, result.error
+    assert chkntfs_scheduled(m, "E:") is ok
+
+
+# ------------------------------------------------------- D3: confirmed schedule ---
+
+
+def test_agent_confirms_the_schedule_after_answering(code: str) -> None:
+    register = _function(code, "Register-WbChkdsk")
+    assert register.index("Invoke-WbNative") < register.index("Test-WbChkdskScheduled $Selector $switch")
+    confirm = _function(code, "Test-WbChkdskScheduled")
+    assert "$WbState.Volumes = $null" in confirm  # the dirty bit is read again, not from the cache
+    assert "Test-WbRepairScheduled" in confirm and "[bool]$v.Dirty" in confirm
+
+
+# --------------------------------------------------------- likely bug 10: sfc ---
+
+
+@pytest.mark.parametrize(
+    ("text", "done"),
+    [
+        ("Verification 100% complete.", True),
+        ("Vérification 100 % effectuée.", True),
+        ("Überprüfung 100\u00a0% abgeschlossen.", True),
+        ("Verification 45% complete.", False),
+        ("Verification 1100% complete.", False),
+    ],
+)
+def test_sfc_completion_in_every_typography(code: str, text: str, done: bool) -> None:
+    assert bool(re.search(_ps_string(code, "WbSfcDone"), text)) is done
