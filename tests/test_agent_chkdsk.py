@@ -183,3 +183,28 @@ def test_agent_confirms_the_schedule_after_answering(code: str) -> None:
 )
 def test_sfc_completion_in_every_typography(code: str, text: str, done: bool) -> None:
     assert bool(re.search(_ps_string(code, "WbSfcDone"), text)) is done
+
+
+# ------------------------------------------------ likely bugs 1, 2, 14: events ---
+
+
+def test_events_survive_record_errors_and_chunk_ids(code: str) -> None:
+    convert = _function(code, "ConvertTo-WbEventJson")
+    assert convert.index("try {") < convert.index("$doc.LoadXml($Record.ToXml())")  # bad XML: one record
+    assert "LogsAndProvidersDontOverlap*" in _function(code, "Test-WbNoMatch")
+    chunk = _function(code, "Get-WbEventChunk")
+    assert "if ($records.Length -gt 0 -or $overlap)" in chunk  # record-level errors keep the records
+    events = _function(code, "Get-WbEvents")
+    assert "$i += 20" in events and "Get-WbEventChunk $query $max" in events  # KB970453's ~22 clauses
+
+
+def test_event_names_are_validated_alike(code: str) -> None:
+    from wbplay.vocab import ops
+
+    assert _ps_string(code, "WbEventName") == ops.EVENT_NAME_PATTERN
+    assert "-cnotmatch $WbEventName" in _function(code, "Get-WbEvents")
+    m = pc("win10-healthy")
+    for bad in ("Disk']|*", "Microsoft-Windows-*", "x[1]"):
+        result = execute(m, Op("events.query", {"provider": bad}))
+        assert not result.ok and result.error is not None and result.error.code == 87
+    assert execute(m, Op("events.query", {"provider": "Service Control Manager", "log": "System"})).ok

@@ -126,6 +126,7 @@ see :attr:`OpSpec.reboots`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -296,6 +297,16 @@ OP_SPECS: dict[str, OpSpec] = {
         OpSpec("host.reboot", True, (_s("reason"),), "Restart the PC now", reboots=True),
     )
 }
+
+EVENT_NAME_PATTERN = r"^[A-Za-z0-9 ._/-]+\z"
+r"""What an ``events.query`` provider or log name may hold (.NET regex; ``\z`` is Python's ``\Z``):
+the names reach Get-WinEvent's XPath and wildcards as text, so a quote, ``[`` or ``*`` is refused
+with 87 (docs/agent-review.md likely bug 14).  events.ps1 holds the same pattern."""
+
+
+def event_name_ok(name: str) -> bool:
+    return re.match(EVENT_NAME_PATTERN.replace("\\z", "\\Z"), name) is not None
+
 
 MODES = ("f", "r")
 """chkdsk repair modes: /F fixes the file system; /R also reads every sector (implies /F)."""
