@@ -208,3 +208,16 @@ def test_event_names_are_validated_alike(code: str) -> None:
         result = execute(m, Op("events.query", {"provider": bad}))
         assert not result.ok and result.error is not None and result.error.code == 87
     assert execute(m, Op("events.query", {"provider": "Service Control Manager", "log": "System"})).ok
+
+
+def test_only_here_strings_span_lines_so_indentation_can_go() -> None:
+    # script.drop_comment_lines strips indentation on the wire: safe only while no other
+    # string literal spans lines (its continuation lines would lose their spaces).
+    tree = pwsh_lint.parse(script.agent_source())
+    multi = [
+        n
+        for n in pwsh_lint._walk(tree.root_node)
+        if n.type in ("string_literal", "expandable_string_literal") and n.start_point[0] != n.end_point[0]
+    ]
+    assert all(pwsh_lint._text(n).startswith(("@'", '@"')) for n in multi)
+    assert len(script.agent_script()) < 0.85 * len(script.agent_source())

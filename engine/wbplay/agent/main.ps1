@@ -77,6 +77,9 @@ function Invoke-WbOp {
             'session.info' {
                 $value = Get-WbSessionInfo
             }
+            'agent.environment' {
+                $value = Get-WbAgentEnvironment
+            }
             'user.shell_folders' {
                 $value = Get-WbShellFolders
             }

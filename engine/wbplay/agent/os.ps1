@@ -76,3 +76,49 @@ function Get-WbOsInfo {
             'arch', (ConvertTo-WbJsonString $archName),
             'boot_time', (ConvertTo-WbJsonString $boot)))
 }
+
+function Get-WbWinrsQuota {
+    # A winrs quota in effect: the policy value (GPO, wins) or WinRM's config
+    # ($Config: winrm/config/winrs as the WSMan.Automation COM API gives it);
+    # $null when neither can be read (no rights, WinRM not configured).
+    param([string]$Name, [string]$Config)
+    $policy = [string](Get-WbHklmValue 'SOFTWARE\Policies\Microsoft\Windows\WinRM\Service\WinRS' $Name)
+    if ($policy -match '^[0-9]{1,9}\z') {
+        return [int]$policy
+    }
+    if ($Config -match ('<(\w+:)?' + $Name + '>([0-9]{1,9})<')) {
+        return [int]$Matches[2]
+    }
+    return $null
+}
+
+function Get-WbAgentEnvironment {
+    # What the agent runs in (wbplay doctor): the language mode (FullLanguage
+    # here: the bootstrap stops under any other), PowerShell and CLR, 32/64
+    # bit, the shell's and the OEM codepage, and the winrs quotas that can
+    # kill a long tool mid-run (WinRM 2.0 on Windows 7 defaults to 150 MB
+    # per shell, children included: docs/agent-review.md likely bug 5).
+    $shellCp = $null
+    try {
+        $shellCp = [Console]::OutputEncoding.CodePage
+    } catch {
+        $shellCp = $null
+    }
+    $os64 = ([IntPtr]::Size -eq 8) -or [bool][Environment]::GetEnvironmentVariable('PROCESSOR_ARCHITEW6432')
+    $winrs = ''
+    try {
+        $winrs = [string](New-Object -ComObject WSMan.Automation).CreateSession().Get('winrm/config/winrs')
+    } catch {
+        $winrs = ''
+    }
+    return (ConvertTo-WbJsonObject @(
+            'language_mode', (ConvertTo-WbJsonString ([string]$ExecutionContext.SessionState.LanguageMode)),
+            'ps_version', (ConvertTo-WbJsonString $PSVersionTable.PSVersion.ToString()),
+            'clr_version', (ConvertTo-WbJsonString $PSVersionTable.CLRVersion.ToString()),
+            'os_64bit', (ConvertTo-WbJsonBool $os64),
+            'process_64bit', (ConvertTo-WbJsonBool ([IntPtr]::Size -eq 8)),
+            'shell_codepage', (ConvertTo-WbJsonNumber $shellCp),
+            'oem_codepage', (ConvertTo-WbJsonNumber (Get-WbOemCodePage)),
+            'winrs_max_memory_mb', (ConvertTo-WbJsonNumber (Get-WbWinrsQuota 'MaxMemoryPerShellMB' $winrs)),
+            'winrs_max_shells_per_user', (ConvertTo-WbJsonNumber (Get-WbWinrsQuota 'MaxShellsPerUser' $winrs))))
+}

@@ -73,15 +73,35 @@ def drop_comment_lines(text: str) -> str:
     return "\n".join(out)
 
 
+def strip_indentation(text: str) -> str:
+    """``text`` without the leading spaces of its lines, except inside here-strings.
+
+    Indentation is a fifth of the agent and PowerShell does not read it; no
+    string but a here-string spans lines (a test keeps it so), so no string
+    changes.  Here-strings are data and stay as they are.
+    """
+    out: list[str] = []
+    in_here_string = False
+    for line in text.split("\n"):
+        if in_here_string:
+            in_here_string = not _HERE_STRING_CLOSE.match(line)
+        else:
+            in_here_string = bool(_HERE_STRING_OPEN.search(line))
+            line = line.lstrip(" ")
+        out.append(line)
+    return "\n".join(out)
+
+
 @lru_cache(maxsize=1)
 def agent_script() -> str:
     """The agent as it is sent: :data:`AGENT_PARTS` joined in order, LF line
-    ends, full-line comments dropped (:func:`drop_comment_lines`).
+    ends, full-line comments dropped (:func:`drop_comment_lines`), indentation
+    too (:func:`strip_indentation`).
 
     Raises :class:`AgentError` if a part is not pure ASCII: the agent must
     survive any codepage on the way in.
     """
-    return drop_comment_lines(agent_source())
+    return strip_indentation(drop_comment_lines(agent_source()))
 
 
 def agent_source() -> str:

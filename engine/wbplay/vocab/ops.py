@@ -88,6 +88,11 @@ after ``host.reboot``.
     documented check, [U]).
 ``session.info``
     ``{user, sid, is_admin, elevated}``: the account the agent runs as.
+``agent.environment``
+    ``{language_mode, ps_version, clr_version, os_64bit, process_64bit,
+    shell_codepage, oem_codepage, winrs_max_memory_mb,
+    winrs_max_shells_per_user}``: what the agent runs in, for ``wbplay
+    doctor``; a quota is null when it cannot be read.
 ``user.shell_folders``
     ``[{sid, profile_path, folders: {name: raw REG_EXPAND_SZ value}}]`` for
     every *loaded* user hive ``HKU\\S-1-5-21-*`` (over WinRM ``HKCU`` is the
@@ -242,6 +247,12 @@ OP_SPECS: dict[str, OpSpec] = {
         ),
         OpSpec(
             "session.info", False, (), "The account the agent runs as, and whether it is an elevated admin"
+        ),
+        OpSpec(
+            "agent.environment",
+            False,
+            (),
+            "What the agent runs in: language mode, PowerShell/CLR, bitness, codepages, winrs quotas",
         ),
         OpSpec("user.shell_folders", False, (), "User Shell Folders of every loaded HKU\\<SID> hive"),
         OpSpec("printer.list", False, (), "Printers with their driver and port"),
