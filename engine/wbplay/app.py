@@ -13,6 +13,8 @@ from typing import Any
 
 from wbplay import report as report_mod
 from wbplay.errors import ExitCode, HostError, PlaybookError, UsageError
+from wbplay.hosts import doctor as doctor_mod
+from wbplay.hosts import recording
 from wbplay.hosts.factory import ConnectOptions, expand, open_host
 from wbplay.library import triage as triage_mod
 from wbplay.playbook import load as playbook_mod
@@ -313,3 +315,36 @@ def triage(
     finally:
         if host is not None:
             host.close()
+
+
+@dataclass(frozen=True, slots=True)
+class DoctorResult:
+    report: doctor_mod.DoctorReport
+    recorded: tuple[Path, ...] = ()
+
+
+def doctor(
+    host: str,
+    *,
+    connect: ConnectOptions | None = None,
+    record: Path | None = None,
+    skip_slow: bool = False,
+    progress: Callable[[doctor_mod.Check], None] | None = None,
+) -> DoctorResult:
+    """``wbplay doctor``: the read-only self-test of one PC (:mod:`wbplay.hosts.doctor`); with
+    ``record``, every agent run is saved there, redacted, as a replay fixture."""
+    if record is not None and record.exists() and any(record.iterdir()):
+        raise UsageError(f"--record {record}: the folder is not empty; give a new one")
+    opened = open_host(host, read_only=True, options=connect)
+    try:
+        report = doctor_mod.diagnose(opened, skip_slow=skip_slow, progress=progress)
+    finally:
+        opened.close()
+    if record is None:
+        return DoctorResult(report)
+    # The account wbplay logged in as: the user part of "winrm://user@host:port".
+    identity = opened.identity
+    if "://" in identity and "@" in identity:
+        user = identity.split("://", 1)[1].rsplit("@", 1)[0]
+        report = dataclasses.replace(report, names=(*report.names, user, user.rsplit("\\", 1)[-1]))
+    return DoctorResult(report, tuple(recording.write(report, record)))

@@ -1,7 +1,7 @@
 """The command line: parse, call :mod:`wbplay.app`, render.  No logic lives here.
 
 This module only assembles the typer app from the command groups (run, library,
-journal, lab) and holds ``main``, the ``wbplay`` entry point.  Exit codes are
+journal, lab, doctor) and holds ``main``, the ``wbplay`` entry point.  Exit codes are
 documented in the README and in :class:`wbplay.errors.ExitCode`.
 """
 
@@ -11,7 +11,7 @@ import warnings
 
 import typer
 
-from wbplay.cli import journal, lab, library, run
+from wbplay.cli import doctor, journal, lab, library, run
 from wbplay.cli.common import err
 
 app = typer.Typer(
@@ -36,6 +36,7 @@ app.command()(journal.rollback)
 app.command(epilog=lab.LAB_ACCOUNT)(lab.lab)
 app.command("triage")(library.triage_cmd)
 app.command("test")(library.test_cmd)
+app.command()(doctor.doctor)
 
 
 def _show_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
