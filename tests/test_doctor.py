@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_e2e_lab import Lab
-from test_replay import replay
 from typer.testing import CliRunner
 
+from test_e2e_lab import Lab
+from test_replay import replay
 from wbplay.cli import app
 from wbplay.errors import HostError
 from wbplay.hosts import doctor, recording
