@@ -221,3 +221,22 @@ def test_only_here_strings_span_lines_so_indentation_can_go() -> None:
     ]
     assert all(pwsh_lint._text(n).startswith(("@'", '@"')) for n in multi)
     assert len(script.agent_script()) < 0.85 * len(script.agent_source())
+
+
+# ------------------------------------------------------- likely bug 3: HKCU ---
+
+
+def test_hkcu_is_refused_unless_the_accounts_hive_is_loaded(code: str) -> None:
+    base = _function(code, "Get-WbBaseKey")
+    assert base.index("Assert-WbUserHive") < base.index("[Microsoft.Win32.Registry]::CurrentUser")
+    guard = _function(code, "Assert-WbUserHive")
+    assert "[Microsoft.Win32.Registry]::Users.OpenSubKey($sid)" in guard and "New-WbFailure 50" in guard
+    m = pc("win10-healthy")
+    for op, args in (
+        ("registry.get", {"key": "HKCU\\Software\\X", "name": "Y"}),
+        ("registry.list", {"key": "HKEY_CURRENT_USER\\Software"}),
+        ("registry.set", {"key": "HKCU\\Software\\X", "name": "Y", "type": "REG_SZ", "value": "z"}),
+    ):
+        result = execute(m, Op(op, args))
+        assert not result.ok and result.error is not None and result.error.code == 50, op
+    assert execute(m, Op("registry.list", {"key": "HKLM\\SOFTWARE"})).ok

@@ -27,7 +27,7 @@ function Get-WbSessionInfo {
 
 function Get-WbShellFolders {
     # User Shell Folders of every loaded HKU\S-1-5-21-* hive (over WinRM,
-    # HKCU is the remote account's, docs/domain.md s.4), values raw
+    # HKCU is no user's: Assert-WbUserHive), values raw
     # (REG_EXPAND_SZ unexpanded), with ProfileList's ProfileImagePath.
     Assert-WbRegistryView
     $users = Get-WbBaseKey 'HKU'

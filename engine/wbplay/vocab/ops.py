@@ -95,8 +95,9 @@ after ``host.reboot``.
     doctor``; a quota is null when it cannot be read.
 ``user.shell_folders``
     ``[{sid, profile_path, folders: {name: raw REG_EXPAND_SZ value}}]`` for
-    every *loaded* user hive ``HKU\\S-1-5-21-*`` (over WinRM ``HKCU`` is the
-    remote account's hive, docs/domain.md s.4), with ``profile_path`` from
+    every *loaded* user hive ``HKU\\S-1-5-21-*`` (over WinRM ``HKCU`` is not
+    the users' hive, and without a loaded profile not even the account's: the
+    agent refuses it then, docs/agent-review.md likely bug 3), with ``profile_path`` from
     ``ProfileList\\<SID>\\ProfileImagePath``.
 ``printer.list`` / ``printer.drivers``
     ``[{name, driver, port}]`` / ``[{name, environment, version}]``
