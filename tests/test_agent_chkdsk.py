@@ -240,3 +240,13 @@ def test_hkcu_is_refused_unless_the_accounts_hive_is_loaded(code: str) -> None:
         result = execute(m, Op(op, args))
         assert not result.ok and result.error is not None and result.error.code == 50, op
     assert execute(m, Op("registry.list", {"key": "HKLM\\SOFTWARE"})).ok
+
+
+# ------------------------------------------------ likely bug 7: delayed start ---
+
+
+def test_delayed_start_goes_through_the_scm(code: str) -> None:
+    setter = _function(code, "Set-WbServiceStartMode")
+    assert "DelayedAutostart" not in setter  # never written behind the SCM's back
+    assert "Invoke-WbNative -Name 'sc' -Tokens @('config', [string]$svc.Name, 'start=', $flag)" in setter
+    assert "$flag = 'delayed-auto'" in setter and "$flag = 'auto'" in setter

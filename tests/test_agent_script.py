@@ -364,8 +364,10 @@ def test_returned_whole_check_fires(agent: str) -> None:
 # ----------------------------------------------------------- native tools ---
 
 # Where a native tool's argument list may come from: fixed switches, volume
-# names resolved on the host, computer names checked against this pattern.
-TOKEN_VARIABLES = {"$volume", "$switch", "$letter", "$machine", "$tokens", "$name", "$unicode", "$answers"}
+# names resolved on the host, computer names checked against this pattern,
+# a service's name as the SCM reports it ($svc, for sc config's fixed flags).
+TOKEN_VARIABLES = {"$volume", "$switch", "$letter", "$machine", "$tokens", "$name", "$unicode"}
+TOKEN_VARIABLES |= {"$flag", "$svc"}
 TOKEN_FUNCTIONS = {"Get-WbVolumeArg", "Resolve-WbVolumeOrFail"}
 NATIVE_RUNNERS = ("Invoke-WbNative", "Get-WbCommandRead")
 

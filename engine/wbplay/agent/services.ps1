@@ -191,9 +191,12 @@ function Set-WbServiceStartMode {
     # native command line, whose quoting PS2 gets wrong), the change goes
     # through the SCM (effective at once, consistent with its in-memory
     # config), and failures come back as numbers, not localized text.
-    # ChangeStartMode cannot express delayed start, so DelayedAutostart is
-    # written in the service's key; the SCM reads it at boot, the only time a
-    # delayed start happens.
+    # ChangeStartMode cannot express delayed start, so that flag goes through
+    # "sc.exe config NAME start= delayed-auto" (or "start= auto" to clear it),
+    # which tells the SCM: writing DelayedAutostart in the key behind its back
+    # leaves sc qc and services.msc showing the old mode until a reboot, and
+    # some protected services' keys refuse Administrators (docs/agent-review.md
+    # likely bug 7).  The name is the SCM's own, through Join-WbArguments.
     param([string]$Name, [string]$Mode)
     $wmiMode = $null
     switch -casesensitive ($Mode) {
@@ -232,20 +235,19 @@ function Set-WbServiceStartMode {
         }
         throw (New-WbFailure $code)
     }
-    $rk = $null
-    try {
-        $rk = (Get-WbBaseKey 'HKLM').OpenSubKey('SYSTEM\CurrentControlSet\Services\' + [string]$svc.Name, $true)
-        if ($null -eq $rk) {
-            throw (New-WbFailure 1060)
+    $flag = $null
+    if ($Mode -ceq 'AutomaticDelayed') {
+        $flag = 'delayed-auto'
+    } elseif ($Mode -ceq 'Automatic') {
+        $delayed = (Get-WbServiceKeyInfo ([string]$svc.Name)).Delayed
+        if ($null -ne $delayed -and [int]$delayed -eq 1) {
+            $flag = 'auto'
         }
-        if ($Mode -ceq 'AutomaticDelayed') {
-            $rk.SetValue('DelayedAutostart', 1, [Microsoft.Win32.RegistryValueKind]::DWord)
-        } elseif ($null -ne $rk.GetValue('DelayedAutostart', $null)) {
-            $rk.SetValue('DelayedAutostart', 0, [Microsoft.Win32.RegistryValueKind]::DWord)
-        }
-    } finally {
-        if ($null -ne $rk) {
-            $rk.Close()
+    }
+    if ($null -ne $flag) {
+        $run = Invoke-WbNative -Name 'sc' -Tokens @('config', [string]$svc.Name, 'start=', $flag)
+        if ($run.ExitCode -ne 0) {
+            throw (New-WbFailure ([long]$run.ExitCode) ('sc config: ' + (Get-WbLastLine $run.Output)))
         }
     }
     return 'null'
