@@ -20,7 +20,7 @@ from wbplay.sim.model import HostModel
 from wbplay.sim.state import load_host_model
 from wbplay.sim.text.chkdsk import schedule_prompt
 from wbplay.vocab import cmdparse, prompts
-from wbplay.vocab.ops import Op
+from wbplay.vocab.ops import OP_SPECS, Op
 
 LOCALES = ["en-US", "ja-JP"]
 
@@ -250,3 +250,27 @@ def test_delayed_start_goes_through_the_scm(code: str) -> None:
     assert "DelayedAutostart" not in setter  # never written behind the SCM's back
     assert "Invoke-WbNative -Name 'sc' -Tokens @('config', [string]$svc.Name, 'start=', $flag)" in setter
     assert "$flag = 'delayed-auto'" in setter and "$flag = 'auto'" in setter
+
+
+# ------------------------------------ likely bugs 8, 9: restart, service waits ---
+
+
+def test_service_waits_scale_and_are_configurable(code: str) -> None:
+    assert "Wait-WbServiceStatus $sc 'Running' $WbState.ServiceWait" in code
+    assert not re.search(r"Wait-WbServiceStatus \$sc '\w+' \d", code)  # no fixed number of seconds
+    assert "ServiceWait = 120" in code and "$WbState.ServiceWait = 180" in code
+    for op in ("service.start", "service.stop", "service.restart"):
+        branch = code[code.index(f"'{op}' {{") :]
+        assert branch.index("Set-WbServiceWait $a") < branch.index("$value = ")
+    assert "wait_s" in {a.name for a in OP_SPECS["service.restart"].args}
+
+
+def test_a_failed_restart_names_what_it_left_stopped(code: str) -> None:
+    restart = _function(code, "Restart-WbService")
+    assert "the restart left stopped: " in restart and "throw (New-WbFailure $first.Code" in restart
+    m = pc("srv2019-wmi-writer-failed")
+    m.state["services"]["UALSVC"]["start_mode"] = "Disabled"  # a dependent that will not start again
+    result = execute(m, Op("service.restart", {"name": "winmgmt"}))
+    assert not result.ok and result.error is not None and result.error.code == 1058
+    assert "UALSVC (1058)" in result.error.message
+    assert m.state["services"]["Winmgmt"]["state"] == "Running"

@@ -1,5 +1,17 @@
 # -------------------------------------------------------------- dispatcher ---
 
+function Set-WbServiceWait {
+    # An op's wait_s (1..3600 seconds) for its service starts and stops.
+    param($OpArgs)
+    $wait = Get-WbArg $OpArgs 'wait_s' 'integer' -Optional
+    if ($null -ne $wait) {
+        if ($wait -lt 1 -or $wait -gt 3600) {
+            throw (New-WbFailure 87 "argument 'wait_s' must be 1 to 3600 seconds")
+        }
+        $WbState.ServiceWait = [int]$wait
+    }
+}
+
 function Invoke-WbOp {
     # One op -> one result, as JSON.  Never throws: a failure is ok:false with
     # a Win32 code, and the next op still runs.
@@ -42,9 +54,11 @@ function Invoke-WbOp {
                 $value = Set-WbServiceStartMode (Get-WbArg $a 'name' 'string') (Get-WbArg $a 'start_mode' 'string')
             }
             'service.start' {
+                Set-WbServiceWait $a
                 $value = Start-WbService (Get-WbArg $a 'name' 'string')
             }
             'service.stop' {
+                Set-WbServiceWait $a
                 $value = Stop-WbService (Get-WbArg $a 'name' 'string')
             }
             'registry.set' {
@@ -144,6 +158,7 @@ function Invoke-WbOp {
                 $value = Set-WbWinre '/enable'
             }
             'service.restart' {
+                Set-WbServiceWait $a
                 $value = Restart-WbService (Get-WbArg $a 'name' 'string')
             }
             'host.reboot' {

@@ -287,7 +287,7 @@ function Get-WbStartFailure {
 }
 
 function Wait-WbServiceStatus {
-    # Bounded wait (the SCM's own start timeout is 30 s too).  1053 on timeout.
+    # Bounded wait ($WbState.ServiceWait seconds, see agent.ps1).  1053 on timeout.
     param($Controller, [string]$Want, [int]$Seconds)
     $deadline = [DateTime]::UtcNow.AddSeconds($Seconds)
     while ($true) {
@@ -316,7 +316,7 @@ function Start-WbService {
         return 'null'
     }
     if ($status -eq 'StopPending') {
-        Wait-WbServiceStatus $sc 'Stopped' 30
+        Wait-WbServiceStatus $sc 'Stopped' $WbState.ServiceWait
         $status = 'Stopped'
     }
     if ($status -eq 'Paused' -or $status -eq 'PausePending') {
@@ -331,7 +331,7 @@ function Start-WbService {
             }
         }
     }
-    Wait-WbServiceStatus $sc 'Running' 30
+    Wait-WbServiceStatus $sc 'Running' $WbState.ServiceWait
     return 'null'
 }
 
@@ -360,6 +360,6 @@ function Stop-WbService {
             }
         }
     }
-    Wait-WbServiceStatus $sc 'Stopped' 30
+    Wait-WbServiceStatus $sc 'Stopped' $WbState.ServiceWait
     return 'null'
 }

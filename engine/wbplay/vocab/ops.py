@@ -32,7 +32,11 @@ Result shapes (``value`` of a successful :class:`OpResult`):
     fields}``; ``fields`` holds the event's named data (read by name, never
     by position, because event templates change between versions).
 
-Write ops return ``None`` on success.  A failure carries a Win32 error code
+Write ops return ``None`` on success.  ``service.start``, ``service.stop`` and
+``service.restart`` take an optional ``wait_s`` (1-3600): how long a start or
+stop may take before 1053 (default 120 s, 180 s on PowerShell 2.0; the SCM's
+30 s is too short for a slow Windows 7 PC).  A ``service.restart`` that leaves
+a service it stopped not running fails, naming each one.  A failure carries a Win32 error code
 (1058 for a disabled service, 1068 for a failed dependency, 2 for a missing
 file...) so that the engine can show the HRESULT a sysadmin would recognise.
 Codes above 0xFFFF are HRESULTs (VSS's 0x8004230D...) and travel as they are.
@@ -223,8 +227,10 @@ OP_SPECS: dict[str, OpSpec] = {
             (_s("name"), _s("start_mode")),
             "Set a service's start mode (Start and DelayedAutostart)",
         ),
-        OpSpec("service.start", True, (_s("name"),), "Start a service and its dependencies"),
-        OpSpec("service.stop", True, (_s("name"),), "Stop a service"),
+        OpSpec(
+            "service.start", True, (_s("name"), _i("wait_s", False)), "Start a service and its dependencies"
+        ),
+        OpSpec("service.stop", True, (_s("name"), _i("wait_s", False)), "Stop a service"),
         OpSpec(
             "registry.set",
             True,
@@ -304,7 +310,10 @@ OP_SPECS: dict[str, OpSpec] = {
         OpSpec("winre.disable", True, (), "reagentc /disable"),
         OpSpec("winre.enable", True, (), "reagentc /enable"),
         OpSpec(
-            "service.restart", True, (_s("name"),), "Stop and start a service (and its running dependents)"
+            "service.restart",
+            True,
+            (_s("name"), _i("wait_s", False)),
+            "Stop and start a service (and its running dependents)",
         ),
         OpSpec("host.reboot", True, (_s("reason"),), "Restart the PC now", reboots=True),
     )
