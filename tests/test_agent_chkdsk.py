@@ -274,3 +274,28 @@ def test_a_failed_restart_names_what_it_left_stopped(code: str) -> None:
     assert not result.ok and result.error is not None and result.error.code == 1058
     assert "UALSVC (1058)" in result.error.message
     assert m.state["services"]["Winmgmt"]["state"] == "Running"
+
+
+# ----------------------------------------------- likely bug 12: UNC targets ---
+
+
+def test_unc_backup_targets_are_read_alike(code: str) -> None:
+    from wbplay.vocab import ops
+
+    assert _ps_string(code, "WbUncTarget") == ops.UNC_TARGET_PATTERN
+    assert "Get-WbBackupRoot $Target" in _function(code, "Get-WbBackupCatalog")
+    assert "$Target -cmatch $WbUncTarget" in _function(code, "Get-WbBackupVersions")
+    m = pc("win7-stale-imagebackup")
+    share = "\\\\nas\\backup"
+    for path in list(m.state["files"]):
+        if path.lower().startswith("e:\\windowsimagebackup"):
+            m.state["files"][share + path[2:]] = m.state["files"].pop(path)
+    catalog = execute(m, Op("backup.catalog", {"target": share + "\\"}))
+    assert catalog.ok and isinstance(catalog.value, dict)
+    assert catalog.value["target"] == share
+    assert [s["machine"] for s in catalog.value["image_sets"]] == ["WIN7-OLDIMG"]
+    versions = execute(m, Op("wbadmin.get_versions", {"target": share}))
+    assert versions.ok and isinstance(versions.value, dict)
+    assert versions.value["command_line"] == f"wbadmin get versions -backupTarget:{share}"
+    for bad in ("\\\\nas\\c$", "\\\\nas\\my share", "\\\\nas"):
+        assert ops.unc_target(bad) is None, bad

@@ -29,11 +29,14 @@ function Get-WbVolumeCommand {
 }
 
 function Get-WbBackupVersions {
-    # wbadmin get versions [-backupTarget:X:]; an unknown target volume is
-    # ERROR_FILE_NOT_FOUND (the simulator prints "no backup" instead).
+    # wbadmin get versions [-backupTarget:X: | -backupTarget:\\server\share];
+    # an unknown target volume is ERROR_FILE_NOT_FOUND (the simulator prints
+    # "no backup" instead).
     param([string]$Target)
     $tokens = @('get', 'versions')
-    if ($null -ne $Target -and $Target -ne '') {
+    if ($null -ne $Target -and $Target -cmatch $WbUncTarget) {
+        $tokens += ('-backupTarget:' + (Get-WbBackupRoot $Target))
+    } elseif ($null -ne $Target -and $Target -ne '') {
         $tokens += ('-backupTarget:' + (Get-WbVolumeArg (Resolve-WbVolumeOrFail $Target)))
     }
     return (Get-WbCommandRead 'wbadmin' $tokens)

@@ -16,7 +16,8 @@ from wbplay.errors import AgentError
 # opens with ``param()`` and holds the shared state, errors, JSON and request
 # decoding; the op families follow, each after the parts whose functions it
 # calls (os.ps1 before native.ps1, which decodes tool output in the OEM
-# codepage); main.ps1 (dispatcher and main) comes last, because the script
+# codepage; storage.ps1, volumes and disks, before backup.ps1, shadow storage
+# and backup catalogs, which resolve volumes); main.ps1 (dispatcher and main) comes last, because the script
 # runs top to bottom and calls every function defined before it.
 AGENT_PARTS: tuple[str, ...] = (
     "agent.ps1",
@@ -27,6 +28,7 @@ AGENT_PARTS: tuple[str, ...] = (
     "events.ps1",
     "native.ps1",
     "storage.ps1",
+    "backup.ps1",
     "commands.ps1",
     "system.ps1",
     "main.ps1",

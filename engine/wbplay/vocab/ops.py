@@ -125,8 +125,10 @@ answering *N* to a forced dismount and *Y* to "check at next restart"),
 ``chkdsk.run {volume, mode}`` (``chkdsk X: /F|/R /X`` now; a volume Windows
 cannot lock (boot, system, page file) fails with 32), ``sfc.scannow``,
 ``shadowstorage.add|resize {for_volume, on_volume, max_size_mb}`` (0 =
-UNBOUNDED; ``vssadmin add|resize shadowstorage`` on Server, ``Win32_ShadowStorage``
-on client Windows, whose vssadmin has no ``add``, [U]),
+UNBOUNDED; ``Win32_ShadowStorage`` on every edition: ``Create``, ``MaxSpace`` +
+``Put``, ``Delete``.  ``Create`` is documented for Server only, "Minimum supported
+client: None supported", as client vssadmin has no ``add``: a client PC may answer
+"unexpected error", reported as such [V the Win32_ShadowStorage Create page]),
 ``shadowstorage.delete {for_volume, on_volume}``, ``winre.disable`` /
 ``winre.enable`` (``reagentc /disable|/enable``), ``service.restart {name}``
 (stop, then start, restarting running dependents as ``Restart-Service -Force``
@@ -327,6 +329,22 @@ with 87 (docs/agent-review.md likely bug 14).  events.ps1 holds the same pattern
 
 def event_name_ok(name: str) -> bool:
     return re.match(EVENT_NAME_PATTERN.replace("\\z", "\\Z"), name) is not None
+
+
+UNC_TARGET_PATTERN = r"^\\\\[A-Za-z0-9._-]{1,63}\\[A-Za-z0-9._-]{1,80}\\?\z"
+r"""A backup target on a network share, ``\\server\share`` (Windows 7 Pro/Ultimate back up
+there): accepted by ``backup.catalog`` and ``wbadmin.get_versions`` besides volume selectors.
+Letters, digits and ``._-`` only, so the path stays one command-line token (no ``$`` admin
+shares, no spaces).  Over WinRM the share is reached with the connection's own credentials:
+NTLM cannot delegate them (the "second hop"), so expect access denied without Kerberos
+delegation or CredSSP.  storage.ps1 holds the same pattern (docs/agent-review.md likely bug 12)."""
+
+
+def unc_target(target: str) -> str | None:
+    r"""``\\server\share`` without a trailing backslash, or None if ``target`` is not one."""
+    if re.match(UNC_TARGET_PATTERN.replace("\\z", "\\Z"), target) is None:
+        return None
+    return target.rstrip("\\")
 
 
 MODES = ("f", "r")
