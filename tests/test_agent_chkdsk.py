@@ -299,3 +299,21 @@ def test_unc_backup_targets_are_read_alike(code: str) -> None:
     assert versions.value["command_line"] == f"wbadmin get versions -backupTarget:{share}"
     for bad in ("\\\\nas\\c$", "\\\\nas\\my share", "\\\\nas"):
         assert ops.unc_target(bad) is None, bad
+
+
+# ------------------------------------------- likely bug 13: path.delete atomic ---
+
+
+def test_a_locked_file_leaves_the_tree_whole(code: str) -> None:
+    remove = _function(code, "Remove-WbPath")
+    assert remove.index("$root.MoveTo($tomb)") < remove.index("$item.Delete()")
+    m = pc("win7-stale-imagebackup")
+    folder = "E:\\WindowsImageBackup\\WIN7-OLDIMG"
+    before = {k for k in m.state["files"] if k.startswith(folder)}
+    m.state["files"][folder + "\\Catalog\\GlobalCatalog"]["locked"] = True
+    result = execute(m, Op("path.delete", {"path": folder}))
+    assert not result.ok and result.error is not None and result.error.code == 32
+    assert {k for k in m.state["files"] if k.startswith(folder)} == before
+    del m.state["files"][folder + "\\Catalog\\GlobalCatalog"]["locked"]
+    assert execute(m, Op("path.delete", {"path": folder})).ok
+    assert not any(k.startswith(folder) for k in m.state["files"])
