@@ -317,3 +317,15 @@ def test_a_locked_file_leaves_the_tree_whole(code: str) -> None:
     del m.state["files"][folder + "\\Catalog\\GlobalCatalog"]["locked"]
     assert execute(m, Op("path.delete", {"path": folder})).ok
     assert not any(k.startswith(folder) for k in m.state["files"])
+
+
+# ------------------------------------------- likely bug 5: the winrs memory quota ---
+
+
+def test_long_repairs_warn_about_a_small_winrs_quota(code: str) -> None:
+    dispatch = _function(code, "Invoke-WbOp")
+    guard = "if ($WbState.Live -and $WbWriteOps.ContainsKey($name)) {\n            Write-WbQuotaWarning"
+    assert guard in dispatch
+    warn = _function(code, "Write-WbQuotaWarning")
+    assert "$mb -lt 1024" in warn and "Write-WbLiveText" in warn
+    assert "'MaxMemoryPerShellMB'" in _function(code, "Get-WbAgentEnvironment")

@@ -484,10 +484,14 @@ def _live_output_problems(agent: str) -> list[str]:
         where = _enclosing(spans, m.start())
         if where not in CONSOLE_WRITERS:
             problems.append(f"{where} writes to stdout: {m.group(0)}")
-    # ... the live lines only from Invoke-WbNative, under the flag ...
+    # ... the live lines only from Invoke-WbNative, under the flag (and the quota warning
+    # before a long repair, which Invoke-WbOp calls only under it: test_agent_chkdsk) ...
     for m in re.finditer(r"(?<!function )\bWrite-WbLiveText\b", code):
-        if _enclosing(spans, m.start()) != "Invoke-WbNative":
+        if _enclosing(spans, m.start()) not in ("Invoke-WbNative", "Write-WbQuotaWarning"):
             problems.append(f"{_enclosing(spans, m.start())} prints live lines")
+    for m in re.finditer(r"(?<!function )\bWrite-WbQuotaWarning\b", code):
+        if _enclosing(spans, m.start()) != "Invoke-WbOp":
+            problems.append(f"{_enclosing(spans, m.start())} prints the quota warning")
     native = pwsh_lint.function_node(code, "Invoke-WbNative")
     body = pwsh_lint._text(native) if native is not None else ""
     if "$live = [bool]$WbState.Live" not in body:

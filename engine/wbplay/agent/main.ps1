@@ -23,6 +23,9 @@ function Invoke-WbOp {
         }
         # Set here, in one place, so that no other op can print before the frame.
         $WbState.Live = $WbSlowOps.ContainsKey($name)
+        if ($WbState.Live -and $WbWriteOps.ContainsKey($name)) {
+            Write-WbQuotaWarning
+        }
         $a = $Op.Args
         $value = $null
         switch -casesensitive ($name) {

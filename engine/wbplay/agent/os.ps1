@@ -92,6 +92,28 @@ function Get-WbWinrsQuota {
     return $null
 }
 
+function Get-WbWinrsConfig {
+    # winrm/config/winrs as the WSMan.Automation COM API gives it (XML), or ''.
+    try {
+        return [string](New-Object -ComObject WSMan.Automation).CreateSession().Get('winrm/config/winrs')
+    } catch {
+        return ''
+    }
+}
+
+function Write-WbQuotaWarning {
+    # Before a long repair (chkdsk /F or /R now, sfc /scannow): a winrs
+    # memory quota under 1024 MB (WinRM 2.0's default is 150) may let WinRM
+    # kill the tool and the shell mid-run (docs/agent-review.md likely bug 5).
+    # A live line, shown while the op runs; the op goes on.
+    $mb = Get-WbWinrsQuota 'MaxMemoryPerShellMB' (Get-WbWinrsConfig)
+    if ($null -ne $mb -and $mb -lt 1024) {
+        $line = 'wbplay: warning: MaxMemoryPerShellMB is ' + $mb + '; WinRM may stop this tool mid-run ' +
+            '(winrm set winrm/config/winrs @{MaxMemoryPerShellMB="1024"})'
+        Write-WbLiveText @{ Tail = '' } @{ Last = $null; Off = $false } $line -Final
+    }
+}
+
 function Get-WbAgentEnvironment {
     # What the agent runs in (wbplay doctor): the language mode (FullLanguage
     # here: the bootstrap stops under any other), PowerShell and CLR, 32/64
@@ -105,12 +127,7 @@ function Get-WbAgentEnvironment {
         $shellCp = $null
     }
     $os64 = ([IntPtr]::Size -eq 8) -or [bool][Environment]::GetEnvironmentVariable('PROCESSOR_ARCHITEW6432')
-    $winrs = ''
-    try {
-        $winrs = [string](New-Object -ComObject WSMan.Automation).CreateSession().Get('winrm/config/winrs')
-    } catch {
-        $winrs = ''
-    }
+    $winrs = Get-WbWinrsConfig
     return (ConvertTo-WbJsonObject @(
             'language_mode', (ConvertTo-WbJsonString ([string]$ExecutionContext.SessionState.LanguageMode)),
             'ps_version', (ConvertTo-WbJsonString $PSVersionTable.PSVersion.ToString()),
