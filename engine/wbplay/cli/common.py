@@ -47,6 +47,19 @@ RebootTimeoutOpt = Annotated[
         "--reboot-timeout", help="Seconds to wait for a PC to come back after a restart (chkdsk /r: hours)"
     ),
 ]
+ForOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--for",
+        help="The error code this run is for (e.g. 0x81000031); none explained: exit 6, no cause found",
+    ),
+]
+ForEventOpt = Annotated[
+    bool,
+    typer.Option(
+        "--for-event", help="The run is for the PC's newest backup failure event (its code and target)"
+    ),
+]
 RebootPollOpt = Annotated[float, typer.Option("--reboot-poll", help="Seconds between reconnection attempts")]
 InsecureOpt = Annotated[
     bool,

@@ -36,6 +36,7 @@ _STYLE = {
     "VERIFY": "green",
     "WAIT": "cyan",
     "BACK": "green",
+    "RESOLVED": "green",
 }
 # Actions that take minutes to hours on a real PC: show a live spinner with the elapsed time.
 LONG_ACTIONS = {"chkdsk.run", "chkdsk.schedule", "sfc.scannow", "host.reboot", "service.restart"}
@@ -122,6 +123,11 @@ class ConsoleListener:
             highlight=False,
         )
 
+    def _on_run_precondition(self, f: Mapping[str, Any]) -> None:
+        then = "a real run will refuse before its first change" if f["dry_run"] else "nothing was changed"
+        reason = escape(f["reason"])
+        self.c.print(f"[bold red]Not allowed to change this PC:[/] {reason}; {then}", highlight=False)
+
     def _on_step_check(self, f: Mapping[str, Any]) -> None:
         label = _CHECK_LABEL.get(f["status"], f["status"].upper())
         if f["status"] == "skipped":
@@ -130,14 +136,24 @@ class ConsoleListener:
             text = f"could not read: {f['error']}"
         else:
             text = f"observed {_clip(show(f['observed']), 40)} · expected {_clip(f['expected'], 40)}"
+        if f["status"] == "blocked" and not f.get("has_change"):
+            text = f["message"]  # held back by a guard: the reason and the variable that lifts it
         self._line(label, f["step"], text, f.get("ms"))
-        if f["status"] in ("manual", "finding") and f.get("message"):
+        if f["status"] == "manual" and f.get("message"):
             self.c.print(f"{'':>10}{escape(_clip(f['message'], 110))}", style="dim", highlight=False)
+        if f["status"] == "finding":
+            # The cause and the advice: the step's title says what is wrong, its why what to do.
+            if f.get("title"):
+                self.c.print(f"{'':>10}cause: {escape(f['title'])}", highlight=False)
+            if f.get("why"):
+                self.c.print(f"{'':>10}advice: {escape(' '.join(f['why'].split()))}", highlight=False)
 
     def _on_step_plan(self, f: Mapping[str, Any]) -> None:
         undo = "" if f.get("undo") else ", cannot be undone"
         if f["blocked"]:
             self._line("BLOCKED", f["step"], f"would change {f['description']} [{f['risk']}{undo}]")
+            if f.get("reason"):
+                self.c.print(f"{'':>10}{escape(f['reason'])}", highlight=False)
         else:
             self._line("PLAN", f["step"], f"would change {f['description']} [{f['risk']}{undo}]")
 
@@ -184,6 +200,10 @@ class ConsoleListener:
             f.get("ms"),
         )
 
+    def _on_finding_resolved(self, f: Mapping[str, Any]) -> None:
+        now = _clip(show(f["observed"]), 40)
+        self._line("RESOLVED", f["step"], f"passes after the repair: observed {now}")
+
     def _on_step_manual(self, f: Mapping[str, Any]) -> None:
         self._line("MANUAL", f["step"], f"operator answered: {f['answer']}")
 
@@ -218,6 +238,7 @@ _EXIT_TEXT = {
     3: "a step failed; the host was rolled back",
     4: "connection or authentication failure",
     5: "the host needs attention",
+    6: "no cause found: every check passed, and nothing here explains the failure",
     130: "interrupted",
 }
 
@@ -242,6 +263,14 @@ def summary(console: Console, report: RunReport, journal_path: str) -> None:
                 f"  [magenta]needs a human[/] {escape(s.id)}: {escape(_clip(s.message, 100))}",
                 highlight=False,
             )
+    if report.first_needed:
+        held = ", ".join(report.first_needed)
+        console.print(
+            f"  [magenta]First:[/] {escape(held)} must be allowed and run; the later repairs wait for it",
+            highlight=False,
+        )
+    if report.exit_code == 6 and report.for_failure is not None:
+        _no_cause(console, report)
     if report.rolled_back:
         console.print(f"  Rolled back: {', '.join(report.rolled_back)}", highlight=False)
     if report.rollback_failed:
@@ -252,3 +281,24 @@ def summary(console: Console, report: RunReport, journal_path: str) -> None:
     console.print(f"  Journal: {escape(journal_path)}", style="dim", highlight=False)
     code = int(report.exit_code)
     console.print(f"  Exit {code}: {_EXIT_TEXT.get(code, '')} ({report.outcome})", highlight=False)
+
+
+def _no_cause(console: Console, report: RunReport) -> None:
+    """No step explains the failure: say so, and what triage would try next."""
+    assert report.for_failure is not None
+    console.print(
+        f"  [yellow]No cause found[/] for {escape(report.for_failure.describe())}: every check of "
+        f"{escape(report.playbook_id)} passed, so the backup will still fail.",
+        highlight=False,
+    )
+    if report.next_playbooks:
+        nxt = ", ".join(report.next_playbooks)
+        console.print(f"  Next, triage would try: {escape(nxt)}", highlight=False)
+        spec = report.host_spec or report.host
+        console.print(
+            f"    wbplay run {escape(report.next_playbooks[0])} --host {escape(spec)} "
+            f"--for {report.for_failure.code} --dry-run",
+            highlight=False,
+        )
+    else:
+        console.print("  No other playbook in the library handles this code.", highlight=False)

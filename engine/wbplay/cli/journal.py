@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from wbplay import app as app_mod
 from wbplay.cli import render
@@ -49,6 +50,8 @@ def rollback(
         raise fail(e) from None
     for o in result.outcomes:
         out.print(f"  {o.step_id}: {o.status} ({o.detail})", highlight=False)
+    for note in result.notes:
+        out.print(f"  note: {escape(note)}", highlight=False)
     unconfirmed = [o.step_id for o in result.outcomes if o.status == "unconfirmed"]
     if unconfirmed:
         out.print(f"[red]Could not confirm: {', '.join(unconfirmed)}[/]")

@@ -14,6 +14,8 @@ from rich.prompt import Confirm
 from wbplay import app as app_mod
 from wbplay import report as report_mod
 from wbplay.cli.common import (
+    ForEventOpt,
+    ForOpt,
     HostOpt,
     InsecureOpt,
     InventoryOpt,
@@ -79,6 +81,8 @@ def run(
     skip_manual: SkipManualOpt = False,
     reboot_timeout: RebootTimeoutOpt = 4 * 3600.0,
     reboot_poll: RebootPollOpt = 10.0,
+    for_code: ForOpt = None,
+    for_event: ForEventOpt = False,
 ) -> None:
     """Check a host against a playbook and fix what drifted (or, with --dry-run, show the plan)."""
     console = err if json_out else out
@@ -95,7 +99,11 @@ def run(
             skip_manual=skip_manual,
             reboot_timeout_s=reboot_timeout,
             reboot_poll_s=reboot_poll,
+            for_code=for_code,
+            for_event=for_event,
         )
+        if for_code is not None and for_event:
+            raise UsageError("give --for CODE or --for-event, not both")
         hosts = app_mod.hosts_of(req)
         if len(hosts) > 1:
             if json_out:
@@ -185,7 +193,8 @@ def plan(
         raise fail(e) from None
     n = doc["summary"]["changes"]
     out.print(
-        f"Plan saved to {output}: {n} change(s). Review it (--report md:FILE), then: wbplay apply {output}"
+        f"Plan saved to {output}: {n} change(s), digest {doc['digest']}. Review it (--report md:FILE), "
+        f"then: wbplay apply {output} --expect {doc['digest']}"
     )
     raise typer.Exit(int(ExitCode.PENDING) if n else 0)
 
@@ -195,6 +204,13 @@ def apply(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking for confirmation")] = False,
     allow_stale: Annotated[
         bool, typer.Option("--allow-stale", help="Apply a plan older than its limit (24 h)")
+    ] = False,
+    expect: Annotated[
+        str | None,
+        typer.Option("--expect", help="Refuse unless the plan's digest is this one (shown in plan.md)"),
+    ] = None,
+    trust: Annotated[
+        bool, typer.Option("--trust", help="Apply a plan not signed by this installation (made elsewhere)")
     ] = False,
     inventory: InventoryOpt = None,
     transport: TransportOpt = None,
@@ -209,6 +225,8 @@ def apply(
         result, journal_path = app_mod.apply_plan(
             plan_file,
             allow_stale=allow_stale,
+            expect=expect,
+            trust=trust,
             listener=ConsoleListener(console),
             confirm=_confirm(yes),  # type: ignore[arg-type]
             connect=ConnectOptions(inventory, transport, insecure_skip_tls_verify),

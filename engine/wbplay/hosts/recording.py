@@ -52,13 +52,19 @@ def redact(
     return _PROFILE.sub(lambda m: m.group(1) + REDACTED_USER, text)
 
 
-def write(report: DoctorReport, directory: Path, *, secrets: Iterable[str] = ()) -> list[Path]:
-    """Write ``report``'s runs and checks under ``directory`` (created; must be empty)."""
+def write(
+    report: DoctorReport, directory: Path, *, identity: str = "", secrets: Iterable[str] = ()
+) -> list[Path]:
+    """Write ``report``'s runs and checks under ``directory`` (created; must be empty).
+    ``identity`` is the host's (``winrm://user@host:port``): its user is redacted too."""
     if directory.exists() and any(directory.iterdir()):
         raise UsageError(f"--record {directory}: the folder is not empty; give a new one")
     directory.mkdir(parents=True, exist_ok=True)
     hosts = [n for n in report.names if "\\" not in n][:1]  # os.info's hostname comes first
     users = [n for n in report.names if n not in hosts]
+    if "://" in identity and "@" in identity:  # the account wbplay logged in as
+        login = identity.split("://", 1)[1].rsplit("@", 1)[0]
+        users += [login, login.rsplit("\\", 1)[-1]]
     secret_list = [s for s in secrets if s]
 
     def clean(text: str) -> str:

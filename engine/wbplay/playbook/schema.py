@@ -107,13 +107,23 @@ def _explain(error: ValidationError) -> tuple[str, KeyPath, str]:
 
 
 def validate(doc: Document, schema_name: str, cls: type[PlaybookError] = PlaybookError) -> None:
-    """Raise ``cls`` for the first (most relevant) schema violation in ``doc``."""
+    """Raise ``cls`` for every schema violation in ``doc`` (the most relevant one per place,
+    in file order), so one ``validate`` shows all there is to fix."""
     validator = jsonschema.Draft202012Validator(schema(schema_name))
     errors = sorted(validator.iter_errors(doc.data), key=lambda e: _sort_key(doc, e))
-    if not errors:
-        return
-    message, path, hint = _explain(errors[0])
-    raise doc.error(message, path, hint, cls)
+    found: list[PlaybookError] = []
+    seen: set[tuple[str | int, ...]] = set()
+    for error in errors:
+        place = tuple(error.absolute_path)
+        # A typo'd key explains the "missing" one at the same place, and a wrong kind the keys
+        # its mapping then does not allow: report the cause, not its echoes.
+        if place in seen or any(p[: len(place)] == place for p in seen):
+            continue
+        seen.add(place)
+        message, path, hint = _explain(error)
+        found.append(doc.error(message, path, hint, cls))
+    if found:
+        raise cls.all_of(found)
 
 
 def _sort_key(doc: Document, error: ValidationError) -> tuple[int, int, int]:

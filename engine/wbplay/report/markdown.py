@@ -13,6 +13,28 @@ def _cell(value: Any) -> str:
     return " ".join(text.split()).replace("|", "\\|") or "—"
 
 
+def _digest(doc: dict[str, Any]) -> list[str]:
+    """The plan's identity: the approver approves this digest, and apply --expect refuses any other."""
+    return [
+        f"**Plan digest:** `{doc['digest']}`",
+        "",
+        f"Apply exactly this plan: `wbplay apply PLAN.json --expect {doc['digest']}`",
+        "",
+    ]
+
+
+def _for(doc: dict[str, Any]) -> list[str]:
+    """What the run was for, and, when nothing explained it, what triage would try next."""
+    f = doc.get("for")
+    if not f:
+        return []
+    out = [f"Run for **{_cell(f['code'])}** ({_cell(f['source'])}).", ""]
+    if doc["exit_code"] == 6:
+        nxt = ", ".join(f"`{p}`" for p in f.get("next_playbooks") or []) or "no other playbook"
+        out += [f"> **No cause found:** every check passed; the backup will still fail. Next: {nxt}.", ""]
+    return out
+
+
 def render(doc: dict[str, Any]) -> str:
     pb, host, summary = doc["playbook"], doc["host"], doc["summary"]
     is_plan = doc["kind"] == "plan"
@@ -33,6 +55,8 @@ def render(doc: dict[str, Any]) -> str:
         f"| Steps | {_cell(', '.join(f'{n} {k}' for k, n in sorted(summary['counts'].items())))} |",
         "",
     ]
+    if is_plan and doc.get("digest"):
+        lines += _digest(doc)
     if summary["irreversible"]:
         lines += [
             f"> **Irreversible steps:** {', '.join(summary['irreversible'])}. They cannot be rolled back.",
@@ -42,6 +66,10 @@ def render(doc: dict[str, Any]) -> str:
         lines += [f"> **Manual steps (a human must act):** {', '.join(summary['manual'])}.", ""]
     if summary["blocked"]:
         lines += [f"> **Blocked until opted in:** {', '.join(summary['blocked'])}.", ""]
+    if summary.get("first_needed"):
+        first = ", ".join(summary["first_needed"])
+        lines += [f"> **First:** {_cell(first)} must be allowed and run; later repairs wait for it.", ""]
+    lines += _for(doc)
     changes = [s for s in doc["steps"] if s["change"]]
     lines += ["## Changes", ""]
     if changes:
