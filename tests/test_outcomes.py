@@ -178,8 +178,7 @@ def test_a_read_only_playbook_runs_without_admin_rights(state_file) -> None:
 
 
 def test_the_lab_pc_refuses_changes_from_the_same_account_state(state_file, monkeypatch) -> None:
-    from tests.test_e2e_lab import PASSWORD, Lab
-
+    from test_e2e_lab import PASSWORD, Lab
     from wbplay.lab.users import DEFAULT_USER
 
     monkeypatch.setenv("WBPLAY_USER", DEFAULT_USER.name)
