@@ -329,3 +329,23 @@ def test_long_repairs_warn_about_a_small_winrs_quota(code: str) -> None:
     warn = _function(code, "Write-WbQuotaWarning")
     assert "$mb -lt 1024" in warn and "Write-WbLiveText" in warn
     assert "'MaxMemoryPerShellMB'" in _function(code, "Get-WbAgentEnvironment")
+
+
+# ------------------------------------------ likely bug 15: one machine-name rule ---
+
+
+def test_image_and_file_sets_accept_the_same_machine_names(code: str) -> None:
+    catalog = _function(code, "Get-WbBackupCatalog")
+    assert catalog.count("'^[A-Za-z0-9_-]{1,15}\\z'") == 2
+    m = pc("win7-healthy")
+    m.state["files"].update(
+        {
+            "E:\\OLD_PC": {"kind": "directory"},
+            "E:\\OLD_PC\\Backup Set 2013-01-01 010101": {"kind": "directory"},
+        }
+    )
+    if not any(v.get("letter") == "E:" for v in m.state["volumes"]):
+        pytest.skip("no E: on this PC")
+    result = execute(m, Op("backup.catalog", {"target": "E:"}))
+    assert result.ok and isinstance(result.value, dict)
+    assert "OLD_PC" in [s["machine"] for s in result.value["file_sets"]]

@@ -230,7 +230,7 @@ function Get-WbBackupCatalog {
     }
     $files = New-Object System.Collections.ArrayList
     foreach ($machine in (Get-WbChildNames ($letter + '\'))) {
-        if ($machine -notmatch '^[A-Za-z0-9-]{1,15}\z') {
+        if ($machine -notmatch '^[A-Za-z0-9_-]{1,15}\z') {
             continue
         }
         $folder = $letter + '\' + $machine

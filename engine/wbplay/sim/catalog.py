@@ -37,7 +37,7 @@ def image_sets(m: HostModel, letter: str) -> list[dict[str, Any]]:
     ]
 
 
-_MACHINE = re.compile(r"^[A-Za-z0-9-]{1,15}$")
+_MACHINE = re.compile(r"^[A-Za-z0-9_-]{1,15}$")  # a NetBIOS name, as for image sets (agent: backup.ps1)
 
 
 def file_sets(m: HostModel, letter: str) -> list[dict[str, Any]]:
