@@ -11,6 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import IntEnum
 
+from wbplay.safetext import bounded
+
+# The last guard on a message's size, whatever it quotes (each quote is bounded
+# where it is made, see ``wbplay.safetext.quoted``; this catches the rest).
+MESSAGE_LIMIT = 4000
+
 
 class ExitCode(IntEnum):
     """Documented process exit codes (README, "Exit codes")."""
@@ -29,6 +35,9 @@ class WbplayError(Exception):
     """Root of every error wbplay raises on purpose."""
 
     exit_code: ExitCode = ExitCode.INVALID
+
+    def __str__(self) -> str:
+        return bounded(super().__str__(), MESSAGE_LIMIT)
 
 
 class UsageError(WbplayError):
@@ -52,12 +61,12 @@ class PlaybookError(WbplayError):
         key_path: str = "",
         hint: str = "",
     ) -> None:
-        self.message = message
+        self.message = bounded(message, MESSAGE_LIMIT)
         self.path = path
         self.line = line
         self.column = column
-        self.key_path = key_path
-        self.hint = hint
+        self.key_path = bounded(key_path)  # a key is input too
+        self.hint = bounded(hint, MESSAGE_LIMIT)
         self.also: tuple[PlaybookError, ...] = ()  # the file's other errors (validate shows them all)
         super().__init__(self.render())
 
@@ -86,7 +95,7 @@ class PlaybookError(WbplayError):
             text += f"\n  at key: {self.key_path}"
         if self.hint:
             text += f"\n  hint: {self.hint}"
-        return text
+        return bounded(text, MESSAGE_LIMIT)
 
 
 class HostStateError(PlaybookError):

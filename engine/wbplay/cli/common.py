@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from wbplay.cli.text import wrapped_lines
 from wbplay.errors import WbplayError
 
 # soft_wrap: lines are pasted into change reviews and logs, so never hard-wrap them at 80 columns.
@@ -71,7 +72,8 @@ InsecureOpt = Annotated[
 
 def fail(e: WbplayError) -> typer.Exit:
     """Print the error and return the exit to raise (``raise fail(e) from None``)."""
-    err.print(f"[red]error:[/] {e}", highlight=False, markup=True, soft_wrap=True)
+    width = err.width if err.is_terminal else None
+    err.print(f"[red]error:[/] {wrapped_lines(e, width=width, lead=7)}", highlight=False, soft_wrap=True)
     if os.environ.get("WBPLAY_DEBUG") == "1":
         raise e
     return typer.Exit(int(e.exit_code))

@@ -31,6 +31,7 @@ from wbplay.cli.common import (
     out,
 )
 from wbplay.cli.console import ConsoleListener, summary
+from wbplay.cli.text import multiline, plain
 from wbplay.errors import ExitCode, UsageError, WbplayError
 from wbplay.hosts.factory import ConnectOptions
 from wbplay.playbook.model import Step
@@ -49,13 +50,13 @@ def _confirm(yes: bool) -> object:
                 "Review the PLAN lines and run again with --yes to apply them.[/]"
             )
             return False
-        return Confirm.ask(f"Apply {n} change(s) to {report.host}?", default=False, console=err)
+        return Confirm.ask(f"Apply {n} change(s) to {plain(report.host)}?", default=False, console=err)
 
     return confirm
 
 
 def _ask_manual(step: Step, instruction: str) -> bool:
-    err.print(f"[magenta]Manual step {step.id}:[/] {instruction}", highlight=False)
+    err.print(f"[magenta]Manual step {plain(step.id)}:[/] {multiline(instruction)}", highlight=False)
     return Confirm.ask("Is it done?", default=False, console=err)
 
 
@@ -129,7 +130,7 @@ def _run_many(
     """Each PC in turn, then one line per PC; exit with the worst PC's code."""
 
     def header(host: str) -> None:
-        out.rule(f"[bold]{host}[/]")
+        out.rule(f"[bold]{plain(host)}[/]")
 
     outcomes = app_mod.run_many(
         req,
@@ -143,12 +144,13 @@ def _run_many(
     for o in outcomes:
         if o.report is not None:
             app_mod.write_reports(o.report, app_mod.per_host(specs, o.host))
-            out.print(f"  {o.host}: exit {int(o.exit_code)} ({o.report.outcome}); journal {o.journal}")
+            code, outcome = int(o.exit_code), o.report.outcome
+            out.print(f"  {plain(o.host)}: exit {code} ({outcome}); journal {plain(o.journal)}")
         else:
-            out.print(f"  {o.host}: exit {int(o.exit_code)}: {o.error}")
+            out.print(f"  {plain(o.host)}: exit {int(o.exit_code)}: {multiline(o.error)}")
     skipped = hosts[len(outcomes) :]
     if skipped:
-        out.print(f"  not run (interrupted): {', '.join(skipped)}")
+        out.print(f"  not run (interrupted): {plain(', '.join(skipped))}")
     raise typer.Exit(int(app_mod.worst(o.exit_code for o in outcomes)))
 
 
@@ -193,8 +195,8 @@ def plan(
         raise fail(e) from None
     n = doc["summary"]["changes"]
     out.print(
-        f"Plan saved to {output}: {n} change(s), digest {doc['digest']}. Review it (--report md:FILE), "
-        f"then: wbplay apply {output} --expect {doc['digest']}"
+        f"Plan saved to {plain(output)}: {n} change(s), digest {doc['digest']}. Review it "
+        f"(--report md:FILE), then: wbplay apply {plain(output)} --expect {doc['digest']}"
     )
     raise typer.Exit(int(ExitCode.PENDING) if n else 0)
 

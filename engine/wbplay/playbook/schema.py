@@ -14,6 +14,7 @@ from jsonschema.exceptions import ValidationError
 from wbplay.errors import PlaybookError
 from wbplay.playbook.yamlsafe import Document, KeyPath
 from wbplay.resources import schema
+from wbplay.safetext import bounded, quoted
 
 _UNEXPECTED = re.compile(r"'(.+)' (?:was|were) unexpected")
 
@@ -67,7 +68,7 @@ def _explain(error: ValidationError) -> tuple[str, KeyPath, str]:
         key = next((n for n in names if n not in allowed), names[0])
         close = difflib.get_close_matches(key, allowed, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
-        return f"unknown key {key!r}", (*path, key), hint + "valid keys here: " + ", ".join(allowed)
+        return f"unknown key {quoted(key)}", (*path, key), hint + "valid keys here: " + ", ".join(allowed)
     if validator == "required":
         missing = re.search(r"'([^']+)' is a required property", error.message)
         name = missing.group(1) if missing else "?"
@@ -75,21 +76,21 @@ def _explain(error: ValidationError) -> tuple[str, KeyPath, str]:
         return f"missing required key {name!r}", path, desc or f"add {name}: ..."
     if validator == "enum":
         return (
-            f"{error.instance!r} is not allowed here",
+            f"{quoted(error.instance)} is not allowed here",
             path,
             "use one of: " + ", ".join(str(v) for v in error.validator_value if v is not None),
         )
     if validator == "const":
-        return f"{error.instance!r} is not allowed here", path, f"use {error.validator_value!r}"
+        return f"{quoted(error.instance)} is not allowed here", path, f"use {error.validator_value!r}"
     if validator == "pattern":
         desc = error.schema.get("description", "")
         return (
-            f"{error.instance!r} does not have the expected form",
+            f"{quoted(error.instance)} does not have the expected form",
             path,
             desc or f"it must match {error.validator_value}",
         )
     if validator == "type":
-        return f"expected {error.validator_value}, got {error.instance!r}", path, ""
+        return f"expected {error.validator_value}, got {quoted(error.instance)}", path, ""
     if validator in ("minItems", "minProperties"):
         return "must not be empty", path, "an empty list or mapping would silently assert nothing"
     if validator == "minLength":
@@ -103,7 +104,7 @@ def _explain(error: ValidationError) -> tuple[str, KeyPath, str]:
             return message, path, hint
         desc = error.schema.get("description", "")
         return "this value has none of the accepted forms", path, desc
-    return error.message, path, ""
+    return bounded(error.message), path, ""  # jsonschema's message quotes the whole instance
 
 
 def validate(doc: Document, schema_name: str, cls: type[PlaybookError] = PlaybookError) -> None:
@@ -143,5 +144,6 @@ def check_value(value: Any, schema_name: str) -> list[str]:
     """Schema problems of in-memory data (no file), as readable lines."""
     validator = jsonschema.Draft202012Validator(schema(schema_name))
     return [
-        f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}" for e in validator.iter_errors(value)
+        f"{bounded('/'.join(map(str, e.absolute_path))) or '(top)'}: {bounded(e.message)}"
+        for e in validator.iter_errors(value)
     ]

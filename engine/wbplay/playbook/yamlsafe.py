@@ -6,7 +6,10 @@ graph with the safe resolver, then builds plain Python data itself, so it can:
 
 * reject duplicate keys, naming both lines;
 * record ``file:line:column`` for every key path, for pointed errors later;
-* bound alias expansion (a "billion laughs" document is refused, not expanded);
+* bound alias expansion (a "billion laughs" document is refused, not expanded),
+  both in nodes and in text: one large string repeated through aliases would
+  make every consumer that copies or quotes it (a schema error message, a
+  report) as large as the expansion;
 * refuse YAML merge keys (``<<``), whose override rules surprise authors;
 * bound nesting depth and the size of numbers (a 20,000-level document or a
   5,000-digit integer is refused with the file named, not a traceback).
@@ -27,11 +30,15 @@ import yaml
 
 from wbplay.errors import PathError, PlaybookError
 from wbplay.paths import read_regular
+from wbplay.safetext import quoted
 
 KeyPath = tuple[str | int, ...]
 
 MAX_NODES = 200_000  # far above any real playbook; stops alias bombs early
 MAX_BYTES = 4 * 1024 * 1024
+# Without aliases, a document's text is never longer than its file: more means aliases
+# repeat a large value, which nothing wbplay reads needs.
+MAX_TEXT = MAX_BYTES
 MAX_DEPTH = 100  # nesting levels; real playbooks use under 10
 MAX_NUMBER_CHARS = 40  # a number written with more characters is refused, not parsed
 _NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
@@ -92,6 +99,7 @@ class _Builder:
         self.cls = cls
         self.marks: dict[KeyPath, Mark] = {}
         self.nodes = 0
+        self.text = 0  # characters of scalar text built so far, aliases counted each time
         self._scalars = yaml.SafeLoader("")
 
     def fail(self, message: str, node: yaml.Node, key_path: KeyPath, hint: str = "") -> PlaybookError:
@@ -128,11 +136,25 @@ class _Builder:
                 "quote it if it is meant as text",
             )
         try:
-            return self._scalars.construct_object(node, deep=True)
+            value = self._scalars.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as e:
             raise self.fail(f"cannot read this value: {e.problem}", node, key_path) from None
         except ValueError as e:  # e.g. a number PyYAML cannot convert
             raise self.fail(f"cannot read this value: {e}", node, key_path) from None
+        self._count_text(value, node, key_path)
+        return value
+
+    def _count_text(self, value: Any, node: yaml.Node, key_path: KeyPath) -> None:
+        if isinstance(value, (str, bytes)):
+            self.text += len(value)
+        if self.text > MAX_TEXT:
+            raise self.fail(
+                f"document expands to more than {MAX_TEXT // 1024 // 1024} MiB of text "
+                "(a large value repeated through aliases)",
+                node,
+                key_path,
+                "write the value once, or shorten it; aliases (*name) must not multiply large values",
+            )
 
     def _mapping(self, node: yaml.MappingNode, key_path: KeyPath, depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -145,10 +167,11 @@ class _Builder:
             if not isinstance(key_node, yaml.ScalarNode):
                 raise self.fail("a mapping key must be a plain value", key_node, key_path)
             key = str(self._scalars.construct_object(key_node))
+            self._count_text(key, key_node, key_path)
             if key in seen:
                 first = seen[key].start_mark.line + 1
                 raise self.fail(
-                    f"duplicate key {key!r} (first defined on line {first})",
+                    f"duplicate key {quoted(key)} (first defined on line {first})",
                     key_node,
                     (*key_path, key),
                     "YAML keeps only the last value of a repeated key; remove or rename one of them",

@@ -90,7 +90,11 @@ def read(run_id: str, directory: Path | None = None) -> list[dict[str, Any]]:
         raise JournalError(str(e)) from None
     except UnicodeDecodeError as e:
         raise JournalError(f"{path}: damaged journal: not UTF-8 text (byte {e.start})") from None
-    lines = text.splitlines()
+    # Records end at "\n" only: splitlines() would also split at U+0085 or U+2028, which
+    # a PC's value can hold and JSON leaves unescaped, and call the journal damaged.
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
     records = []
     for n, line in enumerate(lines, 1):
         if not line.strip():
