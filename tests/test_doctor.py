@@ -131,3 +131,23 @@ def test_redaction_of_escaped_and_plain_forms() -> None:
     assert "Users\\\\Public" in clean
     assert json.loads(clean)["path"] == "C:\\Users\\" + recording.REDACTED_USER + "\\Documents"
     assert recording.redact("BUILTIN\\Administrators", users=["admin"]) == "BUILTIN\\Administrators"
+
+
+def test_a_pc_error_is_printed_visibly(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wbplay import app as app_mod
+
+    real = app_mod.doctor
+
+    def hostile(host: str, **kw: object) -> app_mod.DoctorResult:
+        progress = kw.get("progress")
+        check = doctor.Check("op x", doctor.FAIL, "error 5: \x1b[31mAccess\r\nis denied")
+        if callable(progress):
+            progress(check)
+        return app_mod.DoctorResult(doctor.DoctorReport("pc", (check,), (), ()))
+
+    monkeypatch.setattr(app_mod, "doctor", hostile)
+    code, output = doctor_cli("sim:win10-healthy")
+    monkeypatch.setattr(app_mod, "doctor", real)
+    assert code == 5
+    assert "\x1b" not in output and "\r" not in output
+    assert "Access is denied" in output

@@ -12,6 +12,7 @@ from wbplay.cli.common import HostOpt, InsecureOpt, InventoryOpt, TransportOpt, 
 from wbplay.errors import WbplayError
 from wbplay.hosts.doctor import FAIL, PASS, SKIP, WARN, Check
 from wbplay.hosts.factory import ConnectOptions
+from wbplay.safetext import bounded, one_line
 
 _STYLE = {PASS: "green", WARN: "yellow", FAIL: "red", SKIP: "dim"}
 
@@ -22,8 +23,10 @@ def _line(check: Check) -> str:
 
 
 def _print(check: Check) -> None:
+    # The detail quotes the PC (its errors, tool output): the one rendering rule for untrusted
+    # text, on one line, long enough to keep a raw error whole for a bug report.
     out.print(_line(check), end="")
-    out.print(check.detail, markup=False)
+    out.print(bounded(one_line(check.detail), 2000), markup=False)
 
 
 def doctor(
@@ -51,7 +54,7 @@ def doctor(
     report = result.report
     counts = {s: sum(c.status == s for c in report.checks) for s in (PASS, WARN, FAIL, SKIP)}
     out.print(
-        f"wbplay doctor {report.host}: {counts[PASS]} passed, {counts[WARN]} warnings, "
+        f"wbplay doctor {one_line(report.host)}: {counts[PASS]} passed, {counts[WARN]} warnings, "
         f"{counts[FAIL]} failed, {counts[SKIP]} skipped",
         markup=False,
     )
