@@ -15,6 +15,8 @@ from typing import Any
 from wbplay import report as report_mod
 from wbplay import resources
 from wbplay.errors import ExitCode, HostError, JournalError, PlaybookError, UsageError
+from wbplay.hosts import doctor as doctor_mod
+from wbplay.hosts import recording
 from wbplay.hosts.factory import ConnectOptions, expand, open_host
 from wbplay.library import coverage, failure_context, scaffold
 from wbplay.library import triage as triage_mod
@@ -488,3 +490,31 @@ def lint(paths: list[Path], *, run_scenarios: bool = False) -> list[lint_mod.Fin
 
 def new_playbook(name: str, dest: Path, from_playbook: str | None, checks: list[str]) -> scaffold.Scaffold:
     return scaffold.new(name, dest, from_playbook=from_playbook, checks=checks)
+
+
+@dataclass(frozen=True, slots=True)
+class DoctorResult:
+    report: doctor_mod.DoctorReport
+    recorded: tuple[Path, ...] = ()
+
+
+def doctor(
+    host: str,
+    *,
+    connect: ConnectOptions | None = None,
+    record: Path | None = None,
+    skip_slow: bool = False,
+    progress: Callable[[doctor_mod.Check], None] | None = None,
+) -> DoctorResult:
+    """``wbplay doctor``: the read-only self-test of one PC (:mod:`wbplay.hosts.doctor`); with
+    ``record``, every agent run is saved there, redacted, as a replay fixture."""
+    if record is not None and record.exists() and any(record.iterdir()):
+        raise UsageError(f"--record {record}: the folder is not empty; give a new one")
+    opened = open_host(host, read_only=True, options=connect)
+    try:
+        report = doctor_mod.diagnose(opened, skip_slow=skip_slow, progress=progress)
+    finally:
+        opened.close()
+    if record is None:
+        return DoctorResult(report)
+    return DoctorResult(report, tuple(recording.write(report, record, identity=opened.identity)))
