@@ -6,16 +6,21 @@ The CLI (:mod:`wbplay.cli`) only parses options, calls one of these and renders 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from wbplay import report as report_mod
+from wbplay import resources
 from wbplay.errors import ExitCode, HostError, JournalError, PlaybookError, UsageError
+from wbplay.hosts import doctor as doctor_mod
+from wbplay.hosts import recording
 from wbplay.hosts.factory import ConnectOptions, expand, open_host
-from wbplay.library import failure_context
+from wbplay.library import coverage, failure_context, scaffold
 from wbplay.library import triage as triage_mod
+from wbplay.playbook import lint as lint_mod
 from wbplay.playbook import load as playbook_mod
 from wbplay.playbook.model import Playbook, Step
 from wbplay.playbook.variables import bind
@@ -32,6 +37,8 @@ from wbplay.run.options import Listener, Options
 from wbplay.run.planguard import PlanGuard
 from wbplay.run.results import RunReport
 from wbplay.run.runner import Runner, check_allow
+from wbplay.sim.state import read_state
+from wbplay.vocab import kinddoc
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +137,12 @@ def validate(paths: Iterable[Path]) -> list[ValidationResult]:
         raise UsageError("no playbook files found in the given paths")
     for path in files:
         kind = "scenarios" if _is_scenario_file(path) else "playbook"
+        if path.name.endswith(".state.yml"):  # a simulated PC beside its scenarios (wbplay new)
+            kind = "host state"
         try:
-            if kind == "scenarios":
+            if kind == "host state":
+                count = len(read_state(path).get("services") or {})
+            elif kind == "scenarios":
                 count = len(scenarios.load(path).scenarios)
             else:
                 count = len(playbook_mod.load(path).steps)
@@ -424,3 +435,78 @@ def run_request_from_triage(
         for_code=code,
         for_event=code is None,
     )
+
+
+# -- authoring (issue 10): wbplay new / schema / doc / lint ---------------------------------
+
+
+def schema_file(name: str) -> Path:
+    """The installed JSON Schema ``name`` (playbook, scenarios, hoststate, inventory, report)."""
+    path = resources.schemas_dir() / f"{name}.schema.json"
+    if not path.is_file():
+        names = (p.name.removesuffix(".schema.json") for p in resources.schemas_dir().glob("*.schema.json"))
+        known = ", ".join(sorted(names))
+        raise UsageError(f"no schema named {name!r}; choose one of: {known}")
+    return path
+
+
+def kind_doc(kind: str) -> kinddoc.KindDoc:
+    try:
+        return kinddoc.describe(kind)
+    except KeyError:
+        close = difflib.get_close_matches(kind, kinddoc.check_kinds() + kinddoc.remedy_kinds(), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else "; `wbplay doc` lists them"
+        raise UsageError(f"no check or remedy kind {kind!r}{hint}") from None
+
+
+def kind_index() -> tuple[list[kinddoc.KindDoc], list[kinddoc.KindDoc]]:
+    """Every check kind and every remedy kind, documented."""
+    return [kinddoc.describe(k) for k in kinddoc.check_kinds()], [
+        kinddoc.describe(k) for k in kinddoc.remedy_kinds()
+    ]
+
+
+def lint(paths: list[Path], *, run_scenarios: bool = False) -> list[lint_mod.Finding]:
+    """The lint findings of these playbooks; ``run_scenarios`` adds WB017 (runs the scenarios)."""
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise UsageError(f"no such file or folder: {missing[0]}")
+    findings = lint_mod.lint_paths(paths)
+    if run_scenarios:
+        broken = {f.path for f in findings if f.rule == "WB000"}
+        for path in lint_mod.playbook_files(paths):
+            if str(path) not in broken:
+                findings += coverage.unexercised(path)
+    return sorted(findings, key=lambda f: (f.path, f.line, f.column, f.rule))
+
+
+def new_playbook(name: str, dest: Path, from_playbook: str | None, checks: list[str]) -> scaffold.Scaffold:
+    return scaffold.new(name, dest, from_playbook=from_playbook, checks=checks)
+
+
+@dataclass(frozen=True, slots=True)
+class DoctorResult:
+    report: doctor_mod.DoctorReport
+    recorded: tuple[Path, ...] = ()
+
+
+def doctor(
+    host: str,
+    *,
+    connect: ConnectOptions | None = None,
+    record: Path | None = None,
+    skip_slow: bool = False,
+    progress: Callable[[doctor_mod.Check], None] | None = None,
+) -> DoctorResult:
+    """``wbplay doctor``: the read-only self-test of one PC (:mod:`wbplay.hosts.doctor`); with
+    ``record``, every agent run is saved there, redacted, as a replay fixture."""
+    if record is not None and record.exists() and any(record.iterdir()):
+        raise UsageError(f"--record {record}: the folder is not empty; give a new one")
+    opened = open_host(host, read_only=True, options=connect)
+    try:
+        report = doctor_mod.diagnose(opened, skip_slow=skip_slow, progress=progress)
+    finally:
+        opened.close()
+    if record is None:
+        return DoctorResult(report)
+    return DoctorResult(report, tuple(recording.write(report, record, identity=opened.identity)))
