@@ -33,7 +33,7 @@ import shutil
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +48,7 @@ from faultsweep import (
     Figures,
     Zygote,
     check_sim_writes_are_announced,
+    journal_records,
     save,
     scratch_dir,
     state_of,
@@ -63,13 +64,30 @@ runner = CliRunner()
 class Scenario:
     playbook: str
     pc: str  # a built-in simulated PC on which the playbook makes changes
+    # Steps whose undo is itself irreversible (deleting a shadow-storage association deletes
+    # the copies in it): the operator's consent, given to the run and to `wbplay rollback`.
+    consent: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
         return f"{self.playbook} on {self.pc}"
 
+    def run(self, host: str) -> list[str]:
+        return ["run", self.playbook, "--host", host, "--yes", *allow(self.consent)]
 
-SCENARIOS = [Scenario("fix-0x80070422", "pc42"), Scenario("fix-shadow-storage", "win7-system-reserved-full")]
+
+def allow(steps: Iterable[str]) -> list[str]:
+    return [arg for step in sorted(steps) for arg in ("--allow", step)]
+
+
+SCENARIOS = [
+    Scenario("fix-0x80070422", "pc42"),
+    Scenario(
+        "fix-shadow-storage",
+        "win7-system-reserved-full",
+        consent=("system-volume-add-storage", "recovery-volume-add-storage"),
+    ),
+]
 IDS = [s.playbook for s in SCENARIOS]
 DOCUMENTED_EXITS = {0, 3, 4, 5}  # OK, ROLLED_BACK, CONNECTION, NEEDS_ATTENTION
 # Points are independent (each has its own PC, lab and wbplay home), so they run side by side.
@@ -150,10 +168,17 @@ def wbplay(z: Zygote, point: Point, *argv: str) -> tuple[int, str]:
     return code, out.read_text(encoding="utf-8", errors="replace")
 
 
+def changed_steps(point: Point) -> set[str]:
+    """The steps whose change the point's journal announces."""
+    return {r["step"] for r in journal_records(point.runs) if r.get("event") == "change.intent"}
+
+
 def rollback_restores(
-    z: Zygote, point: Point, original: Any, problems: list[str], *options: str
+    z: Zygote, sc: Scenario, point: Point, original: Any, problems: list[str], *options: str
 ) -> None:
-    code, out = wbplay(z, point, "rollback", point.run_id(), *options)
+    """`wbplay rollback RUN`, consenting to what the run was consented to, must restore the PC."""
+    consent = allow(changed_steps(point) & set(sc.consent))  # --allow may only name changes of the run
+    code, out = wbplay(z, point, "rollback", point.run_id(), "--yes", *consent, *options)
     if TRACEBACK in out:
         problems.append(f"rollback crashed: {out.strip()[-600:]}")
     elif code != 0:
@@ -215,7 +240,7 @@ def baseline(sc: Scenario, base: Path) -> Baseline:
     original = state_of(over_winrm.state)
     lab = AuditedLab(over_winrm.state, over_winrm.runs, parsed=parsed)
     try:
-        r = runner.invoke(app, ["run", sc.playbook, "--host", lab.host, "--yes"], env=over_winrm.env())
+        r = runner.invoke(app, sc.run(lab.host), env=over_winrm.env())
         requests = lab.server.counters.requests
     finally:
         lab.stop()
@@ -226,7 +251,7 @@ def baseline(sc: Scenario, base: Path) -> Baseline:
     journal = over_winrm.runs / f"{over_winrm.run_id()}.jsonl"
 
     on_sim = new_point(base, sc.pc, "baseline-sim")
-    r = runner.invoke(app, ["run", sc.playbook, "--host", f"sim:{on_sim.state}", "--yes"], env=on_sim.env())
+    r = runner.invoke(app, sc.run(f"sim:{on_sim.state}"), env=on_sim.env())
     assert r.exit_code == 0, r.output
     assert state_of(on_sim.state) == fixed
     events = len((on_sim.runs / f"{on_sim.run_id()}.jsonl").read_text().splitlines())
@@ -294,13 +319,13 @@ def test_controller_killed_at_every_request_then_rollback_restores_exactly(
         lab.server.interrupt_at(k, serve=True, then=kill)
         verdict = Verdict(f"k={k}", "restored", 0)
         try:
-            argv = ["run", sc.playbook, "--host", lab.host, "--yes"]
+            argv = sc.run(lab.host)
             pid.append(z.spawn(argv, point.env(), point.dir / "out"))
             spawned.set()
             code = verdict.exit = z.wait(pid[0])
             if code != -signal.SIGKILL:
                 verdict.problems.append(f"the controller was not killed (exit {code})")
-            rollback_restores(z, point, base.original, verdict.problems)
+            rollback_restores(z, sc, point, base.original, verdict.problems)
         finally:
             lab.stop()
         verdict.unannounced = lab.audit.unannounced
@@ -321,7 +346,7 @@ def test_connection_dropped_at_every_request_ends_documented_and_clean(
         lab = AuditedLab(point.state, point.runs, parsed=base.parsed)
         lab.server.interrupt_at(k, serve=serve)
         try:
-            code, out = wbplay(z, point, "run", sc.playbook, "--host", lab.host, "--yes")
+            code, out = wbplay(z, point, *sc.run(lab.host))
             interrupted = lab.server.counters.interrupted
         finally:
             lab.stop()
@@ -346,7 +371,7 @@ def test_lab_dies_at_every_request_and_comes_back_then_the_pc_is_whole(
         lab.server.interrupt_at(k, serve=True, then=lab.server.crash)
         verdict = Verdict(f"k={k}", "restored", 0)
         try:
-            code, out = wbplay(z, point, "run", sc.playbook, "--host", lab.host, "--yes")
+            code, out = wbplay(z, point, *sc.run(lab.host))
             verdict.exit = code
             if TRACEBACK in out:
                 verdict.problems.append(f"crashed: {out.strip()[-600:]}")
@@ -358,7 +383,7 @@ def test_lab_dies_at_every_request_and_comes_back_then_the_pc_is_whole(
                 if state_of(point.state) != base.fixed:
                     verdict.problems.append("exit 0 but the PC is not the fixed PC of a clean run")
             else:
-                rollback_restores(z, point, base.original, verdict.problems)
+                rollback_restores(z, sc, point, base.original, verdict.problems)
         finally:
             lab.stop()
         verdict.unannounced = lab.audit.unannounced
@@ -376,12 +401,12 @@ def test_sim_controller_killed_at_every_journal_event_then_rollback_restores_exa
     def at(n: int, z: Zygote) -> Verdict:
         point = new_point(scratch, sc.pc, f"event-{n}")
         report = point.dir / "unannounced"
-        argv = ["run", sc.playbook, "--host", f"sim:{point.state}", "--yes"]
+        argv = sc.run(f"sim:{point.state}")
         code = z.wait(z.spawn(argv, point.env(), point.dir / "out", kill_at_event=n, checks=report))
         verdict = Verdict(f"event {n}", "restored", code)
         if code != -signal.SIGKILL:
             verdict.problems.append(f"the controller was not killed (exit {code})")
-        rollback_restores(z, point, base.original, verdict.problems)
+        rollback_restores(z, sc, point, base.original, verdict.problems)
         verdict.unannounced = report.read_text().splitlines() if report.exists() else []
         return verdict
 
@@ -408,7 +433,7 @@ def test_rollback_killed_at_every_request_then_rollback_again_restores_exactly(
         z = zygotes.get()
         try:
             problems: list[str] = []
-            rollback_restores(z, probe, base.original, problems, "--host", lab.host)
+            rollback_restores(z, sc, probe, base.original, problems, "--host", lab.host)
         finally:
             zygotes.put(z)
         requests = lab.server.counters.requests
@@ -430,13 +455,14 @@ def test_rollback_killed_at_every_request_then_rollback_again_restores_exactly(
         lab.server.interrupt_at(k, serve=True, then=kill)
         verdict = Verdict(f"k={k}", "restored", 0)
         try:
-            argv = ["rollback", point.run_id(), "--host", lab.host]
+            consent = allow(changed_steps(point) & set(sc.consent))
+            argv = ["rollback", point.run_id(), "--yes", "--host", lab.host, *consent]
             pid.append(z.spawn(argv, point.env(), point.dir / "out"))
             spawned.set()
             code = verdict.exit = z.wait(pid[0])
             if code != -signal.SIGKILL:
                 verdict.problems.append(f"the rollback was not killed (exit {code})")
-            rollback_restores(z, point, base.original, verdict.problems, "--host", lab.host)
+            rollback_restores(z, sc, point, base.original, verdict.problems, "--host", lab.host)
         finally:
             lab.stop()
         verdict.unannounced = lab.audit.unannounced
