@@ -77,6 +77,9 @@ function Invoke-WbOp {
             'session.info' {
                 $value = Get-WbSessionInfo
             }
+            'session.interactive' {
+                $value = Get-WbInteractiveSessions
+            }
             'user.shell_folders' {
                 $value = Get-WbShellFolders
             }
@@ -144,7 +147,7 @@ function Invoke-WbOp {
                 $value = Restart-WbService (Get-WbArg $a 'name' 'string')
             }
             'host.reboot' {
-                $value = Restart-WbHost (Get-WbArg $a 'reason' 'string')
+                $value = Restart-WbHost (Get-WbArg $a 'reason' 'string') (Get-WbArg $a 'notice_minutes' 'integer' -Optional)
             }
             default {
                 throw (New-WbFailure 1 "unknown op '$name'")

@@ -25,6 +25,35 @@ function Get-WbSessionInfo {
             'elevated', (ConvertTo-WbJsonBool $elevated)))
 }
 
+function Get-WbInteractiveSessions {
+    # Who has a desktop now: the sessions running explorer.exe (services and
+    # the WinRM session have no shell), the console user
+    # (Win32_ComputerSystem.UserName), and the local wall-clock time for a
+    # maintenance window.
+    $ids = @{}
+    foreach ($p in @([Diagnostics.Process]::GetProcessesByName('explorer'))) {
+        try {
+            $ids[[int]$p.SessionId] = $true
+        } catch {
+            continue  # the process ended while we read it
+        }
+    }
+    $sorted = @($ids.Keys | Sort-Object)
+    $items = New-Object System.Collections.ArrayList
+    foreach ($id in $sorted) {
+        [void]$items.Add((ConvertTo-WbJsonNumber $id))
+    }
+    $console = [string]@(Get-WmiObject -Class Win32_ComputerSystem)[0].UserName
+    if ($console.Length -eq 0) {
+        $console = $null
+    }
+    $now = [DateTime]::Now.ToString('yyyy-MM-ddTHH:mm:ss', [Globalization.CultureInfo]::InvariantCulture)
+    return (ConvertTo-WbJsonObject @(
+            'local_time', (ConvertTo-WbJsonString $now),
+            'console_user', (ConvertTo-WbJsonString $console),
+            'desktop_sessions', (ConvertTo-WbJsonList $items.ToArray())))
+}
+
 function Get-WbShellFolders {
     # User Shell Folders of every loaded HKU\S-1-5-21-* hive (over WinRM,
     # HKCU is the remote account's, docs/domain.md s.4), values raw
@@ -162,17 +191,25 @@ function Restart-WbService {
 }
 
 function Restart-WbHost {
-    # "shutdown /r /t 5 /c <reason>" without a command line: the reason is a
-    # typed argument of Win32ShutdownTracker (Vista+).  Forced, as shutdown
-    # implies /f with /t > 0; reason "planned: application maintenance".
-    # Returns at once, so the answer leaves before the PC goes down.
-    param([string]$Reason)
+    # "shutdown /r /t <notice> /c <reason>" without a command line: the reason
+    # is a typed argument of Win32ShutdownTracker (Vista+).  A signed-in user
+    # sees the warning for NoticeMinutes (5 unless told; a few seconds lose
+    # their work, docs/domain-review.md A.2).  Forced, as shutdown implies /f
+    # with /t > 0; reason "planned: application maintenance".  Returns at
+    # once, so the answer leaves before the PC goes down.
+    param([string]$Reason, $NoticeMinutes)
+    if ($null -eq $NoticeMinutes) {
+        $NoticeMinutes = 5
+    }
+    if ([int]$NoticeMinutes -lt 0 -or [int]$NoticeMinutes -gt 720) {
+        throw (New-WbFailure 87 "argument 'notice_minutes' must be 0-720")
+    }
     if ($Reason.Length -gt 512) {
         $Reason = $Reason.Substring(0, 512)
     }
     $os = @(Get-WmiObject -Class Win32_OperatingSystem -EnableAllPrivileges)[0]
     $in = $os.psbase.GetMethodParameters('Win32ShutdownTracker')
-    $in.psbase.SetPropertyValue('Timeout', [uint32]5)
+    $in.psbase.SetPropertyValue('Timeout', [uint32]([int]$NoticeMinutes * 60))
     $in.psbase.SetPropertyValue('Comment', $Reason)
     $in.psbase.SetPropertyValue('ReasonCode', [uint32]2147745793)
     $in.psbase.SetPropertyValue('Flags', [int]6)

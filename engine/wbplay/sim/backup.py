@@ -25,7 +25,8 @@ reported:
    [U]); the Windows 7 file-backup client reports any shadow-copy failure as
    0x81000019 (s.2 [3P]).
 5. **write**: unreadable sectors on a source or on the target make the read or
-   write fail with 0x8007045D (s.2, s.3.4, s.5.10 [V]); file-system damage on a
+   write fail with 0x8007045D (s.2, s.3.4, s.5.10 [V]); so does a target whose connection
+   times out (Disk 153, the data-corruption guide [V]; the code is [U]); file-system damage on a
    source does too in this model, as the seed's final fix implies (repeating
    chkdsk /r until clean made the image work); docs/domain.md s.5.12 found no
    source linking the two: [U].
@@ -44,7 +45,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wbplay.sim import clock, storage
-from wbplay.sim.backup_events import disk_event, failure_events, ntfs_event, success_events
+from wbplay.sim.backup_events import disk_event, failure_events, ntfs_event, success_events, transport_event
 from wbplay.sim.catalog import file_sets, image_sets
 from wbplay.sim.model import HostModel
 from wbplay.sim.services import start_service
@@ -270,6 +271,9 @@ def _write(m: HostModel, job: dict[str, Any], tgt: Vol | None, sources: list[Vol
         if v.get("fs_errors") and v["fs_errors"][0] > 0:
             ntfs_event(m, v)
             raise _Fail(0x8007045D, "source-corrupt", f"file-system damage on {storage.name_of(v)} [U]")
+    if tgt is not None and (storage.disk(m, tgt["disk"]) or {}).get("transport_fault"):
+        transport_event(m, tgt["disk"])
+        raise _Fail(0x8007045D, "target-transport", f"I/O to the target {storage.name_of(tgt)} times out")
     if tgt is not None and tgt.get("bad_sectors"):
         disk_event(m, tgt)
         raise _Fail(0x8007045D, "target-io", f"unwritable sectors on the target {storage.name_of(tgt)}")

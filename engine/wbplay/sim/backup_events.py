@@ -31,6 +31,21 @@ def disk_event(m: HostModel, v: Vol) -> None:
     )
 
 
+def transport_event(m: HostModel, disk_number: int) -> None:
+    """Disk 153: the miniport timed out an I/O and it was retried (the data-corruption guide's
+    text [V]; the PDO name and the block address are made up)."""
+    clock.log_event(
+        m,
+        log="System",
+        provider="disk",
+        event_id=153,
+        level="Warning",
+        message=f"The IO operation at logical block address 0x3a2f1c for Disk {disk_number} "
+        f"(PDO name: \\Device\\0000002f) was retried.",
+        fields={"DeviceName": f"\\Device\\Harddisk{disk_number}\\DR{disk_number}"},
+    )
+
+
 def ntfs_event(m: HostModel, v: Vol) -> None:
     name = storage.name_of(v)
     clock.log_event(

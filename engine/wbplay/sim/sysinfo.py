@@ -43,6 +43,19 @@ def _session_info(m: HostModel, _: dict[str, Any]) -> OpResult:
     )
 
 
+def _interactive(m: HostModel, _: dict[str, Any]) -> OpResult:
+    # The simulated PCs keep their clock in UTC and use it as local time; the first signed-in
+    # user sits at the console.
+    users = m.state.get("signed_in") or []
+    return OpResult.success(
+        {
+            "local_time": clock.parse(m.state["clock"]).strftime("%Y-%m-%dT%H:%M:%S"),
+            "console_user": users[0]["user"] if users else None,
+            "desktop_sessions": sorted({int(u.get("session_id", 1)) for u in users}),
+        }
+    )
+
+
 _SHELL_FOLDERS = "Software\\Microsoft\\Windows\\CurrentVersion\\Explorer\\User Shell Folders"
 _PROFILE_LIST = "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\ProfileList"
 _USER_SID = re.compile(r"^S-1-5-21-[\d-]+$", re.IGNORECASE)
@@ -90,6 +103,7 @@ def _printer_drivers(m: HostModel, _: dict[str, Any]) -> OpResult:
 HANDLERS: dict[str, Handler] = {
     "os.info": _os_info,
     "session.info": _session_info,
+    "session.interactive": _interactive,
     "user.shell_folders": _user_shell_folders,
     "printer.list": _printer_list,
     "printer.drivers": _printer_drivers,

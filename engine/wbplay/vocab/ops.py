@@ -88,6 +88,12 @@ after ``host.reboot``.
     documented check, [U]).
 ``session.info``
     ``{user, sid, is_admin, elevated}``: the account the agent runs as.
+``session.interactive``
+    ``{local_time, console_user, desktop_sessions: [id]}``: who has a desktop on the PC now
+    (the sessions running ``explorer.exe``; services and the WinRM session have none; the
+    console user is ``Win32_ComputerSystem.UserName``) and the PC's local wall-clock time
+    (``yyyy-MM-ddTHH:mm:ss``), for the reboot
+    guard (issue 12: never restart under a signed-in user; honour a maintenance window).
 ``user.shell_folders``
     ``[{sid, profile_path, folders: {name: raw REG_EXPAND_SZ value}}]`` for
     every *loaded* user hive ``HKU\\S-1-5-21-*`` (over WinRM ``HKCU`` is the
@@ -119,7 +125,8 @@ on client Windows, whose vssadmin has no ``add``, [U]),
 ``shadowstorage.delete {for_volume, on_volume}``, ``winre.disable`` /
 ``winre.enable`` (``reagentc /disable|/enable``), ``service.restart {name}``
 (stop, then start, restarting running dependents as ``Restart-Service -Force``
-does) and ``host.reboot {reason}`` (``shutdown /r /t 5``; the connection drops,
+does) and ``host.reboot {reason, notice_minutes?}`` (``shutdown /r /t <notice>``, 5 minutes
+unless told otherwise, so that a signed-in user sees the warning; the connection drops,
 see :attr:`OpSpec.reboots`).
 """
 
@@ -241,6 +248,9 @@ OP_SPECS: dict[str, OpSpec] = {
         OpSpec(
             "session.info", False, (), "The account the agent runs as, and whether it is an elevated admin"
         ),
+        OpSpec(
+            "session.interactive", False, (), "Users signed in with a desktop, and the PC's local time"
+        ),
         OpSpec("user.shell_folders", False, (), "User Shell Folders of every loaded HKU\\<SID> hive"),
         OpSpec("printer.list", False, (), "Printers with their driver and port"),
         OpSpec("printer.drivers", False, (), "Installed printer drivers"),
@@ -289,7 +299,13 @@ OP_SPECS: dict[str, OpSpec] = {
         OpSpec(
             "service.restart", True, (_s("name"),), "Stop and start a service (and its running dependents)"
         ),
-        OpSpec("host.reboot", True, (_s("reason"),), "Restart the PC now", reboots=True),
+        OpSpec(
+            "host.reboot",
+            True,
+            (_s("reason"), _i("notice_minutes", False)),
+            "Restart the PC after a notice (default 5 minutes)",
+            reboots=True,
+        ),
     )
 }
 

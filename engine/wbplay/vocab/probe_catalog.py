@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wbplay.vocab import cmdparse
-from wbplay.vocab.derive import backup, chkdsk, desktop, shadow, volumes
+from wbplay.vocab.derive import backup, chkdsk, desktop, session, shadow, volumes
 
 ArgsBuilder = Callable[[Mapping[str, Any]], dict[str, Any]]
 Join = Callable[[Sequence[Any], Mapping[str, Any]], Any]
@@ -88,6 +88,10 @@ _CHKDSK_REPORTS = (
     ("events.query", _events("Microsoft-Windows-Wininit", [1001], "Application", 365)),
     ("events.query", _events("Chkdsk", [26226, 26212, 26214], "Application", 365)),
 )
+
+# NTFS corruption events (the data-corruption guide [V]: 55, 98, 50, 140).  Disk 129 comes from
+# the storage miniport's own provider (storahci, storvsc...), which no fixed query can name: [U].
+_NTFS_IDS = list(chkdsk.NTFS_CORRUPTION_IDS)
 
 _STORAGE_PROBES: tuple[ProbeSpec, ...] = (
     ProbeSpec("disks", "disk.list", (), _identity, "Physical disks: media/bus type, sector sizes"),
@@ -186,12 +190,13 @@ _STORAGE_PROBES: tuple[ProbeSpec, ...] = (
         "volume.list",
         (),
         _identity,
-        "Disk 7/11/51/153/157 and Ntfs 55/98 errors on a volume's disk: {count, since_last_check, events}",
+        "Disk 7/11/51/153/157 and Ntfs 55/98/50/140 errors on a volume's disk: {count, since_last_check "
+        "(NTFS corruption since the last pass), transport (11/153/157), bad_blocks (7/51), events}",
         uses=("volume", "since_days"),
         extra=(
             ("events.query", _events("disk", [7, 11, 51, 153, 157], "System")),
-            ("events.query", _events("Ntfs", [55, 98], "System")),
-            ("events.query", _events("Microsoft-Windows-Ntfs", [55, 98], "System")),
+            ("events.query", _events("Ntfs", _NTFS_IDS, "System")),
+            ("events.query", _events("Microsoft-Windows-Ntfs", _NTFS_IDS, "System")),
             *_CHKDSK_REPORTS,
         ),
         join=chkdsk.disk_errors,
@@ -201,13 +206,13 @@ _STORAGE_PROBES: tuple[ProbeSpec, ...] = (
         "volume.list",
         (),
         _identity,
-        "{needed, reasons}: I/O errors since the last pass, dirty bit, read-only scan, last pass not clean",
+        "{needed, reasons}: NTFS corruption since the last pass, dirty bit, read-only scan, last pass not clean",
         uses=("volume", "since_days"),
         extra=(
             ("chkdsk.scan", lambda a: {"volume": a["volume"]}),
             ("events.query", _events("disk", [7, 11, 51, 153, 157], "System")),
-            ("events.query", _events("Ntfs", [55, 98], "System")),
-            ("events.query", _events("Microsoft-Windows-Ntfs", [55, 98], "System")),
+            ("events.query", _events("Ntfs", _NTFS_IDS, "System")),
+            ("events.query", _events("Microsoft-Windows-Ntfs", _NTFS_IDS, "System")),
             *_CHKDSK_REPORTS,
         ),
         join=chkdsk.repair_needed,
@@ -302,6 +307,23 @@ _STORAGE_PROBES: tuple[ProbeSpec, ...] = (
     ProbeSpec("sfc.verify", "sfc.verifyonly", (), _cmd(cmdparse.sfc), "sfc /verifyonly: {violations}"),
     ProbeSpec("cbs.sr", "cbs.sr_lines", (), _cmd(cmdparse.cbs_sr), "CBS.log [SR]: {repaired, cannot_repair}"),
     ProbeSpec("session", "session.info", (), _identity, "The account wbplay runs as: {user, is_admin...}"),
+    ProbeSpec(
+        "session.interactive",
+        "session.interactive",
+        (),
+        _identity,
+        "Desktop sessions open now, the console user and the PC's local time",
+    ),
+    ProbeSpec(
+        "host.reboot_ok",
+        "session.interactive",
+        (),
+        _identity,
+        "May wbplay restart now? {ok, why, desktop_sessions, console_user, local_time}: no desktop "
+        "session (unless allowed), inside the maintenance window when one is given",
+        uses=("window", "allow_signed_in"),
+        join=session.reboot_ok,
+    ),
     ProbeSpec(
         "user.shell_folders", "user.shell_folders", (), _identity, "Shell folders of each loaded HKU\\<SID>"
     ),
