@@ -206,7 +206,8 @@ _STORAGE_PROBES: tuple[ProbeSpec, ...] = (
         "volume.list",
         (),
         _identity,
-        "{needed, reasons}: NTFS corruption since the last pass, dirty bit, read-only scan, last pass not clean",
+        "{needed, reasons}: NTFS corruption since the last pass, dirty bit, read-only scan, last pass "
+        "not clean",
         uses=("volume", "since_days"),
         extra=(
             ("chkdsk.scan", lambda a: {"volume": a["volume"]}),
