@@ -27,7 +27,7 @@ from typing import Any
 
 from wbplay.hosts.base import Host
 from wbplay.playbook.model import Playbook, Probe
-from wbplay.vocab import codes, probes
+from wbplay.vocab import codes, domain, probes
 
 PRIMARY = 100.0  # the code a playbook is for
 RELATED = 60.0  # a related code it also handles (minus a little per position)
@@ -180,6 +180,15 @@ def _score(pb: Playbook, ev: Evidence) -> tuple[float, list[str]]:
     return score * ev.weight, reasons
 
 
+def _benign(event: dict[str, Any]) -> bool:
+    """An event that is never evidence: the MSLLDP CAPI2 513 of every Windows Server (KB3209092 [V])."""
+    return (
+        event.get("id") == 513
+        and str(event.get("provider", "")).lower() == "microsoft-windows-capi2"
+        and domain.benign_capi2_513(event.get("message"))
+    )
+
+
 def rank(
     evidence: Sequence[Evidence], playbooks: Iterable[Playbook], events: Sequence[dict[str, Any]] = ()
 ) -> list[Match]:
@@ -203,7 +212,9 @@ def rank(
             seen = [
                 e
                 for e in events
-                if str(e.get("provider", "")).lower() == provider.lower() and e.get("id") in ids
+                if str(e.get("provider", "")).lower() == provider.lower()
+                and e.get("id") in ids
+                and not _benign(e)
             ]
             if seen and pb_id == pb.id:
                 m.score += bonus

@@ -45,7 +45,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wbplay.sim import clock, storage
-from wbplay.sim.backup_events import disk_event, failure_events, ntfs_event, success_events, transport_event
+from wbplay.sim.backup_events import (
+    disk_event,
+    failure_events,
+    mslldp_event,
+    ntfs_event,
+    success_events,
+    transport_event,
+)
 from wbplay.sim.catalog import file_sets, image_sets
 from wbplay.sim.model import HostModel
 from wbplay.sim.services import start_service
@@ -233,6 +240,8 @@ def _vss_code(m: HostModel, job: dict[str, Any], default: int) -> int:
 
 
 def _snapshot(m: HostModel, job: dict[str, Any], sources: list[Vol]) -> None:
+    if m.os.get("product_type") != "workstation":
+        mslldp_event(m)  # KB3209092: every Server backup logs it; harmless
     if storage.profiles_relocated(m):
         for w in storage.writers(m):
             if w["name"] == "System Writer":

@@ -46,6 +46,28 @@ def transport_event(m: HostModel, disk_number: int) -> None:
     )
 
 
+def mslldp_event(m: HostModel) -> None:
+    """The CAPI2 513 every Windows Server logs when VSS runs a backup, "safe to ignore"
+    (KB3209092 [V]; the Japanese wording is [U], the binary's name is kept in English)."""
+    clock.log_event(
+        m,
+        log="Application",
+        provider="Microsoft-Windows-CAPI2",
+        event_id=513,
+        level="Error",
+        message=tr(
+            m,
+            "Cryptographic Services failed while processing the OnIdentity() call in the System Writer "
+            "Object.\r\n\r\nDetails:\r\nAddLegacyDriverFiles: Unable to back up image of binary Microsoft "
+            "Link-Layer Discovery Protocol.\r\n\r\nSystem Error:\r\nAccess is denied.",
+            "System Writer オブジェクトでの OnIdentity() 呼び出しの処理中に"
+            "暗号化サービスでエラーが発生しました。\r\n\r\n詳細:\r\n"
+            "AddLegacyDriverFiles: Unable to back up image of binary Microsoft "
+            "Link-Layer Discovery Protocol.\r\n\r\nシステム エラー:\r\nアクセスが拒否されました。",
+        ),
+    )
+
+
 def ntfs_event(m: HostModel, v: Vol) -> None:
     name = storage.name_of(v)
     clock.log_event(

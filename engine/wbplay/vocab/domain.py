@@ -23,6 +23,16 @@ FIRST_4KN_VERSION = (6, 2)
 # VSS_WRITER_STATE 6-15 are the Failed* states (docs/domain.md s.3.2 [V]).
 WRITER_FAILED_STATES = range(6, 16)
 
+# VSS_WRITER_STATE 2-5 (WaitingForFreeze, WaitingForThaw, WaitingForPostSnapshot,
+# WaitingForBackupComplete: learn.microsoft.com vswriter.h VSS_WRITER_STATE [V]) mean a shadow copy
+# is being taken right now, by any requester: Windows Backup, Veeam, DPM, Azure Backup.
+WRITER_BUSY_STATES = range(2, 6)
+
+# The Backup log writes 1 when a job starts and 14 when it ends, on success and on failure
+# (docs/domain.md s.3.1 [V]): a 1 newer than the newest 14 is a job still running.
+BACKUP_STARTED_ID = 1
+BACKUP_COMPLETED_ID = 14
+
 
 def headroom_needed_mb(size_mb: int) -> int:
     return SMALL_VOLUME_HEADROOM_MB if size_mb < SMALL_VOLUME_MB else LARGE_VOLUME_HEADROOM_MB
@@ -45,3 +55,16 @@ WRITER_SERVICES: dict[str, str] = {
 # Folder names that mark virtual-machine files on a backup destination (the seed's VMware
 # case).  The link to image failures is the seed's and docs/domain.md s.5.1's hypothesis [U].
 VM_FOLDER_HINTS = ("virtual machines", "vmware", "virtualbox vms", "hyper-v", "vms")
+
+
+# CAPI2 513 "... OnIdentity() call in System Writer Object. Details: AddLegacyDriverFiles: Unable
+# to back up image of binary Microsoft Link-Layer Discovery Protocol. System Error: Access is
+# denied." appears on every supported Windows Server when VSS runs a backup and "can be safely
+# ignored" (KB3209092, SupportArticles-docs event-id-513-vss-windows-server.md [V]).  It is not
+# evidence of relocated profiles; matched on the event's text (the binary's name and its file).
+BENIGN_CAPI2_513_MARKERS = ("link-layer discovery protocol", "mslldp")
+
+
+def benign_capi2_513(message: str | None) -> bool:
+    text = (message or "").casefold()
+    return any(marker in text for marker in BENIGN_CAPI2_513_MARKERS)

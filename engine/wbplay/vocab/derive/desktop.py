@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from wbplay.vocab import domain
 from wbplay.vocab.derive.volumes import Args, Rec, system_drive
 
 
@@ -51,3 +52,11 @@ def easy_print(values: Sequence[Any], args: Args) -> Rec:
         if "easy print" in p.get("driver", "").lower() or re.match(r"^TS\d+", p.get("port", ""))
     )
     return {"present": bool(names or redirected), "drivers": names, "printers": redirected}
+
+
+def system_writer_errors(value: Any) -> list[Rec] | None:
+    """CAPI2 513 events that say something about the System Writer: the MSLLDP "Access is
+    denied" one, benign on every Windows Server (KB3209092 [V]), is left out."""
+    if value is None:
+        return None
+    return [e for e in value if not domain.benign_capi2_513(e.get("message"))]
