@@ -80,6 +80,8 @@ ONE_OF_EACH = [
     Op("reagentc.info"),
     Op("sfc.verifyonly"),
     Op("cbs.sr_lines"),
+    Op("dism.scanhealth"),
+    Op("dism.restorehealth"),
     Op("chkdsk.schedule", {"volume": "@boot", "mode": "r"}),
     Op("chkdsk.run", {"volume": "E:", "mode": "f"}),
     Op("sfc.scannow"),

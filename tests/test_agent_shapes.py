@@ -45,6 +45,7 @@ HANDLERS: dict[str, tuple[str, ...]] = {
     "reagentc.info": ("Get-WbCommandRead",),
     "sfc.verifyonly": ("Get-WbCommandRead",),
     "cbs.sr_lines": ("Get-WbCbsLines",),
+    "dism.scanhealth": ("Get-WbCommandRead",),
 }
 # Objects whose keys are data (value names, event fields), not shape.
 DYNAMIC = {"folders", "fields", "values"}

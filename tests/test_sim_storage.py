@@ -220,7 +220,10 @@ def test_backup_catalog_ignores_quarantined_sets() -> None:
     ok(m, "path.rename", path="E:\\PC42-PATH2", new_name="PC42-PATH2.wbplay-old")
     assert ok(m, "backup.catalog", target="E:")["file_sets"] == []
     stale = load_host_model("win11-stale-imagebackup")
-    assert ok(stale, "backup.catalog", target="E:")["image_sets"][0]["readable"] is False
+    sets = {s["machine"]: s["readable"] for s in ok(stale, "backup.catalog", target="E:")["image_sets"]}
+    assert sets == {"W10-FAMILY": True, "W11-STALE": False}  # a shared disk: another PC's set too
+    ok(stale, "path.rename", path="E:\\WindowsImageBackup\\W11-STALE", new_name="W11-STALE.wbplay-old")
+    assert [s["machine"] for s in ok(stale, "backup.catalog", target="E:")["image_sets"]] == ["W10-FAMILY"]
     assert ok(stale, "backup.catalog", target="Q:") is None
 
 

@@ -116,6 +116,9 @@ function Invoke-WbOp {
             'sfc.verifyonly' {
                 $value = Get-WbCommandRead 'sfc' @('/verifyonly') -Unicode
             }
+            'dism.scanhealth' {
+                $value = Get-WbCommandRead 'dism' @('/Online', '/Cleanup-Image', '/ScanHealth')
+            }
             'cbs.sr_lines' {
                 $value = Get-WbCbsLines
             }
@@ -127,6 +130,9 @@ function Invoke-WbOp {
             }
             'sfc.scannow' {
                 $value = Invoke-WbSfcRepair
+            }
+            'dism.restorehealth' {
+                $value = Invoke-WbDismRepair
             }
             'shadowstorage.add' {
                 $value = Set-WbShadowStorage $a 'add'

@@ -249,6 +249,16 @@ ACTIONS: dict[str, ActionSpec] = {
             "Replace corrupt protected system files from the component store",
         ),
         ActionSpec(
+            "dism.restorehealth",
+            "dism.restorehealth",
+            Risk.IRREVERSIBLE,
+            (),
+            lambda a: Probe("dism.health", {}, "healthy"),
+            lambda a, b: f"DISM /Online /Cleanup-Image /RestoreHealth (component store healthy: {show(b)})",
+            None,
+            "Repair the component store from Windows Update (Windows 8 and later), before sfc /scannow",
+        ),
+        ActionSpec(
             "host.reboot",
             "host.reboot",
             Risk.IRREVERSIBLE,

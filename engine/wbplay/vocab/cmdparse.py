@@ -312,6 +312,18 @@ def sfc(output: str) -> dict[str, Any]:
     return {"violations": not clean, "repaired": repaired, "unrepaired": unrepaired}
 
 
+def dism_health(output: str) -> dict[str, Any]:
+    """``DISM /Online /Cleanup-Image /ScanHealth`` -> ``{healthy, repairable}`` (the phrases are
+    [3P]; the Japanese ones [U]).  Text that says neither counts as not healthy: the repair is
+    then offered, never skipped on a misread."""
+    text = _norm(output)
+    healthy = _any(
+        text, ("no component store corruption detected", "コンポーネント ストアの破損は検出されませんでした")
+    )
+    repairable = _any(text, ("component store is repairable", "コンポーネント ストアは修復可能です"))
+    return {"healthy": healthy, "repairable": repairable}
+
+
 _SR_REPAIRED = re.compile(r'\[SR\] Repairing corrupted file .*?"([^"]+)"\\\[l:\d+\{\d+\}\]"([^"]+)"')
 _SR_CANNOT = re.compile(r'\[SR\] Cannot repair member file \[l:\d+\{\d+\}\]"([^"]+)"')
 

@@ -108,7 +108,8 @@ Command reads (a fixed command line, typed arguments, never a free string)
     query X:``), ``fsutil.ntfsinfo`` (``fsutil fsinfo ntfsinfo X:``),
     ``vssadmin.list_writers``, ``vssadmin.list_shadowstorage``,
     ``wbadmin.get_versions`` (``wbadmin get versions [-backupTarget:X:]``),
-    ``reagentc.info`` (``reagentc /info``), ``sfc.verifyonly`` (``sfc
+    ``reagentc.info`` (``reagentc /info``), ``dism.scanhealth`` (``DISM /Online
+    /Cleanup-Image /ScanHealth``, Windows 8 and later), ``sfc.verifyonly`` (``sfc
     /verifyonly``, decoded from UTF-16LE) and ``cbs.sr_lines`` (the ``[SR]``
     lines of ``%windir%\\Logs\\CBS\\CBS.log``, as ``findstr /c:"[SR]"`` prints
     them) all answer ``{command_line, exit_code, output}``: the console text
@@ -119,6 +120,8 @@ Writes: ``chkdsk.schedule {volume, mode: f|r}`` (``chkdsk X: /F|/R``
 answering *N* to a forced dismount and *Y* to "check at next restart"),
 ``chkdsk.run {volume, mode}`` (``chkdsk X: /F|/R /X`` now; a volume Windows
 cannot lock (boot, system, page file) fails with 32), ``sfc.scannow``,
+``dism.restorehealth`` (fails with DISM's exit code, an HRESULT such as 0x800F081F
+when no repair source is reachable),
 ``shadowstorage.add|resize {for_volume, on_volume, max_size_mb}`` (0 =
 UNBOUNDED; ``vssadmin add|resize shadowstorage`` on Server, ``Win32_ShadowStorage``
 on client Windows, whose vssadmin has no ``add``, [U]),
@@ -171,7 +174,9 @@ class OpSpec:
 # Ops that run for minutes to hours on a real PC (a full-surface chkdsk reads every sector; sfc
 # scans every protected file: docs/domain.md §4, §6).  Hosts give requests containing them a long
 # deadline instead of the default one.
-SLOW_OPS = frozenset({"chkdsk.scan", "chkdsk.run", "sfc.verifyonly", "sfc.scannow"})
+SLOW_OPS = frozenset(
+    {"chkdsk.scan", "chkdsk.run", "sfc.verifyonly", "sfc.scannow", "dism.scanhealth", "dism.restorehealth"}
+)
 SLOW_DEADLINE_S = 8 * 3600.0
 
 
@@ -268,6 +273,7 @@ OP_SPECS: dict[str, OpSpec] = {
         OpSpec("reagentc.info", False, (), "reagentc /info"),
         OpSpec("sfc.verifyonly", False, (), "sfc /verifyonly (read-only integrity scan)"),
         OpSpec("cbs.sr_lines", False, (), "The [SR] lines of CBS.log (sfc's results)"),
+        OpSpec("dism.scanhealth", False, (), "DISM /Online /Cleanup-Image /ScanHealth (read-only)"),
         OpSpec(
             "chkdsk.schedule",
             True,
@@ -276,6 +282,12 @@ OP_SPECS: dict[str, OpSpec] = {
         ),
         OpSpec("chkdsk.run", True, (_s("volume"), _s("mode")), "chkdsk X: /F|/R /X now (non-system volumes)"),
         OpSpec("sfc.scannow", True, (), "sfc /scannow: repair protected system files (irreversible)"),
+        OpSpec(
+            "dism.restorehealth",
+            True,
+            (),
+            "DISM /Online /Cleanup-Image /RestoreHealth: repair the component store (irreversible)",
+        ),
         OpSpec(
             "shadowstorage.add",
             True,

@@ -315,6 +315,13 @@ _STORAGE_PROBES: tuple[ProbeSpec, ...] = (
         join=volumes.winre_placement,
     ),
     ProbeSpec("sfc.verify", "sfc.verifyonly", (), _cmd(cmdparse.sfc), "sfc /verifyonly: {violations}"),
+    ProbeSpec(
+        "dism.health",
+        "dism.scanhealth",
+        (),
+        _cmd(cmdparse.dism_health),
+        "DISM /ScanHealth: {healthy, repairable} (Windows 8 and later)",
+    ),
     ProbeSpec("cbs.sr", "cbs.sr_lines", (), _cmd(cmdparse.cbs_sr), "CBS.log [SR]: {repaired, cannot_repair}"),
     ProbeSpec("session", "session.info", (), _identity, "The account wbplay runs as: {user, is_admin...}"),
     ProbeSpec(
