@@ -90,6 +90,10 @@ def _storage_add(m: HostModel, a: dict[str, Any]) -> OpResult:
     if isinstance(vols, OpResult):
         return vols
     for_v, on_v = vols
+    if m.os.get("product_type") == "workstation":
+        # Win32_ShadowStorage.Create: "Minimum supported client: None supported" [V]; client
+        # vssadmin has no "add shadowstorage" either (docs/domain-review.md A.4).
+        return win32_failure(O.ERROR_NOT_SUPPORTED)
     if _bad_max(a) or on_v["file_system"] != "NTFS":
         return win32_failure(O.ERROR_INVALID_PARAMETER)
     if storage.association_for(m, for_v) is not None:

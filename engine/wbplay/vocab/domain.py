@@ -6,12 +6,21 @@ Confidence marks follow docs/domain.md: [V] verified, [3P] third-party only,
 
 from __future__ import annotations
 
-# Shadow-copy headroom a source volume needs: "<500 MB volume -> 50 MB free; otherwise
-# 320 MB" (docs/domain.md s.2, 0x80780119) is marked [U]; both the simulator and the
-# shadow-storage probes use these numbers as stated.
+# Free space a partition needs "so that backup utilities can capture the partition": under
+# 500 MB at least 50 MB, 500 MB or more at least 320 MB, larger than 1 GB at least 1 GB
+# (KB3135522 "Disk partition requirement for using Windows RE tools on a UEFI-based computer",
+# and windows-hardware "Configure UEFI/GPT-based hard drive partitions" [V]; written for the
+# WinRE/System Reserved partitions, applied here to every volume an image includes).
 SMALL_VOLUME_MB = 500
 SMALL_VOLUME_HEADROOM_MB = 50
 LARGE_VOLUME_HEADROOM_MB = 320
+HUGE_VOLUME_MB = 1024
+HUGE_VOLUME_HEADROOM_MB = 1024
+
+# "Persistent shadow copies can be made only for NTFS volumes" and the diff area "must be
+# located on an NTFS volume" (windowsserverdocs Volume Shadow Copy Service FAQ [V]): a FAT32 EFI
+# system partition is no shadow-storage case (its failures are the ESP lock, 0x8078011E).
+SHADOW_STORAGE_FILE_SYSTEMS = ("NTFS",)
 
 # Windows 7 system images are VHDs: a source volume above 2,088,958 MB cannot be
 # protected (0x807800B4, docs/domain.md s.2 [V KB2696906]).
@@ -35,7 +44,9 @@ BACKUP_COMPLETED_ID = 14
 
 
 def headroom_needed_mb(size_mb: int) -> int:
-    return SMALL_VOLUME_HEADROOM_MB if size_mb < SMALL_VOLUME_MB else LARGE_VOLUME_HEADROOM_MB
+    if size_mb < SMALL_VOLUME_MB:
+        return SMALL_VOLUME_HEADROOM_MB
+    return HUGE_VOLUME_HEADROOM_MB if size_mb > HUGE_VOLUME_MB else LARGE_VOLUME_HEADROOM_MB
 
 
 # The service that hosts each in-box VSS writer: restarting it clears the writer's failed
