@@ -66,6 +66,7 @@ ONE_OF_EACH = [
     Op("backup.catalog", {"target": "E:"}),
     Op("session.info"),
     Op("session.interactive"),
+    Op("user.libraries"),
     Op("user.shell_folders"),
     Op("printer.list"),
     Op("printer.drivers"),

@@ -32,6 +32,7 @@ HANDLERS: dict[str, tuple[str, ...]] = {
     "backup.catalog": ("Get-WbBackupCatalog",),
     "session.info": ("Get-WbSessionInfo",),
     "session.interactive": ("Get-WbInteractiveSessions",),
+    "user.libraries": ("Get-WbUserLibraries",),
     "user.shell_folders": ("Get-WbShellFolders",),
     "printer.list": ("Get-WbPrinters",),
     "printer.drivers": ("Get-WbPrinterDrivers",),

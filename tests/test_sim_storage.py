@@ -183,7 +183,10 @@ def test_service_restart_resets_its_writers_and_restarts_dependents() -> None:
 
 
 def test_shadow_storage_associations() -> None:
-    m = load_host_model("win7-system-reserved-full")
+    client = load_host_model("win7-system-reserved-full")
+    # Win32_ShadowStorage.Create: "Minimum supported client: None supported" [V].
+    assert fails(client, "shadowstorage.add", for_volume="@system", on_volume="C:", max_size_mb=1024) == 50
+    m = load_host_model("srv2019-system-reserved-full")
     assert "shadow_storage" not in m.state
     assert fails(m, "shadowstorage.add", for_volume="@system", on_volume="C:", max_size_mb=100) == 87
     assert (

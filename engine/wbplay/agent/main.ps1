@@ -80,6 +80,9 @@ function Invoke-WbOp {
             'session.interactive' {
                 $value = Get-WbInteractiveSessions
             }
+            'user.libraries' {
+                $value = Get-WbUserLibraries
+            }
             'user.shell_folders' {
                 $value = Get-WbShellFolders
             }

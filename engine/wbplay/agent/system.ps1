@@ -104,6 +104,69 @@ function Get-WbShellFolders {
     return (ConvertTo-WbJsonList $items.ToArray())
 }
 
+function Get-WbUserLibraries {
+    # Every profile's libraries (%APPDATA%\Microsoft\Windows\Libraries\
+    # *.library-ms, XML: simpleLocation/url), each folder with whether it is
+    # reachable now from this session (KB975692 scenario 1).  knownfolder:
+    # references (the default libraries) are not paths and are left out.
+    # The XML is read as data with no resolver (no external entities).
+    Assert-WbRegistryView
+    $keys = New-Object System.Collections.ArrayList
+    $items = New-Object System.Collections.ArrayList
+    $list = (Get-WbBaseKey 'HKLM').OpenSubKey('SOFTWARE\Microsoft\Windows NT\CurrentVersion\ProfileList', $false)
+    if ($null -eq $list) {
+        return '[]'
+    }
+    try {
+        foreach ($sid in (Get-WbSorted $list.GetSubKeyNames())) {
+            if ($sid -notmatch '^S-1-5-21-[0-9-]+\z') {
+                continue
+            }
+            $pk = $list.OpenSubKey($sid, $false)
+            if ($null -eq $pk) {
+                continue
+            }
+            try {
+                $profilePath = [Environment]::ExpandEnvironmentVariables([string]$pk.GetValue('ProfileImagePath', ''))
+            } finally {
+                $pk.Close()
+            }
+            $dir = [IO.Path]::Combine($profilePath, 'AppData\Roaming\Microsoft\Windows\Libraries')
+            if ($profilePath.Length -eq 0 -or -not [IO.Directory]::Exists($dir)) {
+                continue
+            }
+            foreach ($file in @([IO.Directory]::GetFiles($dir, '*.library-ms'))) {
+                $doc = New-Object Xml.XmlDocument
+                $doc.XmlResolver = $null
+                try {
+                    $doc.Load($file)
+                } catch {
+                    continue  # not a library we can read: say nothing rather than guess
+                }
+                $locations = New-Object System.Collections.ArrayList
+                foreach ($node in @($doc.GetElementsByTagName('url'))) {
+                    $url = [string]$node.InnerText
+                    if ($url -notmatch '^([A-Za-z]:\\|\\\\)') {
+                        continue
+                    }
+                    [void]$locations.Add((ConvertTo-WbJsonObject @(
+                                'path', (ConvertTo-WbJsonString $url),
+                                'available', (ConvertTo-WbJsonBool ([IO.Directory]::Exists($url))))))
+                }
+                $name = [IO.Path]::GetFileNameWithoutExtension($file)
+                [void]$keys.Add($profilePath + [char]9 + $name)
+                [void]$items.Add((ConvertTo-WbJsonObject @(
+                            'profile', (ConvertTo-WbJsonString $profilePath),
+                            'name', (ConvertTo-WbJsonString $name),
+                            'locations', (ConvertTo-WbJsonList $locations.ToArray()))))
+            }
+        }
+    } finally {
+        $list.Close()
+    }
+    return (ConvertTo-WbJsonList (Get-WbSortedItems ([string[]]$keys.ToArray()) $items.ToArray()))
+}
+
 # ---------------------------------------------------------------- printers ---
 
 function Get-WbPrinters {

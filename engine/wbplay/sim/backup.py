@@ -13,8 +13,9 @@ reported:
    Windows 7 cannot write an image to a 4K-native disk: 0x8078002A (s.2, s.5.5
    [V KB2510009]); Windows 7 file backup fails with 0x81000031 when BitLocker
    setup moved WinRE onto the external drive (s.5.2 [V KB975692]).
-3. **sources**: Windows 7 images are VHDs: a source volume above 2,088,958 MB
-   gives 0x807800B4 (s.2 [V KB2696906]); a stale or foreign
+3. **sources**: a Windows 7 file backup whose library folder sits on an unavailable network
+   or removable drive gives 0x81000031 (KB975692 scenario 1 [V]); Windows 7 images are VHDs:
+   a source volume above 2,088,958 MB gives 0x807800B4 (s.2 [V KB2696906]); a stale or foreign
    ``WindowsImageBackup`` set gives 0x80780166 (s.2 [3P]) or, on Windows 7,
    0x807800C5 (s.5.8 [3P]; the split by version is [U]).
 4. **snapshot**: a writer in a failed state (6-15, s.3.2 [V]) fails the
@@ -57,6 +58,7 @@ from wbplay.sim.catalog import file_sets, image_sets
 from wbplay.sim.model import HostModel
 from wbplay.sim.services import start_service
 from wbplay.sim.storage import Vol
+from wbplay.sim.sysinfo import location_available
 from wbplay.sim.text.language import lang
 from wbplay.sim.text.messages import SETTINGS_NOT_CURRENT, backup_ui_message
 from wbplay.vocab.ops import Win32Error
@@ -209,6 +211,12 @@ def _sources(m: HostModel, job: dict[str, Any]) -> list[Vol]:
 def _check_sources(
     m: HostModel, job: dict[str, Any], tgt: Vol | None, sources: list[Vol], warnings: list[str]
 ) -> None:
+    if job["kind"] == "files" and m.major_minor < (6, 2):
+        for lib in m.state.get("libraries", []):
+            gone = [p for p in lib.get("locations", []) if not location_available(m, p)]
+            if gone:  # KB975692 scenario 1 [V]
+                why = f"library {lib['name']}: {gone[0]} is unavailable"
+                raise _Fail(0x81000031, "library-unavailable", why)
     if job["kind"] == "image" and tgt is not None and any(s is tgt for s in sources):
         raise _Fail(None, "target-critical", "the target is one of the volumes in the backup [U: no code]")
     if job["kind"] == "image" and m.major_minor < (6, 2):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from wbplay.sim import clock
+from wbplay.sim import clock, storage
 from wbplay.sim.model import HostModel, normalise_key
 from wbplay.sim.reply import Handler
 from wbplay.vocab.ops import OpResult
@@ -78,6 +78,29 @@ def _user_shell_folders(m: HostModel, _: dict[str, Any]) -> OpResult:
     return OpResult.success(sorted(out, key=lambda u: u["sid"]))
 
 
+def location_available(m: HostModel, path: str) -> bool:
+    """A library folder can be reached: it exists, on a volume that is attached (a removable
+    drive that was taken away, or a share whose server is down, is not)."""
+    if m.file_key(path) is None:
+        return False
+    letter = re.match(r"^([A-Za-z]:)", path)
+    return letter is None or storage.find_volume(m, letter.group(1).upper()) is not None
+
+
+def _user_libraries(m: HostModel, _: dict[str, Any]) -> OpResult:
+    out = [
+        {
+            "profile": lib["profile"],
+            "name": lib["name"],
+            "locations": [
+                {"path": p, "available": location_available(m, p)} for p in lib.get("locations", [])
+            ],
+        }
+        for lib in m.state.get("libraries", [])
+    ]
+    return OpResult.success(sorted(out, key=lambda x: (x["profile"], x["name"])))
+
+
 def _printer_list(m: HostModel, _: dict[str, Any]) -> OpResult:
     return OpResult.success(
         [
@@ -105,6 +128,7 @@ HANDLERS: dict[str, Handler] = {
     "session.info": _session_info,
     "session.interactive": _interactive,
     "user.shell_folders": _user_shell_folders,
+    "user.libraries": _user_libraries,
     "printer.list": _printer_list,
     "printer.drivers": _printer_drivers,
 }

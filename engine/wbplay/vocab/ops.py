@@ -94,6 +94,12 @@ after ``host.reboot``.
     console user is ``Win32_ComputerSystem.UserName``) and the PC's local wall-clock time
     (``yyyy-MM-ddTHH:mm:ss``), for the reboot
     guard (issue 12: never restart under a signed-in user; honour a maintenance window).
+``user.libraries``
+    ``[{profile, name, locations: [{path, available}]}]``: the libraries
+    (``%APPDATA%\\Microsoft\\Windows\\Libraries\\*.library-ms``) of every profile in
+    ProfileList, with each folder location (``knownfolder:`` references are left out) and
+    whether it can be reached now from the agent's session (KB975692 scenario 1: a custom
+    library on an unavailable network or removable drive fails Windows 7 file backup).
 ``user.shell_folders``
     ``[{sid, profile_path, folders: {name: raw REG_EXPAND_SZ value}}]`` for
     every *loaded* user hive ``HKU\\S-1-5-21-*`` (over WinRM ``HKCU`` is the
@@ -257,6 +263,7 @@ OP_SPECS: dict[str, OpSpec] = {
             "session.interactive", False, (), "Users signed in with a desktop, and the PC's local time"
         ),
         OpSpec("user.shell_folders", False, (), "User Shell Folders of every loaded HKU\\<SID> hive"),
+        OpSpec("user.libraries", False, (), "Each profile's libraries, their folders reachable or not"),
         OpSpec("printer.list", False, (), "Printers with their driver and port"),
         OpSpec("printer.drivers", False, (), "Installed printer drivers"),
         OpSpec(

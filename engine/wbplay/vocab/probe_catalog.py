@@ -353,6 +353,14 @@ _STORAGE_PROBES: tuple[ProbeSpec, ...] = (
         extra=(_VOLUMES,),
         join=desktop.folders_off_system,
     ),
+    ProbeSpec("user.libraries", "user.libraries", (), _identity, "Each profile's libraries and folders"),
+    ProbeSpec(
+        "libraries.unavailable",
+        "user.libraries",
+        (),
+        desktop.unavailable_libraries,
+        "Library folders that cannot be reached now (KB975692 scenario 1)",
+    ),
     ProbeSpec(
         "capi2.system_writer",
         "events.query",

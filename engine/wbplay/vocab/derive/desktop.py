@@ -60,3 +60,17 @@ def system_writer_errors(value: Any) -> list[Rec] | None:
     if value is None:
         return None
     return [e for e in value if not domain.benign_capi2_513(e.get("message"))]
+
+
+def unavailable_libraries(value: Any) -> list[str] | None:
+    """``"<profile>: <library> -> <folder>"`` for every library folder that cannot be reached now:
+    KB975692's first cause of 0x81000031 (custom libraries on unavailable network or removable
+    drives) [V]."""
+    if value is None:
+        return None
+    return [
+        f"{lib['profile']}: {lib['name']} -> {loc['path']}"
+        for lib in value
+        for loc in lib.get("locations", [])
+        if not loc.get("available")
+    ]
