@@ -110,6 +110,9 @@ function Invoke-WbOp {
             'vssadmin.list_shadowstorage' {
                 $value = Get-WbCommandRead 'vssadmin' @('list', 'shadowstorage')
             }
+            'vssadmin.list_providers' {
+                $value = Get-WbCommandRead 'vssadmin' @('list', 'providers')
+            }
             'wbadmin.get_versions' {
                 $value = Get-WbBackupVersions (Get-WbArg $a 'target' 'string' -Optional)
             }

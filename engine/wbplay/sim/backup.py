@@ -51,6 +51,7 @@ from wbplay.sim.backup_events import (
     failure_events,
     mslldp_event,
     ntfs_event,
+    provider_events,
     success_events,
     transport_event,
 )
@@ -61,6 +62,7 @@ from wbplay.sim.storage import Vol
 from wbplay.sim.sysinfo import location_available
 from wbplay.sim.text.language import lang
 from wbplay.sim.text.messages import SETTINGS_NOT_CURRENT, backup_ui_message
+from wbplay.vocab import domain
 from wbplay.vocab.ops import Win32Error
 
 BACKUP_CHAIN = ("EventSystem", "VSS", "swprv", "SDRSVC", "wbengine")
@@ -247,9 +249,32 @@ def _vss_code(m: HostModel, job: dict[str, Any], default: int) -> int:
     )
 
 
+def _swprv_broken(m: HostModel) -> bool:
+    """KB2009513: the Parameters key exists but ServiceDll is missing or wrong (a state without
+    the key keeps Windows' default)."""
+    found = m.registry_key(domain.SWPRV_PARAMETERS_KEY)
+    if found is None:
+        return False
+    dll = next((v["value"] for n, v in found[1].items() if n.lower() == "servicedll"), None)
+    return str(dll or "").lower() != domain.SWPRV_SERVICE_DLL.lower()
+
+
+def _providers(m: HostModel, job: dict[str, Any]) -> None:
+    if _swprv_broken(m):
+        provider_events(m, swprv=True)
+        why = "swprv's ServiceDll is missing or wrong"
+        raise _Fail(_vss_code(m, job, 0x8004230F), "swprv-servicedll", why)
+    vetoing = [p for p in m.state.get("vss_providers", []) if p.get("veto")]
+    if vetoing:
+        provider_events(m, swprv=False, name=vetoing[0]["name"])
+        why = f"{vetoing[0]['name']} vetoed the snapshot"
+        raise _Fail(_vss_code(m, job, 0x80042306), "provider-veto", why)
+
+
 def _snapshot(m: HostModel, job: dict[str, Any], sources: list[Vol]) -> None:
     if m.os.get("product_type") != "workstation":
         mslldp_event(m)  # KB3209092: every Server backup logs it; harmless
+    _providers(m, job)
     if storage.profiles_relocated(m):
         for w in storage.writers(m):
             if w["name"] == "System Writer":

@@ -68,6 +68,40 @@ def mslldp_event(m: HostModel) -> None:
     )
 
 
+def provider_events(m: HostModel, *, swprv: bool, name: str = "") -> None:
+    """KB2009513's events for a broken swprv (SCM 7023, VSS 12292 [V]), or a third-party
+    provider's veto (VSS 12293 [U])."""
+    if swprv:
+        clock.log_event(
+            m,
+            log="System",
+            provider="Service Control Manager",
+            event_id=7023,
+            level="Error",
+            message="The Microsoft Software Shadow Copy Provider service terminated with the following "
+            "error: The system cannot find the file specified.",
+        )
+        clock.log_event(
+            m,
+            log="Application",
+            provider="VSS",
+            event_id=12292,
+            level="Error",
+            message="Volume Shadow Copy Service error: Error creating the Shadow Copy Provider COM class "
+            "with CLSID {65ee1dba-8ff4-4a58-ac1c-3470ee2f376a} [0x80080005].",
+        )
+        return
+    clock.log_event(
+        m,
+        log="Application",
+        provider="VSS",
+        event_id=12293,
+        level="Error",
+        message=f"Volume Shadow Copy Service error: Error calling a routine on a Shadow Copy Provider "
+        f"({name}). Routine details PreFinalCommitSnapshots [hr = 0x80042306].",
+    )
+
+
 def ntfs_event(m: HostModel, v: Vol) -> None:
     name = storage.name_of(v)
     clock.log_event(

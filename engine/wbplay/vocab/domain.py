@@ -79,3 +79,20 @@ BENIGN_CAPI2_513_MARKERS = ("link-layer discovery protocol", "mslldp")
 def benign_capi2_513(message: str | None) -> bool:
     text = (message or "").casefold()
     return any(marker in text for marker in BENIGN_CAPI2_513_MARKERS)
+
+
+# The software shadow copy provider's DLL (KB2009513, SupportArticles-docs "Backup fails with VSS
+# event ID 12292 and 11" [V]): a missing or wrong ServiceDll fails every shadow copy (0x8004230F).
+SWPRV_PARAMETERS_KEY = "HKLM\\SYSTEM\\CurrentControlSet\\Services\\swprv\\Parameters"
+SWPRV_SERVICE_DLL = "%SystemRoot%\\System32\\swprv.dll"
+
+# Microsoft's own VSS providers, by provider id (ids are the same in every UI language, unlike
+# vssadmin's text): the system software provider (KB2009513's event text [V]), the file share
+# provider and Hyper-V's in-guest provider ([3P]).  Any other provider is a third party's.
+MICROSOFT_VSS_PROVIDERS = frozenset(
+    {
+        "{b5946137-7b9f-4925-af80-51abd60b20d5}",  # Microsoft Software Shadow Copy provider 1.0
+        "{89300202-3cec-4981-9171-19f59559e0f2}",  # Microsoft File Share Shadow Copy provider
+        "{74600e39-7dc5-4567-a03b-f091d6c7b092}",  # Hyper-V IC Software Shadow Copy Provider
+    }
+)

@@ -112,7 +112,7 @@ Command reads (a fixed command line, typed arguments, never a free string)
     ``chkdsk.scan`` (Win8+ ``chkdsk X: /scan``, Win7 ``chkdsk X:``),
     ``chkntfs.query`` (``chkntfs X:``), ``fsutil.dirty_query`` (``fsutil dirty
     query X:``), ``fsutil.ntfsinfo`` (``fsutil fsinfo ntfsinfo X:``),
-    ``vssadmin.list_writers``, ``vssadmin.list_shadowstorage``,
+    ``vssadmin.list_writers``, ``vssadmin.list_shadowstorage``, ``vssadmin.list_providers``,
     ``wbadmin.get_versions`` (``wbadmin get versions [-backupTarget:X:]``),
     ``reagentc.info`` (``reagentc /info``), ``dism.scanhealth`` (``DISM /Online
     /Cleanup-Image /ScanHealth``, Windows 8 and later), ``sfc.verifyonly`` (``sfc
@@ -274,6 +274,7 @@ OP_SPECS: dict[str, OpSpec] = {
         OpSpec("fsutil.ntfsinfo", False, (_s("volume"),), "fsutil fsinfo ntfsinfo X: (sector sizes)"),
         OpSpec("vssadmin.list_writers", False, (), "vssadmin list writers"),
         OpSpec("vssadmin.list_shadowstorage", False, (), "vssadmin list shadowstorage"),
+        OpSpec("vssadmin.list_providers", False, (), "vssadmin list providers"),
         OpSpec(
             "wbadmin.get_versions", False, (_s("target", False),), "wbadmin get versions [-backupTarget:X:]"
         ),

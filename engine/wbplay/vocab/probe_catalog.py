@@ -281,6 +281,20 @@ _STORAGE_PROBES: tuple[ProbeSpec, ...] = (
         join=shadow.critical_room,
     ),
     ProbeSpec(
+        "vss.providers",
+        "vssadmin.list_providers",
+        (),
+        _cmd(cmdparse.providers),
+        "VSS providers: [{name, id, third_party}] (Microsoft's told by id)",
+    ),
+    ProbeSpec(
+        "vss.third_party_providers",
+        "vssadmin.list_providers",
+        (),
+        _cmd(lambda o: [p["name"] for p in cmdparse.providers(o) if p["third_party"]]),
+        "Names of the VSS providers that are not Microsoft's",
+    ),
+    ProbeSpec(
         "vssadmin.shadowstorage",
         "vssadmin.list_shadowstorage",
         (),
