@@ -7,7 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from wbplay.library.scenarios import Result
-from wbplay.library.triage import TriageResult
+from wbplay.library.triage import ASK_FOR_ERROR_MESSAGE, TriageResult
 
 
 def triage(console: Console, result: TriageResult) -> None:
@@ -18,6 +18,8 @@ def triage(console: Console, result: TriageResult) -> None:
         console.print(f"[dim]evidence[/] {escape(ev.source)}: {codes}", highlight=False)
     if len(result.evidence) > 5:
         console.print(f"[dim]evidence[/] ... and {len(result.evidence) - 5} more", highlight=False)
+    for code in result.unknown_codes:
+        console.print(f"[dim]unknown[/] {escape(ASK_FOR_ERROR_MESSAGE.format(code=code))}", highlight=False)
     if not result.matches:
         console.print("No playbook in the library applies.", highlight=False)
         return

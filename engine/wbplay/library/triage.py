@@ -229,6 +229,22 @@ class TriageResult:
     evidence: tuple[Evidence, ...]
     matches: tuple[Match, ...]
     corroborating: tuple[dict[str, Any], ...] = ()
+    unknown_codes: tuple[str, ...] = ()  # codes with no known meaning and no playbook: never guessed
+
+
+ASK_FOR_ERROR_MESSAGE = (
+    "no authoritative meaning is known for {code}; wbplay does not guess. Paste the failed "
+    "backup event's ErrorMessage field (Event Viewer > Applications and Services Logs > "
+    "Microsoft > Windows > Backup, the event's Details) with --error"
+)
+
+
+def unknown_codes(evidence: Sequence[Evidence], playbooks: Iterable[Playbook]) -> tuple[str, ...]:
+    """The codes in ``evidence`` that no playbook lists, known-unknown ones first, once each."""
+    listed = {c for pb in playbooks for c in pb.applies_to.error_codes}
+    seen = [c for ev in evidence for c in (ev.code, ev.detailed_code) if c and c not in listed]
+    ordered = sorted(dict.fromkeys(seen), key=lambda c: c not in codes.NO_KNOWN_MEANING)
+    return tuple(ordered)
 
 
 def run(
@@ -246,4 +262,10 @@ def run(
     if host is not None:
         found, events = read_host(host, since_days)
         evidence += found
-    return TriageResult(tuple(evidence), tuple(rank(evidence, playbooks, events)), tuple(events))
+    library = list(playbooks)
+    return TriageResult(
+        tuple(evidence),
+        tuple(rank(evidence, library, events)),
+        tuple(events),
+        unknown_codes(evidence, library),
+    )
