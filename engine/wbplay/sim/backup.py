@@ -48,6 +48,7 @@ from typing import Any
 from wbplay.sim import clock, storage
 from wbplay.sim.backup_events import (
     disk_event,
+    extend_denied_event,
     failure_events,
     mslldp_event,
     ntfs_event,
@@ -219,6 +220,11 @@ def _check_sources(
             if gone:  # KB975692 scenario 1 [V]
                 why = f"library {lib['name']}: {gone[0]} is unavailable"
                 raise _Fail(0x81000031, "library-unavailable", why)
+    if job["kind"] == "files" and job["tool"] == "wbadmin" and not _extend_excluded(m):
+        v = next((s for s in sources if s.get("file_system") == "NTFS" and s.get("letter")), None)
+        if v is not None:  # KB2747459 [V]: file-level backup meets $Extend\$RmMetadata
+            extend_denied_event(m, v)
+            raise _Fail(0x80070005, "extend-access-denied", f"{storage.name_of(v)}\\$Extend: access denied")
     if job["kind"] == "image" and tgt is not None and any(s is tgt for s in sources):
         raise _Fail(None, "target-critical", "the target is one of the volumes in the backup [U: no code]")
     if job["kind"] == "image" and m.major_minor < (6, 2):
@@ -246,6 +252,16 @@ def _vss_code(m: HostModel, job: dict[str, Any], default: int) -> int:
         0x81000019
         if job["tool"] == "sdclt" and job["kind"] == "files" and m.major_minor < (6, 2)
         else default
+    )
+
+
+def _extend_excluded(m: HostModel) -> bool:
+    found = m.registry_key(domain.FILES_NOT_TO_BACKUP_KEY)
+    values = found[1].values() if found else []
+    return any(
+        isinstance(v.get("value"), list)
+        and any(str(x).lower() == domain.IGNORE_NTFS_PATTERN.lower() for x in v["value"])
+        for v in values
     )
 
 

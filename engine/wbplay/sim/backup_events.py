@@ -68,6 +68,23 @@ def mslldp_event(m: HostModel) -> None:
     )
 
 
+def extend_denied_event(m: HostModel, v: Vol) -> None:
+    """Backup event 547 naming the volume and the error log (KB2747459's Symptoms [V])."""
+    name = storage.name_of(v)
+    stamp = clock.now(m).strftime("%d-%m-%Y_%H-%M-%S")
+    clock.log_event(
+        m,
+        log="Microsoft-Windows-Backup",
+        provider=PROVIDER,
+        event_id=547,
+        level="Error",
+        message=f"The backup operation that started at '{_started(m)}' has encountered errors for the "
+        f"volume(s)'{name}'. Log of files not successfully backed up "
+        f"'C:\\Windows\\Logs\\WindowsServerBackup\\Backup_Error-{stamp}.log'.",
+        fields={"HRESULT": "0x80070005", "ErrorMessage": "Access is denied."},
+    )
+
+
 def provider_events(m: HostModel, *, swprv: bool, name: str = "") -> None:
     """KB2009513's events for a broken swprv (SCM 7023, VSS 12292 [V]), or a third-party
     provider's veto (VSS 12293 [U])."""

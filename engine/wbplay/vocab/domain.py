@@ -96,3 +96,10 @@ MICROSOFT_VSS_PROVIDERS = frozenset(
         "{74600e39-7dc5-4567-a03b-f091d6c7b092}",  # Hyper-V IC Software Shadow Copy Provider
     }
 )
+
+
+# KB2747459 [V]: a file-level Windows Server Backup of an NTFS volume fails on $Extend\$RmMetadata
+# (NTFS internal data) with 0x80070005; the fix is the FilesNotToBackup value IgnoreNTFS =
+# "\$Extend\* /s" (REG_MULTI_SZ), or a block-level (whole volume) backup.
+FILES_NOT_TO_BACKUP_KEY = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\BackupRestore\\FilesNotToBackup"
+IGNORE_NTFS_PATTERN = "\\$Extend\\* /s"
