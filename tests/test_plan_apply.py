@@ -13,10 +13,19 @@ from typer.testing import CliRunner
 
 from wbplay.cli import app
 from wbplay.resources import schema
+from wbplay.run import plan as plan_mod
+from wbplay.run import plansign
 from wbplay.sim.model import HostModel
 from wbplay.sim.state import read_state, save_state
 
 runner = CliRunner()
+
+
+def reseal(plan: Path, doc: dict) -> None:
+    """Write an edited plan with a fresh digest and signature, as someone holding the key could."""
+    doc["digest"] = plan_mod.digest(doc)
+    doc["signature"] = plansign.sign(doc["digest"])
+    plan.write_text(json.dumps(doc))
 
 
 def invoke(*args: str):
@@ -36,7 +45,7 @@ def test_plan_records_what_a_reviewer_needs(planned) -> None:
     _state, plan = planned
     doc = json.loads(plan.read_text())
     jsonschema.validate(doc, schema("report"))
-    assert doc["kind"] == "plan" and doc["format_version"] == "1.0"
+    assert doc["kind"] == "plan" and doc["format_version"] == "1.1"
     assert len(doc["playbook"]["sha256"]) == 64
     assert doc["variables"] == {"wbengine_start_mode": "Manual"}
     assert doc["host"]["facts"]["hostname"] == "PC42"
@@ -62,7 +71,9 @@ def test_apply_refuses_when_the_host_drifted(planned) -> None:
     before = state.read_bytes()
     r = invoke("apply", str(plan), "--yes")
     assert r.exit_code == 1
-    assert "vss-not-disabled: the host changed since the plan (now observed Manual)" in r.output
+    changed = "vss-not-disabled: the host changed since the plan (observed Disabled at plan time, Manual now)"
+    assert changed in r.output
+    assert "wbengine-installed" not in r.output.split("refusing")[1]  # it reads the same: not listed
     assert "Make a new plan" in r.output
     assert state.read_bytes() == before
 
@@ -85,9 +96,9 @@ def test_apply_refuses_an_empty_baseline(planned) -> None:
     doc = json.loads(plan.read_text())
     for s in doc["steps"]:
         s["fingerprint"] = ""
-    plan.write_text(json.dumps(doc))
+    reseal(plan, doc)
     r = invoke("apply", str(plan), "--yes")
-    assert r.exit_code == 1 and "empty baseline" in r.output
+    assert r.exit_code == 2 and "empty baseline" in r.output
 
 
 def test_apply_refuses_a_stale_plan_unless_allowed(planned) -> None:
@@ -95,7 +106,7 @@ def test_apply_refuses_a_stale_plan_unless_allowed(planned) -> None:
     doc = json.loads(plan.read_text())
     old = datetime.now(timezone.utc) - timedelta(hours=30)
     doc["created"] = old.isoformat(timespec="seconds").replace("+00:00", "Z")
-    plan.write_text(json.dumps(doc))
+    reseal(plan, doc)
     r = invoke("apply", str(plan), "--yes")
     assert r.exit_code == 1 and "30.0 hours old (limit 24 h)" in r.output
     assert invoke("apply", str(plan), "--yes", "--allow-stale").exit_code == 0
@@ -105,7 +116,7 @@ def test_apply_refuses_something_that_is_not_a_plan(tmp_path: Path) -> None:
     bogus = tmp_path / "x.json"
     bogus.write_text('{"hello": 1}')
     r = invoke("apply", str(bogus), "--yes")
-    assert r.exit_code == 1 and "not a wbplay plan" in r.output
+    assert r.exit_code == 2 and "not a wbplay plan" in r.output and str(bogus) in r.output
 
 
 def test_reports_md_json_junit_at_once_and_json_on_stdout(state_file, tmp_path: Path) -> None:

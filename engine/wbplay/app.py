@@ -14,6 +14,7 @@ from typing import Any
 from wbplay import report as report_mod
 from wbplay.errors import ExitCode, HostError, PlaybookError, UsageError
 from wbplay.hosts.factory import ConnectOptions, expand, open_host
+from wbplay.library import failure_context
 from wbplay.library import triage as triage_mod
 from wbplay.playbook import load as playbook_mod
 from wbplay.playbook.model import Playbook, Step
@@ -41,6 +42,8 @@ class RunRequest:
     skip_manual: bool = False
     reboot_timeout_s: float = 4 * 3600.0
     reboot_poll_s: float = 10.0
+    for_code: str | None = None  # --for: the error code the run is for
+    for_event: bool = False  # --for-event: the run is for the PC's newest backup failure event
 
 
 def load_playbook(name: str) -> Playbook:
@@ -65,6 +68,10 @@ def run(
     values = bind(pb.vars, req.variables)
     host = open_host(req.host, read_only=req.dry_run, options=req.connect)
     try:
+        failure = None
+        if req.for_code is not None or req.for_event:
+            failure = failure_context.what_for(req.for_code, host, pb, library())
+            values = bind(pb.vars, failure_context.with_context(pb, req.variables, failure))
         journal = Journal(new_run_id(pb.id, host.name), runs_dir)
         try:
             runner = Runner(
@@ -79,6 +86,7 @@ def run(
                     skip_manual=req.skip_manual,
                     reboot_timeout_s=req.reboot_timeout_s,
                     reboot_poll_s=req.reboot_poll_s,
+                    for_failure=failure,
                 ),
                 journal=journal,
                 listener=listener,
@@ -135,6 +143,11 @@ class RollbackResult:
     run_id: str
     outcomes: list[rollback_mod.UndoOutcome]
     exit_code: ExitCode
+    notes: tuple[str, ...] = ()  # what the operator should know but need not act on
+
+
+# A restart cannot be undone, and need not be: it changed nothing that is left to restore.
+_NOTHING_TO_RESTORE = frozenset({"host.reboot"})
 
 
 def rollback_run(
@@ -148,13 +161,30 @@ def rollback_run(
     """Undo what a finished, failed or interrupted run changed, from its journal."""
     records = journal_mod.read(run_id, runs_dir)
     start = records[0]
+    rid = start["run"]
     spec = host_spec or start.get("host_spec")
     if not spec:
         raise UsageError("this journal does not name its host; pass --host")
-    changes = rollback_mod.from_journal(records)
+    pending = rollback_mod.from_journal(records)
+    restarts = [c for c in pending if c.action.kind in _NOTHING_TO_RESTORE]
+    changes = [c for c in pending if c.action.kind not in _NOTHING_TO_RESTORE]
+    times = {r["step"]: r.get("ts", "") for r in records if r["event"] == "change.intent"}
+    notes = tuple(
+        f"{c.step_id}: the restart at {times.get(c.step_id) or 'its time'} cannot be undone; "
+        "it left nothing to restore"
+        for c in restarts
+    )
+    if not changes:
+        earlier = [r for r in records if r["event"] == "rollback.end"]
+        if earlier:
+            when = earlier[-1].get("ts") or "an earlier run"
+            first = f"run {rid} was already rolled back ({when}): nothing left to undo"
+        else:
+            first = f"run {rid} left no change to undo"
+        return RollbackResult(rid, [], ExitCode.OK, (first, *notes))
     host = open_host(spec, read_only=False, options=connect or ConnectOptions())
     try:
-        journal = Journal(records[0]["run"], runs_dir)  # append to the same journal
+        journal = Journal(rid, runs_dir)  # append to the same journal
         try:
 
             def emit(name: str, **fields: Any) -> None:
@@ -172,7 +202,7 @@ def rollback_run(
     finally:
         host.close()
     code = ExitCode.NEEDS_ATTENTION if failed else ExitCode.OK
-    return RollbackResult(records[0]["run"], outcomes, code)
+    return RollbackResult(rid, outcomes, code, notes)
 
 
 def document(report: RunReport) -> dict[str, Any]:
@@ -203,11 +233,19 @@ def apply_plan(
     connect: ConnectOptions | None = None,
     host_spec: str | None = None,
     runs_dir: Path | None = None,
+    expect: str | None = None,
+    trust: bool = False,
 ) -> tuple[RunReport, Path]:
-    """Apply exactly what a reviewed plan says, or refuse with the reason."""
+    """Apply exactly what a reviewed plan says, or refuse with the reason.
+
+    The file must be the reviewed one (digest, ``--expect``), made here (signature,
+    unless ``trust``), current, and then the runner re-derives every step on the host
+    now and refuses unless the plan is exactly that derivation."""
     doc = plan_mod.load(path)
-    plan_mod.check_baseline(doc)
-    plan_mod.check_fresh(doc, allow_stale=allow_stale)
+    plan_mod.check_expect(doc, path, expect)
+    plan_mod.check_signature(doc, path, trust=trust)
+    plan_mod.check_baseline(doc, path)
+    plan_mod.check_fresh(doc, allow_stale=allow_stale, path=path)
     req = RunRequest(
         playbook=doc["playbook"]["path"],
         host=host_spec or doc["host"]["spec"],
@@ -221,7 +259,7 @@ def apply_plan(
         listener=listener,
         confirm=confirm,
         runs_dir=runs_dir,
-        plan_guard=plan_mod.guard(doc),
+        plan_guard=plan_mod.guard(doc, path),
         expect_sha256=doc["playbook"]["sha256"],
     )
 
@@ -243,6 +281,7 @@ _SEVERITY = [
     ExitCode.NEEDS_ATTENTION,
     ExitCode.CONNECTION,
     ExitCode.ROLLED_BACK,
+    ExitCode.NO_CAUSE,
     ExitCode.PENDING,
     ExitCode.OK,
 ]
@@ -282,16 +321,7 @@ def run_many(
     for host in hosts:
         if on_host is not None:
             on_host(host)
-        one = RunRequest(
-            req.playbook,
-            host,
-            req.dry_run,
-            req.variables,
-            req.rollback,
-            req.allow,
-            req.connect,
-            req.skip_manual,
-        )
+        one = dataclasses.replace(req, host=host)
         try:
             report, path = run(one, listener=listener, confirm=confirm, ask_manual=ask_manual)
         except HostError as e:
@@ -313,3 +343,26 @@ def triage(
     finally:
         if host is not None:
             host.close()
+
+
+def run_request_from_triage(
+    result: triage_mod.TriageResult, host: str, *, dry_run: bool, connect: ConnectOptions | None = None
+) -> RunRequest:
+    """``triage --run``: the best match, run *for* the failure that matched it, with the
+    variables triage read off the PC (the backup target)."""
+    if not result.matches:
+        raise UsageError("triage found no playbook for this failure: nothing to run")
+    best = result.matches[0]
+    pb = load_playbook(best.playbook_id)
+    handled = set(pb.applies_to.error_codes)
+    codes = [c for e in result.evidence for c in (e.code, e.detailed_code) if c]
+    code = next((c for c in codes if c in handled), codes[0] if codes else None)
+    return RunRequest(
+        playbook=best.playbook_id,
+        host=host,
+        dry_run=dry_run,
+        variables=dict(best.suggested_vars),
+        connect=connect or ConnectOptions(),
+        for_code=code,
+        for_event=code is None,
+    )

@@ -8,7 +8,14 @@ hostnames, never from the auth arguments.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import IntEnum
+
+from wbplay.safetext import bounded
+
+# The last guard on a message's size, whatever it quotes (each quote is bounded
+# where it is made, see ``wbplay.safetext.quoted``; this catches the rest).
+MESSAGE_LIMIT = 4000
 
 
 class ExitCode(IntEnum):
@@ -16,10 +23,11 @@ class ExitCode(IntEnum):
 
     OK = 0  # nothing to do, or every change applied and verified
     PENDING = 1  # dry-run found changes, or steps wait for opt-in / a human
-    INVALID = 2  # invalid playbook, inventory, plan or command-line usage
+    INVALID = 2  # invalid playbook, plan, journal, inventory, host state, state directory, path or usage
     ROLLED_BACK = 3  # a step failed; every applied change was undone and verified
     CONNECTION = 4  # could not connect or authenticate to the host
     NEEDS_ATTENTION = 5  # a rollback failed, or a failure was left in place (--no-rollback)
+    NO_CAUSE = 6  # every check passed, and nothing explains the failure the run was for
     INTERRUPTED = 130  # Ctrl-C; the journal can be rolled back with `wbplay rollback`
 
 
@@ -27,6 +35,9 @@ class WbplayError(Exception):
     """Root of every error wbplay raises on purpose."""
 
     exit_code: ExitCode = ExitCode.INVALID
+
+    def __str__(self) -> str:
+        return bounded(super().__str__(), MESSAGE_LIMIT)
 
 
 class UsageError(WbplayError):
@@ -50,15 +61,30 @@ class PlaybookError(WbplayError):
         key_path: str = "",
         hint: str = "",
     ) -> None:
-        self.message = message
+        self.message = bounded(message, MESSAGE_LIMIT)
         self.path = path
         self.line = line
         self.column = column
-        self.key_path = key_path
-        self.hint = hint
+        self.key_path = bounded(key_path)  # a key is input too
+        self.hint = bounded(hint, MESSAGE_LIMIT)
+        self.also: tuple[PlaybookError, ...] = ()  # the file's other errors (validate shows them all)
         super().__init__(self.render())
 
+    @classmethod
+    def all_of(cls, errors: Sequence[PlaybookError]) -> PlaybookError:
+        """The first error, carrying the others: one file, every problem in it."""
+        first = errors[0]
+        first.also = tuple(errors[1:])
+        first.args = (first.render(),)
+        return first
+
     def render(self) -> str:
+        text = self._render_one()
+        for more in self.also:
+            text += "\n" + more._render_one()
+        return text
+
+    def _render_one(self) -> str:
         where = self.path
         if self.line is not None:
             where += f":{self.line}"
@@ -69,7 +95,7 @@ class PlaybookError(WbplayError):
             text += f"\n  at key: {self.key_path}"
         if self.hint:
             text += f"\n  hint: {self.hint}"
-        return text
+        return bounded(text, MESSAGE_LIMIT)
 
 
 class HostStateError(PlaybookError):
@@ -80,10 +106,30 @@ class InventoryError(PlaybookError):
     """The inventory file is invalid, or a host is not in it."""
 
 
+class PathError(WbplayError):
+    """A file or directory wbplay must use is missing, of the wrong type (a FIFO, a device,
+    a dangling symlink, a loop) or unusable.  Carries the path and what is wrong with it."""
+
+    def __init__(self, path: str, reason: str, hint: str = "") -> None:
+        self.path = path
+        self.reason = reason
+        self.hint = hint
+        super().__init__(f"{path}: {reason}" + (f"\n  hint: {hint}" if hint else ""))
+
+
 class PlanError(WbplayError):
-    """A saved plan cannot be applied (drifted host, changed playbook, stale)."""
+    """A saved plan is invalid, or does not say what it records (edited, unsigned, from
+    the future): nothing was applied."""
+
+    exit_code = ExitCode.INVALID
+    outcome = "refused: the plan is invalid"
+
+
+class PlanOutOfDate(PlanError):
+    """A valid plan the world moved past (host drifted, playbook changed, stale): make a new one."""
 
     exit_code = ExitCode.PENDING
+    outcome = "refused: the plan is out of date"
 
 
 class HostError(WbplayError):

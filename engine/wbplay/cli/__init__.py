@@ -13,6 +13,7 @@ import typer
 
 from wbplay.cli import journal, lab, library, run
 from wbplay.cli.common import err
+from wbplay.cli.text import multiline
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -39,7 +40,7 @@ app.command("test")(library.test_cmd)
 
 
 def _show_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
-    err.print(f"[yellow]warning:[/] {message}", highlight=False)
+    err.print(f"[yellow]warning:[/] {multiline(message)}", highlight=False)
 
 
 def main() -> None:

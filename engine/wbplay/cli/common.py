@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from wbplay.cli.text import wrapped_lines
 from wbplay.errors import WbplayError
 
 # soft_wrap: lines are pasted into change reviews and logs, so never hard-wrap them at 80 columns.
@@ -47,6 +48,19 @@ RebootTimeoutOpt = Annotated[
         "--reboot-timeout", help="Seconds to wait for a PC to come back after a restart (chkdsk /r: hours)"
     ),
 ]
+ForOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--for",
+        help="The error code this run is for (e.g. 0x81000031); none explained: exit 6, no cause found",
+    ),
+]
+ForEventOpt = Annotated[
+    bool,
+    typer.Option(
+        "--for-event", help="The run is for the PC's newest backup failure event (its code and target)"
+    ),
+]
 RebootPollOpt = Annotated[float, typer.Option("--reboot-poll", help="Seconds between reconnection attempts")]
 InsecureOpt = Annotated[
     bool,
@@ -58,7 +72,8 @@ InsecureOpt = Annotated[
 
 def fail(e: WbplayError) -> typer.Exit:
     """Print the error and return the exit to raise (``raise fail(e) from None``)."""
-    err.print(f"[red]error:[/] {e}", highlight=False, markup=True, soft_wrap=True)
+    width = err.width if err.is_terminal else None
+    err.print(f"[red]error:[/] {wrapped_lines(e, width=width, lead=7)}", highlight=False, soft_wrap=True)
     if os.environ.get("WBPLAY_DEBUG") == "1":
         raise e
     return typer.Exit(int(e.exit_code))

@@ -12,11 +12,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from wbplay.cli.text import clip, plain, wrapped
 from wbplay.playbook.matchers import show
 from wbplay.run.results import RunReport
+from wbplay.safetext import visible
 
 _STYLE = {
     "OK": "green",
@@ -36,6 +37,7 @@ _STYLE = {
     "VERIFY": "green",
     "WAIT": "cyan",
     "BACK": "green",
+    "RESOLVED": "green",
 }
 # Actions that take minutes to hours on a real PC: show a live spinner with the elapsed time.
 LONG_ACTIONS = {"chkdsk.run", "chkdsk.schedule", "sfc.scannow", "host.reboot", "service.restart"}
@@ -53,8 +55,7 @@ _CHECK_LABEL = {
 
 
 def _clip(text: str, width: int = 70) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return clip(text, width)
 
 
 class ConsoleListener:
@@ -79,7 +80,7 @@ class ConsoleListener:
             console=self.c,
             transient=True,
         )
-        self._progress.add_task(text, total=None)
+        self._progress.add_task(plain(text), total=None)
         self._progress.start()
 
     def _idle(self) -> None:
@@ -94,10 +95,16 @@ class ConsoleListener:
         style = _STYLE.get(label, "")
         dur = f"  [dim]{ms} ms[/]" if ms is not None else ""
         self.c.print(
-            f" [{style}]{label:<8}[/] {escape(step):<{self.w}} {escape(text)}{dur}",
+            f" [{style}]{label:<8}[/] {plain(step):<{self.w}} {plain(text)}{dur}",
             highlight=False,
             soft_wrap=True,
         )
+
+    def _message(self, text: str, indent: int = 10) -> None:
+        """A message under its step line, in full: wrapped at words on a terminal, never cut."""
+        width = self.c.width if self.c.is_terminal else None
+        # soft_wrap: the lines are already wrapped (or, in a log, deliberately whole)
+        self.c.print(wrapped(text, indent=indent, width=width), style="dim", highlight=False, soft_wrap=True)
 
     def event(self, name: str, f: Mapping[str, Any]) -> None:
         handler = getattr(self, "_on_" + name.replace(".", "_"), None)
@@ -107,20 +114,26 @@ class ConsoleListener:
     def _on_run_start(self, f: Mapping[str, Any]) -> None:
         pb = f["playbook"]
         self.c.print(
-            f"[bold]wbplay[/] {escape(pb['id'])} on {escape(f['host'])} [bold]({f['mode']})[/]",
+            f"[bold]wbplay[/] {plain(pb['id'])} on {plain(f['host'])} [bold]({f['mode']})[/]",
             highlight=False,
         )
-        self.c.print(f"  {escape(pb['title'])}", style="dim", highlight=False)
+        self.c.print(f"  {plain(pb['title'])}", style="dim", highlight=False)
 
     def _on_host_facts(self, f: Mapping[str, Any]) -> None:
         x = f["facts"]
-        sp = f" SP{x['sp']}" if x.get("sp") else ""
+        sp = f" SP{plain(x['sp'])}" if x.get("sp") else ""
         self.c.print(
-            f"  {escape(str(x.get('caption')))} {x.get('version')}{sp} · PowerShell {x.get('ps_version')} · "
-            f"{x.get('locale')} · {f['reads']} reads in one round trip ({f['ms']} ms)",
+            f"  {plain(x.get('caption'))} {plain(x.get('version'))}{sp} · PowerShell "
+            f"{plain(x.get('ps_version'))} · {plain(x.get('locale'))} · {f['reads']} reads in one round "
+            f"trip ({f['ms']} ms)",
             style="dim",
             highlight=False,
         )
+
+    def _on_run_precondition(self, f: Mapping[str, Any]) -> None:
+        then = "a real run will refuse before its first change" if f["dry_run"] else "nothing was changed"
+        reason = plain(f["reason"])
+        self.c.print(f"[bold red]Not allowed to change this PC:[/] {reason}; {then}", highlight=False)
 
     def _on_step_check(self, f: Mapping[str, Any]) -> None:
         label = _CHECK_LABEL.get(f["status"], f["status"].upper())
@@ -130,14 +143,26 @@ class ConsoleListener:
             text = f"could not read: {f['error']}"
         else:
             text = f"observed {_clip(show(f['observed']), 40)} · expected {_clip(f['expected'], 40)}"
+        if f["status"] == "blocked" and not f.get("has_change"):
+            text = f["message"]  # held back by a guard: the reason and the variable that lifts it
         self._line(label, f["step"], text, f.get("ms"))
-        if f["status"] in ("manual", "finding") and f.get("message"):
-            self.c.print(f"{'':>10}{escape(_clip(f['message'], 110))}", style="dim", highlight=False)
+        if f["status"] == "manual" and f.get("message"):
+            self._message(f["message"])
+        if f["status"] == "finding":
+            # The cause and the advice: the step's title says what is wrong, its why what to do.
+            if f.get("title"):
+                self._message(f"cause: {f['title']}")
+            if f.get("why"):
+                self._message(f"advice: {f['why']}")
+            elif f.get("message") and not f.get("title"):
+                self._message(f["message"])
 
     def _on_step_plan(self, f: Mapping[str, Any]) -> None:
         undo = "" if f.get("undo") else ", cannot be undone"
         if f["blocked"]:
             self._line("BLOCKED", f["step"], f"would change {f['description']} [{f['risk']}{undo}]")
+            if f.get("reason"):
+                self._message(f["reason"])
         else:
             self._line("PLAN", f["step"], f"would change {f['description']} [{f['risk']}{undo}]")
 
@@ -155,7 +180,7 @@ class ConsoleListener:
 
     def _on_op_output(self, f: Mapping[str, Any]) -> None:
         # A slow tool's console output, streamed while it runs (dim, indented under its step).
-        self.c.print(f"{'':>10}[dim]│ {escape(_clip(f['line'], 110))}[/]", highlight=False)
+        self.c.print(f"{'':>10}[dim]│ {plain(_clip(f['line'], 110))}[/]", highlight=False)
 
     def _on_host_reboot_dropped(self, f: Mapping[str, Any]) -> None:
         self._line("WAIT", f["step"], "the connection dropped: the PC is restarting, as expected")
@@ -184,6 +209,10 @@ class ConsoleListener:
             f.get("ms"),
         )
 
+    def _on_finding_resolved(self, f: Mapping[str, Any]) -> None:
+        now = _clip(show(f["observed"]), 40)
+        self._line("RESOLVED", f["step"], f"passes after the repair: observed {now}")
+
     def _on_step_manual(self, f: Mapping[str, Any]) -> None:
         self._line("MANUAL", f["step"], f"operator answered: {f['answer']}")
 
@@ -193,7 +222,7 @@ class ConsoleListener:
 
     def _on_rollback_skipped(self, f: Mapping[str, Any]) -> None:
         self.c.print(
-            f"[bold red]No rollback ({escape(f['reason'])}): {len(f['changes'])} change(s) left in place[/]",
+            f"[bold red]No rollback ({plain(f['reason'])}): {len(f['changes'])} change(s) left in place[/]",
             highlight=False,
         )
 
@@ -218,8 +247,17 @@ _EXIT_TEXT = {
     3: "a step failed; the host was rolled back",
     4: "connection or authentication failure",
     5: "the host needs attention",
+    6: "no cause found: every check passed, and nothing here explains the failure",
     130: "interrupted",
 }
+
+
+def _summary_line(console: Console, label: str, step: str, message: str) -> None:
+    """``  label step: message``, the message in full (wrapped at words on a terminal)."""
+    lead = f"  {label} {visible(step)}: "
+    width = console.width if console.is_terminal else None
+    text = wrapped(message, indent=4, width=width, lead=len(lead))
+    console.print(f"  [magenta]{label}[/] {plain(step)}: {text}", highlight=False, soft_wrap=True)
 
 
 def summary(console: Console, report: RunReport, journal_path: str) -> None:
@@ -236,19 +274,45 @@ def summary(console: Console, report: RunReport, journal_path: str) -> None:
         console.print("  Nothing was changed: the changes were not confirmed.", highlight=False)
     for s in report.steps:
         if s.status == "blocked":
-            console.print(f"  [magenta]blocked[/] {escape(s.id)}: {escape(s.message)}", highlight=False)
+            _summary_line(console, "blocked", s.id, s.message)
         elif s.status == "manual":
-            console.print(
-                f"  [magenta]needs a human[/] {escape(s.id)}: {escape(_clip(s.message, 100))}",
-                highlight=False,
-            )
-    if report.rolled_back:
-        console.print(f"  Rolled back: {', '.join(report.rolled_back)}", highlight=False)
-    if report.rollback_failed:
+            _summary_line(console, "needs a human", s.id, s.message)
+    if report.first_needed:
+        held = ", ".join(report.first_needed)
         console.print(
-            f"  [bold red]Could not roll back: {', '.join(report.rollback_failed)}; check by hand[/]",
+            f"  [magenta]First:[/] {plain(held)} must be allowed and run; the later repairs wait for it",
             highlight=False,
         )
-    console.print(f"  Journal: {escape(journal_path)}", style="dim", highlight=False)
+    if report.exit_code == 6 and report.for_failure is not None:
+        _no_cause(console, report)
+    if report.rolled_back:
+        console.print(f"  Rolled back: {plain(', '.join(report.rolled_back))}", highlight=False)
+    if report.rollback_failed:
+        console.print(
+            f"  [bold red]Could not roll back: {plain(', '.join(report.rollback_failed))}; check by hand[/]",
+            highlight=False,
+        )
+    console.print(f"  Journal: {plain(journal_path)}", style="dim", highlight=False)
     code = int(report.exit_code)
     console.print(f"  Exit {code}: {_EXIT_TEXT.get(code, '')} ({report.outcome})", highlight=False)
+
+
+def _no_cause(console: Console, report: RunReport) -> None:
+    """No step explains the failure: say so, and what triage would try next."""
+    assert report.for_failure is not None
+    console.print(
+        f"  [yellow]No cause found[/] for {plain(report.for_failure.describe())}: every check of "
+        f"{plain(report.playbook_id)} passed, so the backup will still fail.",
+        highlight=False,
+    )
+    if report.next_playbooks:
+        nxt = ", ".join(report.next_playbooks)
+        console.print(f"  Next, triage would try: {plain(nxt)}", highlight=False)
+        spec = report.host_spec or report.host
+        console.print(
+            f"    wbplay run {plain(report.next_playbooks[0])} --host {plain(spec)} "
+            f"--for {report.for_failure.code} --dry-run",
+            highlight=False,
+        )
+    else:
+        console.print("  No other playbook in the library handles this code.", highlight=False)

@@ -10,6 +10,7 @@ from wbplay import app as app_mod
 from wbplay.cli import render
 from wbplay.cli.common import InsecureOpt, InventoryOpt, TransportOpt, fail, out
 from wbplay.cli.console import ConsoleListener
+from wbplay.cli.text import plain
 from wbplay.errors import WbplayError
 from wbplay.hosts.factory import ConnectOptions
 from wbplay.run import journal
@@ -48,8 +49,10 @@ def rollback(
     except WbplayError as e:
         raise fail(e) from None
     for o in result.outcomes:
-        out.print(f"  {o.step_id}: {o.status} ({o.detail})", highlight=False)
+        out.print(f"  {plain(o.step_id)}: {o.status} ({plain(o.detail)})", highlight=False)
+    for note in result.notes:
+        out.print(f"  note: {plain(note)}", highlight=False)
     unconfirmed = [o.step_id for o in result.outcomes if o.status == "unconfirmed"]
     if unconfirmed:
-        out.print(f"[red]Could not confirm: {', '.join(unconfirmed)}[/]")
+        out.print(f"[red]Could not confirm: {plain(', '.join(unconfirmed))}[/]")
     raise typer.Exit(int(result.exit_code))

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from wbplay.cli.common import fail, out
+from wbplay.cli.text import plain
 from wbplay.errors import WbplayError
 from wbplay.lab.users import DEFAULT_USER
 from wbplay.sim import state as sim_state
@@ -58,7 +59,7 @@ def lab(
 def sim_list() -> None:
     """The built-in simulated PCs."""
     for name in sim_state.builtin_names():
-        out.print(name)
+        out.print(plain(name))
 
 
 @sim_app.command("reset")
@@ -68,4 +69,4 @@ def sim_reset(name: Annotated[str, typer.Argument(help="A built-in simulated PC,
         path = sim_state.reset(name)
     except WbplayError as e:
         raise fail(e) from None
-    out.print(f"reset sim:{name} ({path})")
+    out.print(f"reset sim:{plain(name)} ({plain(path)})")

@@ -3,15 +3,17 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from wbplay import app as app_mod
 from wbplay.cli import render, render_library
 from wbplay.cli.common import InsecureOpt, InventoryOpt, TransportOpt, fail, out
+from wbplay.cli.console import ConsoleListener
 from wbplay.errors import ExitCode, UsageError, WbplayError
 from wbplay.hosts.factory import ConnectOptions
 from wbplay.library import scenarios as scenarios_mod
@@ -60,10 +62,18 @@ def triage_cmd(
     inventory: InventoryOpt = None,
     transport: TransportOpt = None,
     insecure_skip_tls_verify: InsecureOpt = False,
+    run: Annotated[
+        bool,
+        typer.Option("--run", help="Run the best match on --host, for the failure it matched (asks first)"),
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", "-n", help="With --run: change nothing")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="With --run: apply without asking")] = False,
 ) -> None:
     """Which playbook fixes this failure? Ranks the library with the evidence that matched."""
     if not host and not error:
         raise fail(UsageError("give --error TEXT (offline) or --host H (read its backup events)"))
+    if run and not host:
+        raise fail(UsageError("--run needs --host H: the PC to run the best match on"))
     try:
         result = app_mod.triage(
             error=error,
@@ -74,7 +84,26 @@ def triage_cmd(
     except WbplayError as e:
         raise fail(e) from None
     render_library.triage(out, result)
+    if run and host:
+        _run_best(result, host, dry_run, yes, ConnectOptions(inventory, transport, insecure_skip_tls_verify))
     raise typer.Exit(0 if result.matches else int(ExitCode.PENDING))
+
+
+def _run_best(result: Any, host: str, dry_run: bool, yes: bool, connect: ConnectOptions) -> None:
+    """Carry triage's answer over into a run: the playbook, what it is for, the target."""
+    from wbplay.cli.run import _ask_manual, _confirm, _finish
+
+    try:
+        req = app_mod.run_request_from_triage(result, host, dry_run=dry_run, connect=connect)
+        report, journal_path = app_mod.run(
+            req,
+            listener=ConsoleListener(out),
+            confirm=_confirm(yes),  # type: ignore[arg-type]
+            ask_manual=_ask_manual if sys.stdin.isatty() else None,
+        )
+    except WbplayError as e:
+        raise fail(e) from None
+    _finish(out, report, str(journal_path), False)
 
 
 def test_cmd(

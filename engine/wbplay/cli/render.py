@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from wbplay.app import ValidationResult
+from wbplay.cli.text import multiline, plain
 from wbplay.playbook import matchers
 from wbplay.playbook.model import Playbook
 from wbplay.run.journal import RunSummary
@@ -36,20 +36,23 @@ def library(console: Console, playbooks: Sequence[Playbook]) -> None:
     table.add_column("error codes")
     table.add_column("steps", justify="right")
     for pb in playbooks:
-        table.add_row(pb.id, pb.title, ", ".join(pb.applies_to.error_codes) or "-", str(len(pb.steps)))
+        codes = ", ".join(pb.applies_to.error_codes) or "-"
+        table.add_row(plain(pb.id), plain(pb.title), plain(codes), str(len(pb.steps)))
     _print_table(console, table)
 
 
 def playbook(console: Console, pb: Playbook) -> None:
-    console.print(f"[bold]{escape(pb.id)}[/]: {escape(pb.title)}", highlight=False)
-    console.print(escape(pb.description), highlight=False)
+    console.print(f"[bold]{plain(pb.id)}[/]: {plain(pb.title)}", highlight=False)
+    console.print(multiline(pb.description), highlight=False)
     if pb.applies_to.error_codes:
-        console.print(f"Error codes: {', '.join(pb.applies_to.error_codes)}", highlight=False)
+        console.print(f"Error codes: {plain(', '.join(pb.applies_to.error_codes))}", highlight=False)
     if pb.vars:
         console.print("Variables:", highlight=False)
         for v in pb.vars.values():
             req = "required" if v.required else f"default {v.default!r}"
-            console.print(f"  {v.name} ({v.type}, {req}): {escape(v.description)}", highlight=False)
+            console.print(
+                f"  {plain(v.name)} ({v.type}, {plain(req)}): {plain(v.description)}", highlight=False
+            )
     table = Table(show_lines=True)
     for col in ("#", "step", "check → expected", "remedy", "risk"):
         table.add_column(col)
@@ -62,17 +65,17 @@ def playbook(console: Console, pb: Playbook) -> None:
             remedy = "manual: " + s.remedy.args["instruction"].strip().splitlines()[0]
         else:
             remedy = f"{s.remedy.kind} {_args(s.remedy.args)}"
-        risk = s.risk.label + (f"\nopt-in: {s.opt_in}" if s.opt_in else "")
+        risk = s.risk.label + (f"\nopt-in: {plain(s.opt_in)}" if s.opt_in else "")
         table.add_row(
             str(i),
-            f"{s.id}\n[dim]{escape(s.title)}[/]",
-            f"{escape(check)}\n→ {escape(expected)}",
-            escape(remedy),
+            f"{plain(s.id)}\n[dim]{plain(s.title)}[/]",
+            f"{plain(check)}\n→ {plain(expected)}",
+            plain(remedy),
             risk,
         )
     _print_table(console, table)
     for ref in pb.references:
-        console.print(f"  ref: {escape(ref)}", style="dim", highlight=False)
+        console.print(f"  ref: {plain(ref)}", style="dim", highlight=False)
 
 
 def _args(args: Any) -> str:
@@ -83,9 +86,9 @@ def validation(console: Console, results: Sequence[ValidationResult]) -> None:
     for r in results:
         if r.error is None:
             unit = "steps" if r.kind == "playbook" else "scenarios"
-            console.print(f"[green]valid[/]   {escape(str(r.path))} ({r.items} {unit})", highlight=False)
+            console.print(f"[green]valid[/]   {plain(r.path)} ({r.items} {unit})", highlight=False)
         else:
-            console.print(f"[red]INVALID[/] {escape(r.error.render())}", highlight=False)
+            console.print(f"[red]INVALID[/] {multiline(r.error.render())}", highlight=False)
     bad = sum(1 for r in results if r.error)
     console.print(f"{len(results) - bad} valid, {bad} invalid", highlight=False)
 
@@ -95,7 +98,7 @@ def runs(console: Console, items: Sequence[RunSummary]) -> None:
     for col in ("run", "started", "playbook", "host", "mode", "outcome"):
         table.add_column(col)
     for r in items:
-        table.add_row(r.run_id, r.started, r.playbook, r.host, r.mode, r.outcome)
+        table.add_row(*(plain(v) for v in (r.run_id, r.started, r.playbook, r.host, r.mode, r.outcome)))
     _print_table(console, table)
 
 
@@ -104,4 +107,6 @@ def log(console: Console, records: Sequence[dict[str, Any]]) -> None:
         detail = {k: v for k, v in r.items() if k not in ("ts", "run", "seq", "event")}
         step = detail.pop("step", "")
         text = ", ".join(f"{k}={v}" for k, v in detail.items() if v not in (None, "", [], {}))
-        console.print(f"{r['ts']}  {r['event']:<16} {escape(str(step)):<24} {escape(text)}", highlight=False)
+        console.print(
+            f"{plain(r['ts'])}  {plain(r['event']):<16} {plain(step):<24} {plain(text)}", highlight=False
+        )

@@ -14,6 +14,8 @@ from rich.prompt import Confirm
 from wbplay import app as app_mod
 from wbplay import report as report_mod
 from wbplay.cli.common import (
+    ForEventOpt,
+    ForOpt,
     HostOpt,
     InsecureOpt,
     InventoryOpt,
@@ -29,6 +31,7 @@ from wbplay.cli.common import (
     out,
 )
 from wbplay.cli.console import ConsoleListener, summary
+from wbplay.cli.text import multiline, plain
 from wbplay.errors import ExitCode, UsageError, WbplayError
 from wbplay.hosts.factory import ConnectOptions
 from wbplay.playbook.model import Step
@@ -47,13 +50,13 @@ def _confirm(yes: bool) -> object:
                 "Review the PLAN lines and run again with --yes to apply them.[/]"
             )
             return False
-        return Confirm.ask(f"Apply {n} change(s) to {report.host}?", default=False, console=err)
+        return Confirm.ask(f"Apply {n} change(s) to {plain(report.host)}?", default=False, console=err)
 
     return confirm
 
 
 def _ask_manual(step: Step, instruction: str) -> bool:
-    err.print(f"[magenta]Manual step {step.id}:[/] {instruction}", highlight=False)
+    err.print(f"[magenta]Manual step {plain(step.id)}:[/] {multiline(instruction)}", highlight=False)
     return Confirm.ask("Is it done?", default=False, console=err)
 
 
@@ -79,6 +82,8 @@ def run(
     skip_manual: SkipManualOpt = False,
     reboot_timeout: RebootTimeoutOpt = 4 * 3600.0,
     reboot_poll: RebootPollOpt = 10.0,
+    for_code: ForOpt = None,
+    for_event: ForEventOpt = False,
 ) -> None:
     """Check a host against a playbook and fix what drifted (or, with --dry-run, show the plan)."""
     console = err if json_out else out
@@ -95,7 +100,11 @@ def run(
             skip_manual=skip_manual,
             reboot_timeout_s=reboot_timeout,
             reboot_poll_s=reboot_poll,
+            for_code=for_code,
+            for_event=for_event,
         )
+        if for_code is not None and for_event:
+            raise UsageError("give --for CODE or --for-event, not both")
         hosts = app_mod.hosts_of(req)
         if len(hosts) > 1:
             if json_out:
@@ -121,7 +130,7 @@ def _run_many(
     """Each PC in turn, then one line per PC; exit with the worst PC's code."""
 
     def header(host: str) -> None:
-        out.rule(f"[bold]{host}[/]")
+        out.rule(f"[bold]{plain(host)}[/]")
 
     outcomes = app_mod.run_many(
         req,
@@ -135,12 +144,13 @@ def _run_many(
     for o in outcomes:
         if o.report is not None:
             app_mod.write_reports(o.report, app_mod.per_host(specs, o.host))
-            out.print(f"  {o.host}: exit {int(o.exit_code)} ({o.report.outcome}); journal {o.journal}")
+            code, outcome = int(o.exit_code), o.report.outcome
+            out.print(f"  {plain(o.host)}: exit {code} ({outcome}); journal {plain(o.journal)}")
         else:
-            out.print(f"  {o.host}: exit {int(o.exit_code)}: {o.error}")
+            out.print(f"  {plain(o.host)}: exit {int(o.exit_code)}: {multiline(o.error)}")
     skipped = hosts[len(outcomes) :]
     if skipped:
-        out.print(f"  not run (interrupted): {', '.join(skipped)}")
+        out.print(f"  not run (interrupted): {plain(', '.join(skipped))}")
     raise typer.Exit(int(app_mod.worst(o.exit_code for o in outcomes)))
 
 
@@ -185,7 +195,8 @@ def plan(
         raise fail(e) from None
     n = doc["summary"]["changes"]
     out.print(
-        f"Plan saved to {output}: {n} change(s). Review it (--report md:FILE), then: wbplay apply {output}"
+        f"Plan saved to {plain(output)}: {n} change(s), digest {doc['digest']}. Review it "
+        f"(--report md:FILE), then: wbplay apply {plain(output)} --expect {doc['digest']}"
     )
     raise typer.Exit(int(ExitCode.PENDING) if n else 0)
 
@@ -195,6 +206,13 @@ def apply(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking for confirmation")] = False,
     allow_stale: Annotated[
         bool, typer.Option("--allow-stale", help="Apply a plan older than its limit (24 h)")
+    ] = False,
+    expect: Annotated[
+        str | None,
+        typer.Option("--expect", help="Refuse unless the plan's digest is this one (shown in plan.md)"),
+    ] = None,
+    trust: Annotated[
+        bool, typer.Option("--trust", help="Apply a plan not signed by this installation (made elsewhere)")
     ] = False,
     inventory: InventoryOpt = None,
     transport: TransportOpt = None,
@@ -209,6 +227,8 @@ def apply(
         result, journal_path = app_mod.apply_plan(
             plan_file,
             allow_stale=allow_stale,
+            expect=expect,
+            trust=trust,
             listener=ConsoleListener(console),
             confirm=_confirm(yes),  # type: ignore[arg-type]
             connect=ConnectOptions(inventory, transport, insecure_skip_tls_verify),

@@ -3,6 +3,8 @@
 A scenario file (``schemas/scenarios.schema.json``) names a playbook and lists
 scenarios.  Each scenario takes a simulated PC and checks, in order:
 
+0. **for** (optional): the failure the run is for, as ``wbplay run --for`` (a code, or
+   ``event``: the PC's newest backup failure); with it, all checks passing is exit 6;
 1. **before**: what the backup engine answers (fails with code X, is refused,
    succeeds) and, optionally, that triage ranks this playbook first (from the
    PC's own events, or from a pasted ``error``);
@@ -35,7 +37,7 @@ from typing import Any
 
 from wbplay.errors import PlaybookError, UsageError, WbplayError
 from wbplay.hosts.sim import SimHost
-from wbplay.library import triage
+from wbplay.library import failure_context, triage
 from wbplay.playbook import load as playbook_mod
 from wbplay.playbook.model import Playbook, Step
 from wbplay.playbook.schema import validate
@@ -207,15 +209,26 @@ def _human(host: SimHost, script: Mapping[str, Mapping[str, Any]]) -> Callable[[
 def _run_once(
     pb: Playbook, path: Path, sc: Mapping[str, Any], runs: Path, *, dry_run: bool
 ) -> tuple[RunReport, str, int]:
-    values = bind(pb.vars, dict(sc.get("vars") or {}), "scenario vars")
+    given = dict(sc.get("vars") or {})
+    values = bind(pb.vars, given, "scenario vars")
     host = SimHost(path, read_only=dry_run, name=path.stem)
+    failure = None
+    if "for" in sc:
+        code = None if sc["for"] == "event" else sc["for"]
+        failure = failure_context.what_for(code, host, pb, _library())
+        values = bind(pb.vars, failure_context.with_context(pb, given, failure), "scenario vars")
     journal = Journal(journal_mod.new_run_id(pb.id, host.name), runs)
     try:
         report = Runner(
             pb,
             host,
             variables=values,
-            options=Options(dry_run=dry_run, allow=frozenset(sc.get("allow") or ()), reboot_poll_s=0.0),
+            options=Options(
+                dry_run=dry_run,
+                allow=frozenset(sc.get("allow") or ()),
+                reboot_poll_s=0.0,
+                for_failure=failure,
+            ),
             journal=journal,
             listener=_Quiet(),
             confirm=lambda _r: True,

@@ -6,7 +6,9 @@ and is raised before any host is contacted.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+import math
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -16,21 +18,15 @@ from wbplay.errors import PlaybookError, UsageError
 from wbplay.playbook import variables
 from wbplay.playbook.model import Action, AppliesTo, Playbook, Probe, Risk, Step, VarSpec, Verify
 from wbplay.playbook.schema import validate
-from wbplay.playbook.yamlsafe import Document, KeyPath, load_text
+from wbplay.playbook.yamlsafe import Document, KeyPath, load_text, read_text
 from wbplay.resources import playbooks_dir
 from wbplay.vocab import actions
+from wbplay.vocab.probe_fields import RECORD_FIELDS, SINGLE_VALUE_KINDS
 
 
 def load(path: Path) -> Playbook:
     """Read, validate and build one playbook file."""
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise PlaybookError(f"cannot read playbook: {e.strerror}", path=str(path)) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise PlaybookError(f"not UTF-8 text (byte {e.start})", path=str(path)) from None
+    text, raw = read_text(path, what="playbook")
     doc = load_text(text, str(path))
     if not isinstance(doc.data, dict):
         raise doc.error("a playbook must be a YAML mapping", (), "start with id:, title:, steps:")
@@ -95,25 +91,34 @@ def _build(doc: Document, sha256: str) -> Playbook:
         )
         for name, v in (data.get("vars") or {}).items()
     }
+    problems: list[PlaybookError] = []  # every step's first problem: validate shows them all
     for name, spec in specs.items():
         if spec.default is not None:
             try:
                 variables.coerce(spec, spec.default, "default")
             except UsageError as e:
-                raise doc.error(str(e), ("vars", name, "default"), f"give a {spec.type}") from None
+                problems.append(doc.error(str(e), ("vars", name, "default"), f"give a {spec.type}"))
 
     steps: list[Step] = []
     seen: dict[str, int] = {}
     for i, s in enumerate(data["steps"]):
         at: KeyPath = ("steps", i)
         if s["id"] in seen:
-            raise doc.error(
-                f"duplicate step id {s['id']!r} (also steps[{seen[s['id']]}])",
-                (*at, "id"),
-                "ids must be unique",
+            problems.append(
+                doc.error(
+                    f"duplicate step id {s['id']!r} (also steps[{seen[s['id']]}])",
+                    (*at, "id"),
+                    "ids must be unique",
+                )
             )
+            continue
         seen[s["id"]] = i
-        steps.append(_step(doc, s, at, specs, set(seen) - {s["id"]}))
+        try:
+            steps.append(_step(doc, s, at, specs, set(seen) - {s["id"]}))
+        except PlaybookError as e:
+            problems.append(e)
+    if problems:
+        raise PlaybookError.all_of(problems)
 
     applies = data["applies_to"]
     return Playbook(
@@ -145,7 +150,12 @@ def _step(
                     f"unknown variable {{{{ {name} }}}}", (*at, key), f"declare it under vars: ({known})"
                 )
     _check_when(doc, s.get("when"), (*at, "when"), earlier, specs)
+    _check_field(doc, s["check"], (*at, "check"))
+    if "verify" in s:
+        _check_field(doc, s["verify"]["check"], (*at, "verify", "check"))
     _check_regexes(doc, s.get("expect"), (*at, "expect"))
+    if "verify" in s:
+        _check_regexes(doc, s["verify"].get("expect"), (*at, "verify", "expect"))
 
     remedy = _action(s["remedy"]) if "remedy" in s else None
     undo = _action(s["undo"]) if "undo" in s else None
@@ -234,9 +244,56 @@ def _check_when(
         _check_when(doc, cond["not"], (*at, "not"), earlier, specs)
 
 
+def _check_field(doc: Document, check: Mapping[str, Any], at: KeyPath) -> None:
+    """``field:`` must name something the check kind returns (else it would observe nothing)."""
+    name, kind = check.get("field"), check["kind"]
+    if name is None:
+        return
+    if kind in SINGLE_VALUE_KINDS:
+        raise doc.error(
+            f"check kind {kind!r} returns a single value, so it has no field {name!r}",
+            (*at, "field"),
+            "remove field:",
+        )
+    fields = RECORD_FIELDS.get(kind)
+    first = str(name).split(".")[0]
+    if fields is not None and first not in fields:
+        close = difflib.get_close_matches(first, fields, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise doc.error(
+            f"check kind {kind!r} returns no field {first!r}",
+            (*at, "field"),
+            hint + "valid fields: " + ", ".join(fields),
+        )
+
+
+_ORDERED = ("lt", "gt", "lte", "gte")
+
+
+def _comparable(value: str) -> bool:
+    """A string an ordering matcher can compare: a number, a dotted version, or a {{ variable }}."""
+    text = value.strip()
+    return "{{" in text or re.fullmatch(r"[+-]?\d+(\.\d+)*([eE][+-]?\d+)?", text) is not None
+
+
 def _check_regexes(doc: Document, matcher: Any, at: KeyPath) -> None:
+    """Regexes must compile and numbers must be finite: NaN compares false with everything,
+    so ``not: {lt: .nan}`` would pass on any value."""
+    if isinstance(matcher, float) and not math.isfinite(matcher):
+        raise doc.error(
+            f"{matcher} is not a usable number in an expectation", at, "write a finite number"
+        )
     if isinstance(matcher, Mapping):
         for k, v in matcher.items():
+            if k in _ORDERED and isinstance(v, str) and not _comparable(v):
+                hint = "write a number or a dotted version such as 6.2"
+                if v.strip().endswith("%"):
+                    hint = (
+                        "no check kind returns a percentage: compare the number it returns "
+                        "(sizes are in MB, e.g. gte: 1024)"
+                    )
+                message = f"{k}: {v!r} is not a number or a version, so it would compare false"
+                raise doc.error(message, (*at, k), hint)
             if k == "matches":
                 try:
                     re.compile(v)

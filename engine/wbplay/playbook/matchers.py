@@ -9,6 +9,7 @@ console, plans and reports.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -35,9 +36,16 @@ def _version_tuple(value: Any) -> tuple[int, ...] | None:
     return None
 
 
+def _finite(value: Any) -> bool:
+    return not isinstance(value, float) or math.isfinite(value)
+
+
 def _ordered(actual: Any, expected: Any) -> tuple[Any, Any] | None:
-    """Make two values comparable: numbers as numbers, dotted versions as tuples."""
+    """Make two values comparable: numbers as numbers, dotted versions as tuples.
+    NaN and infinities are never comparable (NaN would make ``not: {lt: x}`` always pass)."""
     if isinstance(actual, bool) or isinstance(expected, bool):
+        return None
+    if not (_finite(actual) and _finite(expected)):
         return None
     if isinstance(actual, int | float) and isinstance(expected, int | float):
         return actual, expected
@@ -46,9 +54,10 @@ def _ordered(actual: Any, expected: Any) -> tuple[Any, Any] | None:
         width = max(len(va), len(ve))
         return va + (0,) * (width - len(va)), ve + (0,) * (width - len(ve))
     try:
-        return float(actual), float(expected)
-    except (TypeError, ValueError):
+        pair = float(actual), float(expected)
+    except (TypeError, ValueError, OverflowError):
         return None
+    return pair if all(math.isfinite(v) for v in pair) else None
 
 
 def _one(op: str, arg: Any, actual: Any) -> bool:

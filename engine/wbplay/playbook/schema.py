@@ -14,6 +14,7 @@ from jsonschema.exceptions import ValidationError
 from wbplay.errors import PlaybookError
 from wbplay.playbook.yamlsafe import Document, KeyPath
 from wbplay.resources import schema
+from wbplay.safetext import bounded, quoted
 
 _UNEXPECTED = re.compile(r"'(.+)' (?:was|were) unexpected")
 
@@ -67,7 +68,7 @@ def _explain(error: ValidationError) -> tuple[str, KeyPath, str]:
         key = next((n for n in names if n not in allowed), names[0])
         close = difflib.get_close_matches(key, allowed, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
-        return f"unknown key {key!r}", (*path, key), hint + "valid keys here: " + ", ".join(allowed)
+        return f"unknown key {quoted(key)}", (*path, key), hint + "valid keys here: " + ", ".join(allowed)
     if validator == "required":
         missing = re.search(r"'([^']+)' is a required property", error.message)
         name = missing.group(1) if missing else "?"
@@ -75,21 +76,21 @@ def _explain(error: ValidationError) -> tuple[str, KeyPath, str]:
         return f"missing required key {name!r}", path, desc or f"add {name}: ..."
     if validator == "enum":
         return (
-            f"{error.instance!r} is not allowed here",
+            f"{quoted(error.instance)} is not allowed here",
             path,
             "use one of: " + ", ".join(str(v) for v in error.validator_value if v is not None),
         )
     if validator == "const":
-        return f"{error.instance!r} is not allowed here", path, f"use {error.validator_value!r}"
+        return f"{quoted(error.instance)} is not allowed here", path, f"use {error.validator_value!r}"
     if validator == "pattern":
         desc = error.schema.get("description", "")
         return (
-            f"{error.instance!r} does not have the expected form",
+            f"{quoted(error.instance)} does not have the expected form",
             path,
             desc or f"it must match {error.validator_value}",
         )
     if validator == "type":
-        return f"expected {error.validator_value}, got {error.instance!r}", path, ""
+        return f"expected {error.validator_value}, got {quoted(error.instance)}", path, ""
     if validator in ("minItems", "minProperties"):
         return "must not be empty", path, "an empty list or mapping would silently assert nothing"
     if validator == "minLength":
@@ -103,17 +104,27 @@ def _explain(error: ValidationError) -> tuple[str, KeyPath, str]:
             return message, path, hint
         desc = error.schema.get("description", "")
         return "this value has none of the accepted forms", path, desc
-    return error.message, path, ""
+    return bounded(error.message), path, ""  # jsonschema's message quotes the whole instance
 
 
 def validate(doc: Document, schema_name: str, cls: type[PlaybookError] = PlaybookError) -> None:
-    """Raise ``cls`` for the first (most relevant) schema violation in ``doc``."""
+    """Raise ``cls`` for every schema violation in ``doc`` (the most relevant one per place,
+    in file order), so one ``validate`` shows all there is to fix."""
     validator = jsonschema.Draft202012Validator(schema(schema_name))
     errors = sorted(validator.iter_errors(doc.data), key=lambda e: _sort_key(doc, e))
-    if not errors:
-        return
-    message, path, hint = _explain(errors[0])
-    raise doc.error(message, path, hint, cls)
+    found: list[PlaybookError] = []
+    seen: set[tuple[str | int, ...]] = set()
+    for error in errors:
+        place = tuple(error.absolute_path)
+        # A typo'd key explains the "missing" one at the same place, and a wrong kind the keys
+        # its mapping then does not allow: report the cause, not its echoes.
+        if place in seen or any(p[: len(place)] == place for p in seen):
+            continue
+        seen.add(place)
+        message, path, hint = _explain(error)
+        found.append(doc.error(message, path, hint, cls))
+    if found:
+        raise cls.all_of(found)
 
 
 def _sort_key(doc: Document, error: ValidationError) -> tuple[int, int, int]:
@@ -133,5 +144,6 @@ def check_value(value: Any, schema_name: str) -> list[str]:
     """Schema problems of in-memory data (no file), as readable lines."""
     validator = jsonschema.Draft202012Validator(schema(schema_name))
     return [
-        f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}" for e in validator.iter_errors(value)
+        f"{bounded('/'.join(map(str, e.absolute_path))) or '(top)'}: {bounded(e.message)}"
+        for e in validator.iter_errors(value)
     ]

@@ -3,14 +3,56 @@ and whether each change can be rolled back.  A reviewer approves this text."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from wbplay.playbook.matchers import show
+from wbplay.safetext import one_line
+
+# What a value could use to hide or fake table rows, links or HTML: a backslash that
+# would escape our escapes, the cell separator, code spans, link and image brackets,
+# HTML tags and comments, and entities (``&#124;`` is a pipe once rendered).
+_MD_ESCAPES = {"|": "\\|", "`": "\\`", "[": "\\[", "]": "\\]", "<": "&lt;", ">": "&gt;", "&": "&amp;"}
+_MD_SPECIAL = re.compile(r"\\(?=[!-/:-@\[-`{-~])|[|`\[\]<>&]")
+_CODE_SAFE = re.compile(r"[A-Za-z0-9._:+-]+")
+
+
+def _text(value: Any) -> str:
+    """A value from a PC or a file as inline Markdown: one line, every character shown as itself."""
+    text = show(value) if not isinstance(value, str) else value
+    return _MD_SPECIAL.sub(lambda m: _MD_ESCAPES.get(m.group(), "\\\\"), one_line(text))
 
 
 def _cell(value: Any) -> str:
-    text = show(value) if not isinstance(value, str) else value
-    return " ".join(text.split()).replace("|", "\\|") or "—"
+    return _text(value) or "—"
+
+
+def _code(value: Any) -> str:
+    """An id as a code span, where it cannot hold a backtick; anything else as plain text."""
+    text = str(value)
+    return f"`{text}`" if _CODE_SAFE.fullmatch(text) else _cell(text)
+
+
+def _digest(doc: dict[str, Any]) -> list[str]:
+    """The plan's identity: the approver approves this digest, and apply --expect refuses any other."""
+    return [
+        f"**Plan digest:** `{doc['digest']}`",
+        "",
+        f"Apply exactly this plan: `wbplay apply PLAN.json --expect {doc['digest']}`",
+        "",
+    ]
+
+
+def _for(doc: dict[str, Any]) -> list[str]:
+    """What the run was for, and, when nothing explained it, what triage would try next."""
+    f = doc.get("for")
+    if not f:
+        return []
+    out = [f"Run for **{_cell(f['code'])}** ({_cell(f['source'])}).", ""]
+    if doc["exit_code"] == 6:
+        nxt = ", ".join(f"`{p}`" for p in f.get("next_playbooks") or []) or "no other playbook"
+        out += [f"> **No cause found:** every check passed; the backup will still fail. Next: {nxt}.", ""]
+    return out
 
 
 def render(doc: dict[str, Any]) -> str:
@@ -18,30 +60,37 @@ def render(doc: dict[str, Any]) -> str:
     is_plan = doc["kind"] == "plan"
     title = "Change plan" if is_plan else ("Dry run" if doc["mode"] == "dry-run" else "Run report")
     lines = [
-        f"# {title}: {pb['id']} on {host['identity']}",
+        f"# {title}: {_text(pb['id'])} on {_text(host['identity'])}",
         "",
-        f"**{pb['title']}**",
+        f"**{_text(pb['title'])}**",
         "",
         "| | |",
         "|---|---|",
-        f"| Playbook | `{pb['id']}` (sha256 `{pb['sha256'][:16]}…`) |",
+        f"| Playbook | {_code(pb['id'])} (sha256 {_code(pb['sha256'][:16])}…) |",
         f"| Host | {_cell(host['identity'])} |",
         f"| OS | {_cell(host['facts'].get('caption'))} {_cell(host['facts'].get('version'))} |",
         f"| Variables | {_cell(', '.join(f'{k}={v}' for k, v in doc['variables'].items()) or 'none')} |",
-        f"| Started | {doc['started']} |",
+        f"| Started | {_cell(doc['started'])} |",
         f"| Outcome | {_cell(doc['outcome'])} (exit {doc['exit_code']}) |",
         f"| Steps | {_cell(', '.join(f'{n} {k}' for k, n in sorted(summary['counts'].items())))} |",
         "",
     ]
+    if is_plan and doc.get("digest"):
+        lines += _digest(doc)
     if summary["irreversible"]:
         lines += [
-            f"> **Irreversible steps:** {', '.join(summary['irreversible'])}. They cannot be rolled back.",
+            f"> **Irreversible steps:** {_text(', '.join(summary['irreversible']))}. "
+            "They cannot be rolled back.",
             "",
         ]
     if summary["manual"]:
-        lines += [f"> **Manual steps (a human must act):** {', '.join(summary['manual'])}.", ""]
+        lines += [f"> **Manual steps (a human must act):** {_text(', '.join(summary['manual']))}.", ""]
     if summary["blocked"]:
-        lines += [f"> **Blocked until opted in:** {', '.join(summary['blocked'])}.", ""]
+        lines += [f"> **Blocked until opted in:** {_text(', '.join(summary['blocked']))}.", ""]
+    if summary.get("first_needed"):
+        first = ", ".join(summary["first_needed"])
+        lines += [f"> **First:** {_cell(first)} must be allowed and run; later repairs wait for it.", ""]
+    lines += _for(doc)
     changes = [s for s in doc["steps"] if s["change"]]
     lines += ["## Changes", ""]
     if changes:
@@ -50,14 +99,15 @@ def render(doc: dict[str, Any]) -> str:
             c = s["change"]
             undo = "yes: " + _cell(c["undo"]["kind"]) if c["undo"] else "**no**"
             lines.append(
-                f"| `{s['id']}` | {_cell(c['description'])} | {c['risk']} | {undo} | {s['status']} |"
+                f"| {_code(s['id'])} | {_cell(c['description'])} | {_cell(c['risk'])} | {undo} "
+                f"| {_cell(s['status'])} |"
             )
     else:
         lines.append("No changes.")
     lines += ["", "## Steps", ""]
     for n, s in enumerate(doc["steps"], 1):
         lines += [
-            f"### {n}. `{s['id']}`: {s['title']}",
+            f"### {n}. {_code(s['id'])}: {_text(s['title'])}",
             "",
             f"Why: {_cell(s['why'])}",
             "",
@@ -68,7 +118,8 @@ def render(doc: dict[str, Any]) -> str:
         risk = c["risk"] if c else "read-only"
         rollback = ("yes" if c["undo"] else "no") if c else "n/a"
         lines.append(
-            f"| {s['status']} | {_cell(s['observed'])} | {_cell(s['expected'])} | {risk} | {rollback} |"
+            f"| {_cell(s['status'])} | {_cell(s['observed'])} | {_cell(s['expected'])} | {_cell(risk)} "
+            f"| {rollback} |"
         )
         for label in ("message", "error"):
             if s[label]:

@@ -21,7 +21,7 @@ from wbplay.run.binding import Bound, reads_for
 from wbplay.run.context import RunContext, ms_since
 from wbplay.run.options import AskManual
 from wbplay.run.reboot import reboot
-from wbplay.run.results import DRIFT, FAILED, FIXED, MANUAL, ROLLED_BACK, RunReport, StepResult
+from wbplay.run.results import DRIFT, FAILED, FINDING, FIXED, MANUAL, ROLLED_BACK, RunReport, StepResult
 from wbplay.vocab import actions
 
 
@@ -70,7 +70,22 @@ class _Apply:
                 self._roll_back()
                 self.report.exit_code, self.report.outcome = verdict.INTERRUPTED
                 return
+        if any(r.status == FIXED for r in by_id.values()):
+            self._recheck_findings()
         self._sync_report()
+
+    def _recheck_findings(self) -> None:
+        """After a repair, read the findings again: one that passes now was its evidence, not a
+        problem left over, and it no longer keeps the run pending (informational)."""
+        for b in self.bound:
+            res = self.by_id[b.step.id]
+            if res.status != FINDING:
+                continue
+            observed, error = observe(b.check, batch_read(self.ctx.host, reads_for(b)))
+            if error is None and matchers.matches(b.expect, observed):
+                res.verified = True
+                res.message = f"resolved by the repair: now observed {matchers.show(observed)}"
+                self.ctx.emit("finding.resolved", step=b.step.id, observed=observed, before=res.observed)
 
     def _sync_report(self) -> None:
         self.report.steps = [self.by_id[b.step.id] for b in self.bound]

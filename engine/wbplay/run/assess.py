@@ -71,7 +71,11 @@ def classify(ctx: RunContext, b: Bound, results: Reads, statuses: Mapping[str, s
     expected = matchers.describe(b.expect)
     res = StepResult(step.id, step.title, OK, expected=expected, why=step.why)
     if not conditions.holds(step.when, variables=ctx.variables, facts=ctx.facts, statuses=statuses):
-        res.status, res.message = SKIPPED, "condition (when) not met"
+        guard = _guarded_by(ctx, step, statuses)
+        if guard is not None:
+            res.status, res.message = BLOCKED, guard
+        else:
+            res.status, res.message = SKIPPED, "condition (when) not met"
         return res
     ev = _evaluate(b, results)
     res.observed = ev.observed
@@ -87,6 +91,13 @@ def classify(ctx: RunContext, b: Bound, results: Reads, statuses: Mapping[str, s
         res.status, res.message = MANUAL, b.remedy.args["instruction"].strip()
         return res
     res.change = _change(b, ev.before)
+    first = _waits_for(ctx, step, statuses)
+    if first is not None:
+        # Consent follows the evidence: a later repair is not offered while an earlier one is held back.
+        ctx.waited_for.add(first.id)
+        res.status = SKIPPED
+        res.message = f"not offered: {first.id} ({first.title}) must happen first, and it is blocked"
+        return res
     if res.change.risk == Risk.IRREVERSIBLE.label and not _consented(ctx, step):
         res.status = BLOCKED
         consent = f"--var {step.opt_in}=true or " if step.opt_in else ""
@@ -94,6 +105,56 @@ def classify(ctx: RunContext, b: Bound, results: Reads, statuses: Mapping[str, s
         return res
     res.status = DRIFT
     return res
+
+
+def _guarded_by(ctx: RunContext, step: Step, statuses: Mapping[str, str]) -> str | None:
+    """Why ``step`` is held back by a safety guard, or None when its ``when`` is plain branching.
+
+    A guard is a check-only step whose own ``when`` is ``{var: V, equals: false}``: a finding
+    there holds back the steps that require it to be ok, and ``--var V=true`` lifts it.
+    """
+    for ref in _required_steps(step.when):
+        guard = ctx.steps.get(ref)
+        if guard is None or guard.remedy is not None or statuses.get(ref) != FINDING:
+            continue
+        lifts = [c["var"] for c in _conjuncts(guard.when) if "var" in c and c.get("equals") is False]
+        var = lifts[0] if lifts else None
+        if var is None:
+            continue
+        why = ctx.var_docs.get(var, "").strip()
+        return (
+            f"held back by {guard.id} ({guard.title}): {why} "
+            f"To go ahead anyway: --var {var}=true"
+        ).replace("  ", " ")
+    return None
+
+
+def _waits_for(ctx: RunContext, step: Step, statuses: Mapping[str, str]) -> Step | None:
+    """The earlier blocked repair this one must wait for (a different consent), if any."""
+    if step.remedy is None or step.is_manual:
+        return None
+    for sid, status in statuses.items():
+        earlier = ctx.steps.get(sid)
+        if status != BLOCKED or earlier is None or earlier.remedy is None:
+            continue
+        if earlier.opt_in is None or earlier.opt_in != step.opt_in:
+            return earlier
+    return None
+
+
+def _conjuncts(cond: Any) -> list[Mapping[str, Any]]:
+    """The conditions that must all hold (a list or ``all:``), flattened."""
+    if cond is None:
+        return []
+    if isinstance(cond, list | tuple):
+        return [c for item in cond for c in _conjuncts(item)]
+    if "all" in cond:
+        return _conjuncts(cond["all"])
+    return [cond]
+
+
+def _required_steps(cond: Any) -> list[str]:
+    return [c["step"] for c in _conjuncts(cond) if "step" in c]
 
 
 def _consented(ctx: RunContext, step: Step) -> bool:
@@ -139,6 +200,9 @@ def emit_check(ctx: RunContext, r: StepResult) -> None:
         message=r.message,
         error=r.error,
         ms=r.duration_ms,
+        title=r.title,
+        why=r.why if r.status == FINDING else "",
+        has_change=r.change is not None,
     )
     if r.change is not None and r.status in (DRIFT, BLOCKED):
         ctx.emit(
@@ -148,4 +212,5 @@ def emit_check(ctx: RunContext, r: StepResult) -> None:
             risk=r.change.risk,
             undo=r.change.undo,
             blocked=r.status == BLOCKED,
+            reason=r.message if r.status == BLOCKED else "",
         )

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wbplay.hosts.base import Host
+from wbplay.playbook.model import Step
 from wbplay.run.journal import Journal
 from wbplay.run.options import Listener, Options
 
@@ -23,6 +24,9 @@ class RunContext:
     facts: dict[str, Any] = field(default_factory=dict)  # os.info from the first read (for `when`)
     interrupted: bool = False  # Ctrl-C arrived while changes were being applied
     step_now: str | None = None  # the step whose op is running, for live output lines
+    steps: Mapping[str, Step] = field(default_factory=dict)  # the playbook's steps by id (guards, consent)
+    var_docs: Mapping[str, str] = field(default_factory=dict)  # variable -> its description (BLOCKED lines)
+    waited_for: set[str] = field(default_factory=set)  # blocked steps that later repairs wait for
 
     def emit(self, name: str, **fields: Any) -> None:
         """One run event, to the journal first, then to the listener."""

@@ -11,13 +11,13 @@ from typing import Any
 
 from wbplay.run.results import RunReport
 
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"  # 1.1: "for" and summary.first_needed
 
 
 def to_document(report: RunReport, *, kind: str = "run") -> dict[str, Any]:
     counts = report.counts()
     changes = [s for s in report.steps if s.change is not None]
-    return {
+    doc: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "kind": kind,
         "run_id": report.run_id,
@@ -43,6 +43,7 @@ def to_document(report: RunReport, *, kind: str = "run") -> dict[str, Any]:
             "blocked": [s.id for s in report.steps if s.status == "blocked"],
             "rolled_back": list(report.rolled_back),
             "rollback_failed": list(report.rollback_failed),
+            "first_needed": list(report.first_needed),
         },
         "steps": [
             {
@@ -62,3 +63,12 @@ def to_document(report: RunReport, *, kind: str = "run") -> dict[str, Any]:
             for s in report.steps
         ],
     }
+    f = report.for_failure
+    if f is not None:
+        doc["for"] = {
+            "code": f.code,
+            "source": f.source,
+            "target": f.target,
+            "next_playbooks": list(report.next_playbooks),
+        }
+    return doc

@@ -19,8 +19,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from wbplay.errors import JournalError
-from wbplay.paths import runs_dir
+from wbplay.errors import JournalError, PathError, PlaybookError
+from wbplay.paths import ensure_dir, read_regular, runs_dir
+from wbplay.playbook.yamlsafe import loads_json
 
 _SECRET_KEY = re.compile(r"pass(word)?|secret|token|credential", re.IGNORECASE)
 
@@ -48,11 +49,13 @@ class Journal:
 
     def __init__(self, run_id: str, directory: Path | None = None) -> None:
         self.run_id = run_id
-        self.dir = directory or runs_dir()
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir = ensure_dir(directory or runs_dir(), "wbplay's runs directory")
         self.path = self.dir / f"{run_id}.jsonl"
         self._seq = 0
-        self._file = self.path.open("a", encoding="utf-8")
+        try:
+            self._file = self.path.open("a", encoding="utf-8")
+        except OSError as e:
+            raise PathError(str(self.path), f"cannot write the journal: {e.strerror or e}") from None
 
     def append(self, event: str, **fields: Any) -> dict[str, Any]:
         self._seq += 1
@@ -77,20 +80,37 @@ class RunSummary:
 
 
 def read(run_id: str, directory: Path | None = None) -> list[dict[str, Any]]:
-    """All records of a run (a prefix of the id is enough when it is unique)."""
+    """All records of a run (a prefix of the id is enough when it is unique).
+
+    Every problem is a :class:`JournalError` that names the journal file."""
     path = find(run_id, directory)
-    lines = path.read_text(encoding="utf-8").splitlines()
+    try:
+        text = read_regular(path, "journal", 64 * 1024 * 1024).decode("utf-8")
+    except PathError as e:
+        raise JournalError(str(e)) from None
+    except UnicodeDecodeError as e:
+        raise JournalError(f"{path}: damaged journal: not UTF-8 text (byte {e.start})") from None
+    # Records end at "\n" only: splitlines() would also split at U+0085 or U+2028, which
+    # a PC's value can hold and JSON leaves unescaped, and call the journal damaged.
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
     records = []
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
+            record = loads_json(line, str(path))
+        except PlaybookError as e:
             # A run killed mid-write can leave one torn last line; anything else is damage.
-            if n == len(lines):
+            if n == len(lines) and records:
                 break
-            raise JournalError(f"{path}:{n}: damaged journal line") from None
+            raise JournalError(f"{path}:{n}: damaged journal line ({e.message})") from None
+        if not isinstance(record, dict) or not isinstance(record.get("event"), str):
+            raise JournalError(f"{path}:{n}: not a journal record (a JSON object with an event)")
+        records.append(record)
+    if not records:
+        raise JournalError(f"{path}: the journal has no records; there is nothing to roll back from it")
     return records
 
 

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from wbplay.playbook.model import Step
 from wbplay.run.planguard import PlanGuard
-from wbplay.run.results import RunReport
+from wbplay.run.results import Failure, RunReport
 
 
 class Listener(Protocol):
@@ -32,3 +32,4 @@ class Options:
     reboot_poll_s: float = 10.0  # pause between reconnection attempts
     plan: PlanGuard | None = None  # apply exactly this plan, or refuse
     skip_manual: bool = False  # without a terminal, leave manual steps pending instead of failing
+    for_failure: Failure | None = None  # the failure the run is for (--for, --for-event, triage --run)

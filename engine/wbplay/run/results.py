@@ -24,6 +24,19 @@ PENDING_STATUSES = (DRIFT, BLOCKED, MANUAL, FINDING)
 
 
 @dataclass(frozen=True, slots=True)
+class Failure:
+    """What a run was started for: the error code (or event) the operator or triage named."""
+
+    code: str  # normalised HRESULT, e.g. 0x81000031
+    source: str  # "--for", or the event it was read from ("event Microsoft-Windows-Backup 5 <time>")
+    target: str | None = None  # the backup target the event names, if any
+    alternatives: tuple[str, ...] = ()  # the playbooks triage would try next for this code
+
+    def describe(self) -> str:
+        return self.code if self.source == "--for" else f"{self.code} ({self.source})"
+
+
+@dataclass(frozen=True, slots=True)
 class Change:
     """A planned or applied change, as ``before → after``."""
 
@@ -70,6 +83,9 @@ class RunReport:
     facts_fingerprint: str = ""
     host_spec: str = ""
     playbook_path: str = ""
+    for_failure: Failure | None = None  # the failure this run is for; None: a plain compliance run
+    next_playbooks: list[str] = field(default_factory=list)  # "no cause found": what triage tries next
+    first_needed: list[str] = field(default_factory=list)  # blocked repairs the later steps wait for
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}

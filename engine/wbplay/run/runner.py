@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from wbplay.errors import HostError, PlanError, UsageError
+from wbplay.errors import ExitCode, HostError, PlanError, UsageError
 from wbplay.hosts.base import Host
 from wbplay.playbook.model import Playbook, Probe
 from wbplay.run import planguard, verdict
@@ -33,7 +33,7 @@ from wbplay.run.context import RunContext, ms_since
 from wbplay.run.journal import Journal, now_iso
 from wbplay.run.options import AskManual, Confirm, Listener, Options
 from wbplay.run.results import DRIFT, FIXED, MANUAL, RunReport
-from wbplay.vocab.ops import Op
+from wbplay.vocab.ops import Op, OpResult
 
 
 class Runner:
@@ -52,13 +52,22 @@ class Runner:
     ) -> None:
         self.host_spec = host_spec
         self.pb = playbook
-        self.ctx = RunContext(host, dict(variables), options, journal, listener)
+        self.ctx = RunContext(
+            host,
+            dict(variables),
+            options,
+            journal,
+            listener,
+            steps={s.id: s for s in playbook.steps},
+            var_docs={name: spec.description for name, spec in playbook.vars.items()},
+        )
         self.confirm = confirm
         self.ask_manual = ask_manual
         unknown = sorted(options.allow - {s.id for s in playbook.steps})
         if unknown:
             raise UsageError(f"--allow names no step of {playbook.id}: {', '.join(unknown)}")
         self.bound = [bind(s, self.ctx.variables) for s in playbook.steps]
+        self._not_admin: str | None = None  # why this account may not change the PC, if it may not
         host.on_output = self._on_output
 
     def _on_output(self, line: str) -> None:
@@ -78,6 +87,7 @@ class Runner:
             started=now_iso(),
             host_spec=self.host_spec,
             playbook_path=self.pb.path,
+            for_failure=opts.for_failure,
         )
         ctx.emit(
             "run.start",
@@ -91,17 +101,23 @@ class Runner:
             host_spec=self.host_spec,
             mode=report.mode,
             variables=ctx.variables,
+            for_failure=_failure_dict(report),
         )
         try:
             self._assess(report)
             if opts.plan is not None:
                 try:
                     planguard.check(report, opts.plan, ctx.emit)
-                except PlanError:
-                    report.exit_code, report.outcome = verdict.PLAN_REFUSED
+                except PlanError as e:  # out of date (1) or edited (2): the error knows which
+                    report.exit_code, report.outcome = e.exit_code, e.outcome
                     self._finish(report)
                     raise
             todo = {s.status for s in report.steps}
+            if DRIFT in todo and self._not_admin is not None:
+                ctx.emit("run.precondition", ok=False, reason=self._not_admin, dry_run=opts.dry_run)
+                if not opts.dry_run:
+                    report.exit_code, report.outcome = verdict.NOT_ADMIN
+                    return self._finish(report)
             if not opts.dry_run and DRIFT in todo and not self.confirm(report):
                 report.exit_code, report.outcome = verdict.DECLINED
                 return self._finish(report)
@@ -121,6 +137,9 @@ class Runner:
     def _finish(self, report: RunReport) -> RunReport:
         if not report.outcome:
             report.exit_code, report.outcome = verdict.verdict(report, self.ctx.options.dry_run)
+        report.first_needed = [s.id for s in report.steps if s.id in self.ctx.waited_for]
+        if report.exit_code == ExitCode.NO_CAUSE and report.for_failure is not None:
+            report.next_playbooks = list(report.for_failure.alternatives)
         report.ended = now_iso()
         self.ctx.emit(
             "run.end",
@@ -129,6 +148,8 @@ class Runner:
             counts=report.counts(),
             rolled_back=report.rolled_back,
             rollback_failed=report.rollback_failed,
+            first_needed=report.first_needed,
+            next_playbooks=report.next_playbooks,
         )
         return report
 
@@ -136,10 +157,15 @@ class Runner:
     def _assess(self, report: RunReport) -> None:
         ctx = self.ctx
         wanted: list[Probe] = [Probe("os.info", {})]
+        writes = any(b.remedy is not None and b.remedy.kind != "manual" for b in self.bound)
+        if writes:
+            wanted.append(_SESSION)  # a playbook that writes needs an elevated admin: checked up front
         for b in self.bound:
             wanted += reads_for(b)
         t0 = time.monotonic()
         results = batch_read(ctx.host, wanted)
+        if writes:
+            self._not_admin = _admin_problem(results)
         ctx.facts = results[Op("os.info", {}).key()].value or {}
         report.facts = dict(ctx.facts)
         report.facts_fingerprint = digest(ctx.facts)
@@ -169,3 +195,30 @@ class Runner:
             yield
         finally:
             signal.signal(signal.SIGINT, previous)
+
+
+# Preconditions are the runner's, not a step's: every playbook that writes gets them, before
+# its first change and in the same batched read, without each author remembering a step.
+_SESSION = Probe("session", {})
+
+
+def _admin_problem(results: Mapping[tuple[str, str], OpResult]) -> str | None:
+    """Why the account may not change the PC (not an admin, not elevated), or None."""
+    r = results[Op("session.info", {}).key()]
+    if not r.ok or not isinstance(r.value, dict):
+        return None  # cannot tell: the first change will say so itself (access denied)
+    user = r.value.get("user") or "this account"
+    if not r.value.get("is_admin"):
+        return f"{user} is not an administrator: Windows refuses every change (access denied)"
+    if not r.value.get("elevated"):
+        return (
+            f"{user} is an administrator without elevation (UAC filtered its token): Windows refuses "
+            "every change. Run from an elevated prompt, or over WinRM as a domain admin "
+            "(or set LocalAccountTokenFilterPolicy for a local admin)"
+        )
+    return None
+
+
+def _failure_dict(report: RunReport) -> dict[str, Any] | None:
+    f = report.for_failure
+    return None if f is None else {"code": f.code, "source": f.source, "target": f.target}

@@ -153,6 +153,15 @@ def record(model: HostModel, outcome: BackupOutcome) -> None:
 
 
 def _start_chain(m: HostModel) -> None:
+    if m.service_name("wbengine") is None:
+        # Windows Server without the Windows-Server-Backup feature: no engine, no wbadmin, and no
+        # backup can run at all (client Windows always has wbengine, docs/domain.md s.1).
+        raise _Fail(
+            None,
+            "engine-missing",
+            "the Block Level Backup Engine Service (wbengine) is not installed: "
+            "install the Windows-Server-Backup feature [U: no code]",
+        )
     for name in BACKUP_CHAIN:
         if m.service_name(name) is None:
             continue  # e.g. SDRSVC is not installed on Server; wbadmin does not need it

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from wbplay.sim import boot, catalog, disks, eventlog, files, registry, services, sfc, sysinfo, vss, winre
+from wbplay.sim.account import refuse_write
 from wbplay.sim.model import HostModel
 from wbplay.sim.reply import Handler
 from wbplay.vocab import ops as O
@@ -51,4 +52,8 @@ def execute(model: HostModel, op: Op) -> OpResult:
     handler = HANDLERS.get(op.name)
     if handler is None:
         return OpResult.failure(1, f"the simulator does not implement {op.name}")
+    if op.writes:
+        denied = refuse_write(model)
+        if denied is not None:
+            return denied
     return handler(model, dict(op.args))

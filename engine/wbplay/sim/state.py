@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from wbplay.errors import HostStateError, UsageError
-from wbplay.paths import sim_dir
+from wbplay.paths import ensure_dir, sim_dir
 from wbplay.playbook.schema import validate
 from wbplay.playbook.yamlsafe import load_file
 from wbplay.resources import states_dir
@@ -81,7 +81,7 @@ def resolve_state_file(spec: str) -> Path:
         raise UsageError(f"no built-in simulated PC named {spec!r}; choose one of: {names}")
     copy = sim_dir() / f"{spec}.yml"
     if not copy.exists():
-        copy.parent.mkdir(parents=True, exist_ok=True)
+        ensure_dir(copy.parent, "wbplay's simulated PCs directory")
         shutil.copyfile(builtin, copy)
     return copy
 
@@ -94,7 +94,7 @@ def reset(name: str) -> Path:
             f"no built-in simulated PC named {name!r}; choose one of: {', '.join(builtin_names())}"
         )
     copy = sim_dir() / f"{name}.yml"
-    copy.parent.mkdir(parents=True, exist_ok=True)
+    ensure_dir(copy.parent, "wbplay's simulated PCs directory")
     shutil.copyfile(builtin, copy)
     return copy
 

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from wbplay.sim import clock, storage
+from wbplay.sim.account import account
 from wbplay.sim.model import HostModel, normalise_key
 from wbplay.sim.reply import Handler
 from wbplay.vocab.ops import OpResult
@@ -33,12 +34,13 @@ def _os_info(m: HostModel, _: dict[str, Any]) -> OpResult:
 
 def _session_info(m: HostModel, _: dict[str, Any]) -> OpResult:
     s = m.state.get("session") or {}
+    a = account(m)
     return OpResult.success(
         {
-            "user": s.get("user", f"{m.hostname}\\Administrator"),
+            "user": a.name,
             "sid": s.get("sid", "S-1-5-21-1004336348-1177238915-682003330-500"),
-            "is_admin": bool(s.get("admin", True)),
-            "elevated": bool(s.get("elevated", True)),
+            "is_admin": a.admin,
+            "elevated": a.elevated,
         }
     )
 

@@ -6,7 +6,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from wbplay.errors import InventoryError
+from wbplay.errors import InventoryError, PathError
+from wbplay.paths import read_regular
 
 ENV_INVENTORY = "WBPLAY_INVENTORY"
 
@@ -23,12 +24,10 @@ def default_inventory_path(env: Mapping[str, str] | None = None) -> tuple[Path, 
 def read_text(path: Path) -> str:
     """The inventory file's text (UTF-8, BOM allowed); errors name the file."""
     try:
-        return path.read_bytes().decode("utf-8-sig")
-    except OSError as e:
+        return read_regular(path, "inventory").decode("utf-8-sig")
+    except PathError as e:
         raise InventoryError(
-            f"cannot read the inventory: {e.strerror}",
-            path=str(path),
-            hint=f"pass --inventory PATH or set {ENV_INVENTORY}",
+            e.reason, path=e.path, hint=e.hint or f"pass --inventory PATH or set {ENV_INVENTORY}"
         ) from None
     except UnicodeDecodeError as e:
         raise InventoryError(f"not UTF-8 text (byte {e.start})", path=str(path)) from None

@@ -9,6 +9,7 @@ even kept as ``__context__``.
 from __future__ import annotations
 
 import re
+import socket
 from xml.etree.ElementTree import ParseError
 
 import requests
@@ -41,6 +42,12 @@ WINRM_FAILURES = (
     StopIteration,
     ParseError,
 )
+
+
+# OpenSSL's words for "the reply was not TLS at all": an HTTP listener answers a
+# ClientHello with "HTTP/1.1 400 ...", which is no valid TLS record.
+_NOT_TLS = ("wrong version number", "unknown protocol", "record layer failure", "packet length too long")
+PROBE_TIMEOUT_S = 3.0
 
 
 class ConnectionLost(TransportError):
@@ -78,6 +85,14 @@ def translate(
             f"the account may use WinRM ({t.transport} authentication)"
         )
     if isinstance(e, requests.exceptions.SSLError):
+        if any(words in str(e).lower() for words in _NOT_TLS):
+            return _not_tls(t)
+        if t.insecure:
+            return ConnectError(
+                f"the TLS handshake with {url} failed ({_ssl_reason(e)}); certificate validation is off "
+                "(--insecure-skip-tls-verify), so the certificate is not the cause: check that port "
+                f"{t.port} is the PC's WinRM HTTPS listener"
+            )
         return ConnectError(
             f"certificate validation failed for {url}: {_ssl_reason(e)}. Give the CA that signed "
             "the PC's WinRM certificate with `ca_bundle: /path/to/ca.pem` in the inventory; only on a "
@@ -149,6 +164,37 @@ def translate(
     return TransportError(
         f"{url} sent a WS-Management reply that could not be understood ({type(e).__name__})"
     )
+
+
+def _not_tls(t: Target) -> ConnectError:
+    """HTTPS was asked for, and the other end did not answer in TLS."""
+    host = f"[{t.address}]" if ":" in t.address else t.address
+    http = f"http://{host}:{t.port}"
+    fix = (
+        f"use {http} (NTLM and Kerberos still encrypt every message), or give the PC an HTTPS "
+        "listener (winrm quickconfig -transport:https)"
+    )
+    if answers_plain_http(t.address, t.port):
+        return ConnectError(f"the server answered in plain HTTP; {fix}")
+    return ConnectError(f"{t.url} did not answer in TLS: is it an HTTP listener? If so, {fix}")
+
+
+def answers_plain_http(address: str, port: int, timeout: float = PROBE_TIMEOUT_S) -> bool:
+    """Whether ``address:port`` answers an HTTP request, sent in plain text and without credentials."""
+    host = f"[{address}]" if ":" in address else address
+    request = f"HEAD /wsman HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode("ascii", "replace")
+    reply = b""
+    try:
+        with socket.create_connection((address, port), timeout=timeout) as conn:
+            conn.sendall(request)
+            while len(reply) < 5:
+                chunk = conn.recv(5 - len(reply))
+                if not chunk:
+                    break
+                reply += chunk
+    except OSError:
+        return False
+    return reply == b"HTTP/"
 
 
 def _ssl_reason(e: BaseException) -> str:
