@@ -67,6 +67,7 @@ ONE_OF_EACH = [
     Op("session.info"),
     Op("session.interactive"),
     Op("user.libraries"),
+    Op("service.policy"),
     Op("vssadmin.list_providers"),
     Op("user.shell_folders"),
     Op("printer.list"),

@@ -33,6 +33,7 @@ HANDLERS: dict[str, tuple[str, ...]] = {
     "session.info": ("Get-WbSessionInfo",),
     "session.interactive": ("Get-WbInteractiveSessions",),
     "user.libraries": ("Get-WbUserLibraries",),
+    "service.policy": ("Get-WbServicePolicy",),
     "user.shell_folders": ("Get-WbShellFolders",),
     "printer.list": ("Get-WbPrinters",),
     "printer.drivers": ("Get-WbPrinterDrivers",),

@@ -63,3 +63,16 @@ def test_a_started_job_without_completion_is_running() -> None:
     assert backup.backup_in_progress([None, [done, {**started, "time": "2026-11-20T08:00:00Z"}]], {})[
         "running"
     ] is False
+
+
+def test_group_policy_puts_its_start_mode_back_at_the_next_boot() -> None:
+    # MS-GPSB: System Services settings are applied again at every refresh; a local flip does not last.
+    from wbplay.sim.executor import execute
+    from wbplay.sim.state import load_host_model
+    from wbplay.vocab.ops import Op
+
+    m = load_host_model("win10-vss-disabled-by-gpo")
+    assert execute(m, Op("service.policy")).value == [{"name": "VSS", "start_mode": "Disabled"}]
+    assert execute(m, Op("service.set_start_mode", {"name": "VSS", "start_mode": "Manual"})).ok
+    assert execute(m, Op("host.reboot", {"reason": "test"})).ok
+    assert m.state["services"]["VSS"]["start_mode"] == "Disabled"

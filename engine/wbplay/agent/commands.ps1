@@ -184,11 +184,7 @@ function Invoke-WbDismRepair {
     # DISM exits with 0 or the HRESULT of what failed (0x800F081F: no source).
     $run = Invoke-WbNative -Name 'dism' -Tokens @('/Online', '/Cleanup-Image', '/RestoreHealth')
     if ($run.ExitCode -ne 0) {
-        $code = [long]$run.ExitCode
-        if ($code -lt 0) {
-            $code += 4294967296
-        }
-        throw (New-WbFailure $code ('DISM /RestoreHealth: ' + (Get-WbLastLine $run.Output)))
+        throw (New-WbFailure ([long]$run.ExitCode -band 4294967295) ('DISM: ' + (Get-WbLastLine $run.Output)))
     }
     return 'null'
 }

@@ -23,6 +23,9 @@ function Invoke-WbOp {
             'service.list' {
                 $value = Get-WbServiceList
             }
+            'service.policy' {
+                $value = Get-WbServicePolicy
+            }
             'registry.get' {
                 $value = Get-WbRegistryValue (Get-WbArg $a 'key' 'string') (Get-WbArg $a 'name' 'string')
             }

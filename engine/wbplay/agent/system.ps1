@@ -32,17 +32,9 @@ function Get-WbInteractiveSessions {
     # maintenance window.
     $ids = @{}
     foreach ($p in @([Diagnostics.Process]::GetProcessesByName('explorer'))) {
-        try {
-            $ids[[int]$p.SessionId] = $true
-        } catch {
-            continue  # the process ended while we read it
-        }
+        $ids[[int]$p.SessionId] = (ConvertTo-WbJsonNumber $p.SessionId)
     }
-    $sorted = @($ids.Keys | Sort-Object)
-    $items = New-Object System.Collections.ArrayList
-    foreach ($id in $sorted) {
-        [void]$items.Add((ConvertTo-WbJsonNumber $id))
-    }
+    $items = @($ids.Keys | Sort-Object | ForEach-Object { $ids[$_] })
     $console = [string]@(Get-WmiObject -Class Win32_ComputerSystem)[0].UserName
     if ($console.Length -eq 0) {
         $console = $null
@@ -51,7 +43,36 @@ function Get-WbInteractiveSessions {
     return (ConvertTo-WbJsonObject @(
             'local_time', (ConvertTo-WbJsonString $now),
             'console_user', (ConvertTo-WbJsonString $console),
-            'desktop_sessions', (ConvertTo-WbJsonList $items.ToArray())))
+            'desktop_sessions', (ConvertTo-WbJsonList $items)))
+}
+
+function Get-WbServicePolicy {
+    # Start modes that Group Policy enforces ("System Services" security
+    # settings, applied through RChangeServiceConfigW at every refresh,
+    # MS-GPSB): RSOP_SystemService, winning entries (precedence 1) only.
+    # No RSoP data (no policy, or the namespace is absent) is no policy.
+    $modes = @($null, $null, 'Automatic', 'Manual', 'Disabled')
+    $keys = New-Object System.Collections.ArrayList
+    $items = New-Object System.Collections.ArrayList
+    try {
+        $found = @(Get-WmiObject -Namespace 'root\rsop\computer' -Class RSOP_SystemService)
+    } catch {
+        $found = @()
+    }
+    foreach ($entry in $found) {
+        if ([int]$entry.precedence -gt 1) {
+            continue
+        }
+        $mode = $null
+        if ([int]$entry.StartupMode -lt 5) {
+            $mode = $modes[[int]$entry.StartupMode]
+        }
+        [void]$keys.Add([string]$entry.Service)
+        [void]$items.Add((ConvertTo-WbJsonObject @(
+                    'name', (ConvertTo-WbJsonString ([string]$entry.Service)),
+                    'start_mode', (ConvertTo-WbJsonString $mode))))
+    }
+    return (ConvertTo-WbJsonList (Get-WbSortedItems ([string[]]$keys.ToArray()) $items.ToArray()))
 }
 
 function Get-WbShellFolders {

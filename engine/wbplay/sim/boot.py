@@ -48,6 +48,9 @@ def reboot(m: HostModel) -> OpResult:
         )
     clock.advance(m, 1)
     services = m.state["services"]
+    for name, mode in (m.state.get("policy_start_modes") or {}).items():
+        if name in services:  # Group Policy applies its System Services settings again at boot
+            services[name]["start_mode"] = mode
     for s in services.values():
         s["state"] = "Stopped"
     for name in sorted(services, key=str.lower):

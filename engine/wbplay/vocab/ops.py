@@ -94,6 +94,10 @@ after ``host.reboot``.
     console user is ``Win32_ComputerSystem.UserName``) and the PC's local wall-clock time
     (``yyyy-MM-ddTHH:mm:ss``), for the reboot
     guard (issue 12: never restart under a signed-in user; honour a maintenance window).
+``service.policy``
+    ``[{name, start_mode}]``: the start modes Group Policy enforces ("Security Settings ›
+    System Services": ``root\\rsop\\computer:RSOP_SystemService``, winning entries only,
+    StartupMode 2/3/4 as :data:`START_MODES` names); ``[]`` where no policy applies.
 ``user.libraries``
     ``[{profile, name, locations: [{path, available}]}]``: the libraries
     (``%APPDATA%\\Microsoft\\Windows\\Libraries\\*.library-ms``) of every profile in
@@ -210,6 +214,7 @@ OP_SPECS: dict[str, OpSpec] = {
         OpSpec("os.info", False, (), "OS facts: version, build, PowerShell version, locale"),
         OpSpec("service.get", False, (_s("name"),), "One service, or None if it does not exist"),
         OpSpec("service.list", False, (), "Every service with its image path"),
+        OpSpec("service.policy", False, (), "Start modes enforced by Group Policy (RSOP_SystemService)"),
         OpSpec("registry.get", False, (_s("key"), _s("name")), "One registry value"),
         OpSpec("registry.list", False, (_s("key"),), "A registry key's subkeys and values"),
         OpSpec("path.get", False, (_s("path"),), "Whether a file or folder exists, and what it is"),

@@ -424,6 +424,15 @@ PROBES: dict[str, ProbeSpec] = {
         ProbeSpec("service.state", "service.get", ("name",), _field("state"), "Running, Stopped..."),
         ProbeSpec("services", "service.list", (), _identity, "Every service with its image path"),
         ProbeSpec(
+            "services.policy_disabled",
+            "service.policy",
+            (),
+            _identity,
+            "Which of these services Group Policy sets to Disabled (RSOP_SystemService)",
+            uses=("names",),
+            join=desktop.policy_disabled,
+        ),
+        ProbeSpec(
             "registry.value",
             "registry.get",
             ("key", "name"),

@@ -74,3 +74,14 @@ def unavailable_libraries(value: Any) -> list[str] | None:
         for loc in lib.get("locations", [])
         if not loc.get("available")
     ]
+
+
+def policy_disabled(values: Sequence[Any], args: Args) -> list[str]:
+    """The services of ``names`` that Group Policy sets to Disabled: flipping them locally lasts
+    only until the next policy refresh (RSOP_SystemService [V]; docs/domain-review.md A.1)."""
+    wanted = {str(n).lower() for n in args.get("names") or []}
+    return [
+        p["name"]
+        for p in values[0] or []
+        if str(p.get("name", "")).lower() in wanted and p.get("start_mode") == "Disabled"
+    ]
