@@ -300,6 +300,10 @@ def _snapshot(m: HostModel, job: dict[str, Any], sources: list[Vol]) -> None:
     if m.os.get("product_type") != "workstation":
         mslldp_event(m)  # KB3209092: every Server backup logs it; harmless
     _providers(m, job)
+    esp = next((v for v in sources if v.get("system") and v.get("file_system") == "FAT32"), None)
+    if job["kind"] == "image" and esp is not None and m.state.get("esp_locked_by"):
+        # Another process (antivirus) holds the ESP: 0x8078011E [3P] (docs/domain-review.md B #9).
+        raise _Fail(0x8078011E, "esp-locked", f"{m.state['esp_locked_by']} holds the EFI system partition")
     if storage.profiles_relocated(m):
         for w in storage.writers(m):
             if w["name"] == "System Writer":

@@ -95,6 +95,13 @@ MESSAGES: dict[int, tuple[str, str]] = {
         "システムとアプリケーションのイベント ログを参照してください。",
     ),
     0x80070005: ("Access is denied.", "アクセスが拒否されました。"),
+    # The ESP lock: third-party write-ups quote this text [3P]; the Japanese is [U].
+    0x8078011E: (
+        "Windows Backup failed to get an exclusive lock on the EFI system partition (ESP). This may happen "
+        "if another application is using files on the ESP. Please retry the operation.",
+        "Windows バックアップで EFI システム パーティション (ESP) の排他ロックを取得できませんでした。"
+        "別のアプリケーションが ESP 上のファイルを使用している可能性があります。操作を再試行してください。",
+    ),
 }
 
 # The Win7 Backup and Restore warning of the seed's Path 2 (ja verbatim from the seed; the
