@@ -34,6 +34,7 @@ HANDLERS: dict[str, tuple[str, ...]] = {
     "session.interactive": ("Get-WbInteractiveSessions",),
     "user.libraries": ("Get-WbUserLibraries",),
     "service.policy": ("Get-WbServicePolicy",),
+    "agent.environment": ("Get-WbAgentEnvironment",),
     "user.shell_folders": ("Get-WbShellFolders",),
     "printer.list": ("Get-WbPrinters",),
     "printer.drivers": ("Get-WbPrinterDrivers",),

@@ -100,6 +100,7 @@ class WinRMHost(Host):
     def _read(self, ops: Sequence[Op]) -> list[OpResult]:
         payload = build_stdin(list(ops), mode="read")
         raw = self._execute(payload, write=None, deadline=deadline_for(ops, self.read_deadline))
+        self._raw(raw.stdout, raw.stderr, raw.exit_code)
         return interpret(raw, len(ops), where=self.name)
 
     def _apply(self, op: Op) -> OpResult:
