@@ -11,7 +11,7 @@ from wbplay.sim import clock
 from wbplay.sim.model import HostModel
 from wbplay.sim.reply import Handler, command
 from wbplay.sim.text.sfc import cbs_sr_lines, dism_output, sfc_output
-from wbplay.vocab.ops import ERROR_FILE_NOT_FOUND, OpResult, win32_failure
+from wbplay.vocab.ops import ERROR_INVALID_PARAMETER, OpResult, win32_failure
 
 
 def _system_files(m: HostModel) -> dict[str, list[str]]:
@@ -45,16 +45,18 @@ def _sfc_scannow(m: HostModel, _: dict[str, Any]) -> OpResult:
 
 
 def _dism_scanhealth(m: HostModel, _: dict[str, Any]) -> OpResult:
-    if m.major_minor < (6, 2):
-        return win32_failure(ERROR_FILE_NOT_FOUND)  # Windows 7's DISM has no /Cleanup-Image /ScanHealth [V]
-    healthy = not _system_files(m).get("store_corrupt")
     line = "DISM /Online /Cleanup-Image /ScanHealth"
+    if m.major_minor < (6, 2):
+        # Windows 7's DISM has no /ScanHealth: it prints error 87 and exits with it [3P]; the
+        # agent reports that as the command's output, so the simulator does too.
+        return command(line, 87, "\r\nError: 87\r\n\r\nThe scanhealth option is unknown.\r\n")
+    healthy = not _system_files(m).get("store_corrupt")
     return command(line, 0, dism_output(m, scan=True, healthy=healthy))
 
 
 def _dism_restorehealth(m: HostModel, _: dict[str, Any]) -> OpResult:
     if m.major_minor < (6, 2):
-        return win32_failure(ERROR_FILE_NOT_FOUND)
+        return win32_failure(ERROR_INVALID_PARAMETER)  # DISM's error 87 on Windows 7
     sf = m.state.setdefault("system_files", {})
     clock.advance(m, 15)
     if sf.get("store_corrupt"):
