@@ -6,28 +6,34 @@ The CLI (:mod:`wbplay.cli`) only parses options, calls one of these and renders 
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from wbplay import report as report_mod
-from wbplay.errors import ExitCode, HostError, PlaybookError, UsageError
-from wbplay.hosts.factory import ConnectOptions, expand, open_host
+from wbplay.errors import ExitCode, HostError, PlanError, PlaybookError, UsageError, WbplayError
+from wbplay.hosts.base import Host
+from wbplay.hosts.factory import ConnectOptions, expand, is_sim, open_host
 from wbplay.library import failure_context
 from wbplay.library import triage as triage_mod
 from wbplay.playbook import load as playbook_mod
 from wbplay.playbook.model import Playbook, Step
 from wbplay.playbook.variables import bind
+from wbplay.run import fleet as fleet_mod
+from wbplay.run import hostlock
 from wbplay.run import journal as journal_mod
 from wbplay.run import plan as plan_mod
 from wbplay.run import rollback as rollback_mod
 from wbplay.run.document import to_document
+from wbplay.run.fleet_review import FleetReview, HostOutcome, change_set, review
 from wbplay.run.journal import Journal, new_run_id
 from wbplay.run.options import Listener, Options
 from wbplay.run.planguard import PlanGuard
 from wbplay.run.results import RunReport
 from wbplay.run.runner import Runner
+from wbplay.sim.state import resolve_state_file
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +65,16 @@ def run(
     runs_dir: Path | None = None,
     plan_guard: PlanGuard | None = None,
     expect_sha256: str | None = None,
+    loaded: Playbook | None = None,
+    stop: threading.Event | None = None,
 ) -> tuple[RunReport, Path]:
     """Load, validate, bind and run one playbook on one host.  Nothing touches the
-    host before the playbook and its variables are known to be valid."""
-    pb = load_playbook(req.playbook)
+    host before the playbook and its variables are known to be valid.
+
+    ``loaded``: the playbook already loaded (a fleet loads it once for every PC);
+    ``stop``: set by a fleet's Ctrl-C, the run stops after its current change and rolls back.
+    A real run holds the PC's host lock (:mod:`wbplay.run.hostlock`) for all of its run."""
+    pb = loaded or load_playbook(req.playbook)
     if expect_sha256 is not None:
         plan_mod.check_playbook({"playbook": {"sha256": expect_sha256}}, pb)
     values = bind(pb.vars, req.variables)
@@ -72,33 +84,71 @@ def run(
         if req.for_code is not None or req.for_event:
             failure = failure_context.what_for(req.for_code, host, pb, library())
             values = bind(pb.vars, failure_context.with_context(pb, req.variables, failure))
-        journal = Journal(new_run_id(pb.id, host.name), runs_dir)
+        run_id = new_run_id(pb.id, host.name)
+        lock = None if req.dry_run else hostlock.acquire(_lock_key(req.host, host), run_id)
         try:
-            runner = Runner(
-                pb,
-                host,
-                variables=values,
-                options=Options(
-                    dry_run=req.dry_run,
-                    rollback=req.rollback,
-                    allow=req.allow,
-                    plan=plan_guard,
-                    skip_manual=req.skip_manual,
-                    reboot_timeout_s=req.reboot_timeout_s,
-                    reboot_poll_s=req.reboot_poll_s,
-                    for_failure=failure,
-                ),
-                journal=journal,
-                listener=listener,
-                confirm=confirm,
-                ask_manual=ask_manual,
-                host_spec=req.host,
+            return _run_on(
+                req, pb, host, values, failure, run_id, lock, listener=listener, confirm=confirm,
+                ask_manual=ask_manual, runs_dir=runs_dir, plan_guard=plan_guard, stop=stop,
             )
-            return runner.run(), journal.path
         finally:
-            journal.close()
+            if lock is not None:
+                lock.release()
     finally:
         host.close()
+
+
+def _lock_key(spec: str, host: Host) -> str:
+    """One key per PC: a simulated PC is its state file; a WinRM PC is its address and port."""
+    if is_sim(spec):
+        return f"sim:{resolve_state_file(spec[len('sim:'):]).resolve()}"
+    return hostlock.host_key(host.identity)
+
+
+def _run_on(
+    req: RunRequest,
+    pb: Playbook,
+    host: Host,
+    values: dict[str, Any],
+    failure: Any,
+    run_id: str,
+    lock: hostlock.HostLock | None,
+    *,
+    listener: Listener,
+    confirm: Callable[[RunReport], bool],
+    ask_manual: Callable[[Step, str], bool] | None,
+    runs_dir: Path | None,
+    plan_guard: PlanGuard | None,
+    stop: threading.Event | None,
+) -> tuple[RunReport, Path]:
+    if lock is not None and lock.recovered is not None:
+        listener.event("lock.recovered", {"host": req.host, "stale": lock.recovered.describe()})
+    journal = Journal(run_id, runs_dir)
+    try:
+        runner = Runner(
+            pb,
+            host,
+            variables=values,
+            options=Options(
+                dry_run=req.dry_run,
+                rollback=req.rollback,
+                allow=req.allow,
+                plan=plan_guard,
+                skip_manual=req.skip_manual,
+                reboot_timeout_s=req.reboot_timeout_s,
+                reboot_poll_s=req.reboot_poll_s,
+                for_failure=failure,
+                stop=stop,
+            ),
+            journal=journal,
+            listener=listener,
+            confirm=confirm,
+            ask_manual=ask_manual,
+            host_spec=req.host,
+        )
+        return runner.run(), journal.path
+    finally:
+        journal.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +233,8 @@ def rollback_run(
             first = f"run {rid} left no change to undo"
         return RollbackResult(rid, [], ExitCode.OK, (first, *notes))
     host = open_host(spec, read_only=False, options=connect or ConnectOptions())
+    # A rollback changes the PC too: it holds the host lock like a run (a stale one is taken over).
+    lock = hostlock.acquire(_lock_key(spec, host), f"{rid} (rollback)")
     try:
         journal = Journal(rid, runs_dir)  # append to the same journal
         try:
@@ -200,6 +252,7 @@ def rollback_run(
         finally:
             journal.close()
     finally:
+        lock.release()
         host.close()
     code = ExitCode.NEEDS_ATTENTION if failed else ExitCode.OK
     return RollbackResult(rid, outcomes, code, notes)
@@ -264,34 +317,6 @@ def apply_plan(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class HostOutcome:
-    """One PC of a multi-host run: its report, or the connection error that stopped it."""
-
-    host: str
-    exit_code: ExitCode
-    report: RunReport | None = None
-    journal: Path | None = None
-    error: str = ""
-
-
-# Worst first: the exit code of a multi-host run is that of its worst host.
-_SEVERITY = [
-    ExitCode.INTERRUPTED,
-    ExitCode.NEEDS_ATTENTION,
-    ExitCode.CONNECTION,
-    ExitCode.ROLLED_BACK,
-    ExitCode.NO_CAUSE,
-    ExitCode.PENDING,
-    ExitCode.OK,
-]
-
-
-def worst(codes: Iterable[ExitCode]) -> ExitCode:
-    present = set(codes)
-    return next((c for c in _SEVERITY if c in present), ExitCode.OK)
-
-
 def hosts_of(req: RunRequest) -> list[str]:
     return expand(req.host, req.connect)
 
@@ -309,28 +334,78 @@ def run_many(
     req: RunRequest,
     hosts: list[str],
     *,
-    listener: Listener,
+    listener_for: Callable[[str], Listener],
     confirm: Callable[[RunReport], bool],
-    ask_manual: Callable[[Step, str], bool] | None = None,
-    on_host: Callable[[str], None] | None = None,
-) -> list[HostOutcome]:
-    """Run on each PC in turn.  A PC that cannot be reached does not stop the others;
-    Ctrl-C stops after the current PC, which rolls back its own interrupted change."""
-    load_playbook(req.playbook)  # an invalid playbook fails once, before any PC is touched
-    outcomes: list[HostOutcome] = []
-    for host in hosts:
-        if on_host is not None:
-            on_host(host)
-        one = dataclasses.replace(req, host=host)
+    forks: int = 10,
+    timeout_per_host_s: float | None = None,
+    on_progress: Callable[[fleet_mod.Progress], None] | None = None,
+    guards: dict[str, PlanGuard] | None = None,
+) -> tuple[list[HostOutcome], list[str]]:
+    """Run on every PC, ``forks`` at a time; return each PC's outcome (in ``hosts`` order)
+    and the PCs never started (Ctrl-C).  The playbook is loaded and validated once, before
+    any PC is touched.  One PC's failure, hang or timeout never stops another's run;
+    ``guards``: a PC's reviewed plan, which its run must match exactly or refuse."""
+    pb = load_playbook(req.playbook)
+
+    def one(host: str, stop: threading.Event) -> HostOutcome:
         try:
-            report, path = run(one, listener=listener, confirm=confirm, ask_manual=ask_manual)
-        except HostError as e:
-            outcomes.append(HostOutcome(host, e.exit_code, error=str(e)))
-            continue
-        outcomes.append(HostOutcome(host, report.exit_code, report, path))
-        if report.exit_code == ExitCode.INTERRUPTED:
-            break
-    return outcomes
+            report, path = run(
+                dataclasses.replace(req, host=host),
+                listener=listener_for(host),
+                confirm=lambda r: not stop.is_set() and confirm(r),
+                loaded=pb,
+                stop=stop,
+                plan_guard=(guards or {}).get(host),
+            )
+        except (HostError, PlanError) as e:
+            return HostOutcome(host, e.exit_code, error=str(e))
+        return HostOutcome(host, report.exit_code, report, path)
+
+    def crashed(host: str, e: Exception) -> HostOutcome:
+        if isinstance(e, WbplayError):
+            return HostOutcome(host, e.exit_code, error=str(e))
+        return HostOutcome(host, ExitCode.NEEDS_ATTENTION, error=f"internal error: {type(e).__name__}: {e}")
+
+    def timed_out(host: str) -> HostOutcome:
+        return HostOutcome(
+            host,
+            ExitCode.NEEDS_ATTENTION,
+            error=f"no result within --timeout-per-host {timeout_per_host_s:g} s: told to stop after its "
+            "current change and roll back; check its journal (wbplay journal list) and roll back if needed",
+        )
+
+    done = fleet_mod.fan_out(
+        hosts,
+        one,
+        forks=forks,
+        on_error=crashed,
+        on_timeout=timed_out,
+        failed=lambda o: o.exit_code not in (ExitCode.OK, ExitCode.PENDING, ExitCode.NO_CAUSE),
+        timeout_s=timeout_per_host_s,
+        on_progress=on_progress,
+    )
+    abandoned = HostOutcome(
+        "", ExitCode.INTERRUPTED, error="still running at the second Ctrl-C: check its journal"
+    )
+    outcomes = [
+        done.results.get(h) or dataclasses.replace(abandoned, host=h)
+        for h in hosts
+        if h in done.results or h in done.timed_out
+    ]
+    return outcomes, done.not_started
+
+
+def fleet_review(outcomes: list[HostOutcome]) -> FleetReview:
+    return review(outcomes)
+
+
+def guards_from(outcomes: list[HostOutcome], allow: frozenset[str]) -> dict[str, PlanGuard]:
+    """Each drifting PC's dry-run as the plan its real run must match (what the fleet review showed)."""
+    return {
+        o.host: plan_mod.guard(plan_mod.build(o.report, allow))
+        for o in outcomes
+        if o.report is not None and change_set(o.report)
+    }
 
 
 def triage(

@@ -13,6 +13,7 @@ from rich.prompt import Confirm
 
 from wbplay import app as app_mod
 from wbplay import report as report_mod
+from wbplay.cli import fleet
 from wbplay.cli.common import (
     ForEventOpt,
     ForOpt,
@@ -84,8 +85,13 @@ def run(
     reboot_poll: RebootPollOpt = 10.0,
     for_code: ForOpt = None,
     for_event: ForEventOpt = False,
+    forks: fleet.ForksOpt = fleet.DEFAULT_FORKS,
+    timeout_per_host: fleet.TimeoutPerHostOpt = None,
 ) -> None:
-    """Check a host against a playbook and fix what drifted (or, with --dry-run, show the plan)."""
+    """Check a host against a playbook and fix what drifted (or, with --dry-run, show the plan).
+
+    With several PCs (a group, a list), up to --forks at once: a dry-run of every PC, one
+    review grouped by the same changes, one question, then each PC gets exactly what it showed."""
     console = err if json_out else out
     try:
         specs = report_mod.parse_specs(report)
@@ -111,7 +117,7 @@ def run(
                 raise UsageError(
                     "--json prints one report; use --report json:FILE per host, or one host at a time"
                 )
-            _run_many(req, hosts, specs, yes)
+            fleet.run_fleet(req, hosts, specs, yes=yes, forks=forks, timeout_per_host=timeout_per_host)
         result, journal_path = app_mod.run(
             req,
             listener=ConsoleListener(console),
@@ -122,36 +128,6 @@ def run(
     except WbplayError as e:
         raise fail(e) from None
     _finish(console, result, str(journal_path), json_out)
-
-
-def _run_many(
-    req: app_mod.RunRequest, hosts: list[str], specs: list[report_mod.ReportSpec], yes: bool
-) -> None:
-    """Each PC in turn, then one line per PC; exit with the worst PC's code."""
-
-    def header(host: str) -> None:
-        out.rule(f"[bold]{plain(host)}[/]")
-
-    outcomes = app_mod.run_many(
-        req,
-        hosts,
-        listener=ConsoleListener(out),
-        confirm=_confirm(yes),  # type: ignore[arg-type]
-        ask_manual=_ask_manual if sys.stdin.isatty() else None,
-        on_host=header,
-    )
-    out.rule("[bold]all hosts[/]")
-    for o in outcomes:
-        if o.report is not None:
-            app_mod.write_reports(o.report, app_mod.per_host(specs, o.host))
-            code, outcome = int(o.exit_code), o.report.outcome
-            out.print(f"  {plain(o.host)}: exit {code} ({outcome}); journal {plain(o.journal)}")
-        else:
-            out.print(f"  {plain(o.host)}: exit {int(o.exit_code)}: {multiline(o.error)}")
-    skipped = hosts[len(outcomes) :]
-    if skipped:
-        out.print(f"  not run (interrupted): {plain(', '.join(skipped))}")
-    raise typer.Exit(int(app_mod.worst(o.exit_code for o in outcomes)))
 
 
 def _finish(console: Console, result: RunReport, journal_path: str, json_out: bool) -> None:

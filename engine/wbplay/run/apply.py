@@ -64,7 +64,7 @@ class _Apply:
             if res.status == FAILED and b.step.on_failure != "continue":
                 self._stop_after_failure(b.step)
                 return
-            if ctx.interrupted:
+            if ctx.interrupted or (ctx.options.stop is not None and ctx.options.stop.is_set()):
                 ctx.emit("run.interrupted", after_step=b.step.id)
                 self._sync_report()
                 self._roll_back()
