@@ -303,3 +303,34 @@ def test_killing_the_controller_mid_fleet_leaves_every_pc_recoverable(tmp_path: 
             assert back.exit_code == 0, back.output
         for pc in fleet.pcs:
             assert _without_name(read_state(pc.state)) == original, pc.name
+
+
+def test_fleet_plan_applies_per_pc_and_refuses_only_the_pc_that_drifted(tmp_path: Path) -> None:
+    with start_fleet(
+        tmp_path / "pcs", 5, kinds=("broken", "broken", "healthy", "unreachable", "broken")
+    ) as fleet:
+        inv = fleet.write_inventory(tmp_path / "inventory.yml")
+        plan = tmp_path / "fleet-plan.json"
+        r = runner.invoke(app, ["plan", PLAYBOOK, "--host", "lab", "-i", str(inv), "-o", str(plan)])
+        assert r.exit_code == int(ExitCode.CONNECTION), r.output  # one PC could not be planned
+        doc = json.loads(plan.read_text())
+        assert sorted(doc["plans"]) == ["pc0001", "pc0002", "pc0003", "pc0005"]
+        assert "pc0004" in doc["unplanned"]
+        # pc0002 drifts after the review: someone repaired one of its services by hand.
+        drifted = fleet.pcs[1]
+        assert drifted.model is not None
+        drifted.model.service("VSS")["start_mode"] = "Manual"
+        r = runner.invoke(app, ["apply", str(plan), "--yes", "--expect", doc["digest"], "-i", str(inv)])
+        assert r.exit_code == int(ExitCode.PENDING), r.output  # the drifted PC's plan is out of date
+        assert "exit 0 fixed: 2 PC(s)" in r.output and "exit 0 compliant: 1 PC(s)" in r.output
+        for pc in fleet.pcs:
+            if pc.kind == "broken":
+                model = HostModel(read_state(pc.state))
+                wanted = "Disabled" if pc is drifted else "Manual"
+                assert model.service("wbengine")["start_mode"] == wanted, pc.name
+        # An edited fleet plan is refused whole.
+        doc["plans"]["pc0001"]["steps"][0]["observed"] = "edited"
+        doc["digest"] = "0" * 64
+        plan.write_text(json.dumps(doc))
+        r = runner.invoke(app, ["apply", str(plan), "--yes", "-i", str(inv)])
+        assert r.exit_code == int(ExitCode.INVALID) and "does not match its digest" in r.output, r.output

@@ -22,7 +22,7 @@ from wbplay.playbook import load as playbook_mod
 from wbplay.playbook.model import Playbook, Step
 from wbplay.playbook.variables import bind
 from wbplay.run import fleet as fleet_mod
-from wbplay.run import hostlock
+from wbplay.run import fleet_plan, hostlock
 from wbplay.run import journal as journal_mod
 from wbplay.run import plan as plan_mod
 from wbplay.run import rollback as rollback_mod
@@ -340,17 +340,19 @@ def run_many(
     timeout_per_host_s: float | None = None,
     on_progress: Callable[[fleet_mod.Progress], None] | None = None,
     guards: dict[str, PlanGuard] | None = None,
+    requests: dict[str, RunRequest] | None = None,
 ) -> tuple[list[HostOutcome], list[str]]:
     """Run on every PC, ``forks`` at a time; return each PC's outcome (in ``hosts`` order)
     and the PCs never started (Ctrl-C).  The playbook is loaded and validated once, before
     any PC is touched.  One PC's failure, hang or timeout never stops another's run;
-    ``guards``: a PC's reviewed plan, which its run must match exactly or refuse."""
+    ``guards``: a PC's reviewed plan, which its run must match exactly or refuse;
+    ``requests``: a PC's own request (a fleet plan's variables), else ``req`` for that host."""
     pb = load_playbook(req.playbook)
 
     def one(host: str, stop: threading.Event) -> HostOutcome:
         try:
             report, path = run(
-                dataclasses.replace(req, host=host),
+                (requests or {}).get(host) or dataclasses.replace(req, host=host),
                 listener=listener_for(host),
                 confirm=lambda r: not stop.is_set() and confirm(r),
                 loaded=pb,
@@ -406,6 +408,84 @@ def guards_from(outcomes: list[HostOutcome], allow: frozenset[str]) -> dict[str,
         for o in outcomes
         if o.report is not None and change_set(o.report)
     }
+
+
+def make_fleet_plan(
+    req: RunRequest,
+    hosts: list[str],
+    out: Path,
+    *,
+    forks: int = 10,
+    on_progress: Callable[[fleet_mod.Progress], None] | None = None,
+) -> tuple[dict[str, Any], list[HostOutcome], list[str]]:
+    """``wbplay plan --host GROUP -o fleet-plan.json``: every PC's dry-run, saved as one fleet plan."""
+    dry = dataclasses.replace(req, dry_run=True)
+    outcomes, not_started = run_many(
+        dry, hosts, listener_for=lambda h: _NULL, confirm=lambda r: False, forks=forks,
+        on_progress=on_progress,
+    )
+    plans = {o.host: plan_mod.build(o.report, req.allow) for o in outcomes if o.report is not None}
+    unplanned = {o.host: o.error for o in outcomes if o.report is None}
+    unplanned.update(dict.fromkeys(not_started, "not started (interrupted)"))
+    doc = fleet_plan.build(plans, unplanned)
+    fleet_plan.save(doc, out)
+    return doc, outcomes, not_started
+
+
+def apply_fleet_plan(
+    path: Path,
+    *,
+    allow_stale: bool,
+    expect: str | None,
+    trust: bool,
+    connect: ConnectOptions | None = None,
+    forks: int = 10,
+    timeout_per_host_s: float | None = None,
+    on_progress: Callable[[fleet_mod.Progress], None] | None = None,
+) -> tuple[list[HostOutcome], list[str]]:
+    """Apply a fleet plan: each PC exactly as reviewed, or that PC alone is refused."""
+    fdoc = fleet_plan.load(path, expect=expect, trust=trust)
+    refused: dict[str, HostOutcome] = {}
+    requests: dict[str, RunRequest] = {}
+    guards: dict[str, PlanGuard] = {}
+    loaded: dict[str, Playbook] = {}
+    for host, raw in fdoc["plans"].items():
+        try:
+            doc = fleet_plan.check_one(raw, host, path, allow_stale=allow_stale, trust=trust)
+            where = doc["playbook"]["path"]
+            if where not in loaded:
+                loaded[where] = load_playbook(where)
+            plan_mod.check_playbook(doc, loaded[where])
+        except (PlanError, PlaybookError) as e:
+            refused[host] = HostOutcome(host, e.exit_code, error=str(e))
+            continue
+        requests[host] = RunRequest(
+            playbook=where,
+            host=host,
+            dry_run=False,
+            variables={k: v for k, v in doc["variables"].items() if v is not None},
+            allow=frozenset(doc["allow"]),
+            connect=connect or ConnectOptions(),
+        )
+        guards[host] = plan_mod.guard(doc, path)
+    outcomes: list[HostOutcome] = []
+    not_started: list[str] = []
+    if requests:
+        first = next(iter(requests.values()))
+        outcomes, not_started = run_many(
+            first, list(requests), listener_for=lambda h: _NULL, confirm=lambda r: True, forks=forks,
+            timeout_per_host_s=timeout_per_host_s, on_progress=on_progress, guards=guards, requests=requests,
+        )
+    done = {o.host: o for o in (*outcomes, *refused.values())}
+    return [done[h] for h in fdoc["plans"] if h in done], not_started
+
+
+class _Quiet:
+    def event(self, name: str, fields: Any) -> None:
+        return None
+
+
+_NULL = _Quiet()
 
 
 def triage(

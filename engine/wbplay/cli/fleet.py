@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -17,6 +18,7 @@ from wbplay import report as report_mod
 from wbplay.cli.common import err, out
 from wbplay.cli.text import multiline, plain
 from wbplay.errors import ExitCode
+from wbplay.hosts.factory import ConnectOptions
 from wbplay.report import fleet as fleet_report
 from wbplay.run.fleet import Progress
 from wbplay.run.fleet_review import FleetReview, HostOutcome, change_set, worst
@@ -190,3 +192,60 @@ def _fan_out(
         )
     finally:
         progress.end()
+
+
+def plan_fleet(
+    req: app_mod.RunRequest, hosts: list[str], output: Path, specs: list[report_mod.ReportSpec], forks: int
+) -> None:
+    progress = ProgressLine(f"plan of {len(hosts)} PC(s), {min(forks, len(hosts))} at a time")
+    try:
+        doc, outcomes, not_started = app_mod.make_fleet_plan(
+            req, hosts, output, forks=forks, on_progress=progress
+        )
+    finally:
+        progress.end()
+    print_review(app_mod.fleet_review(outcomes), len(hosts))
+    code = write_reports(outcomes, not_started, specs)
+    out.print(
+        f"Fleet plan saved to {plain(output)}: {len(doc['plans'])} PC(s) planned, "
+        f"{len(doc['unplanned'])} not, "
+        f"digest {doc['digest']}. Review it, then: wbplay apply {plain(output)} --expect {doc['digest']}",
+        highlight=False,
+    )
+    raise typer.Exit(code)
+
+
+def apply_fleet(
+    plan_file: Path,
+    specs: list[report_mod.ReportSpec],
+    *,
+    yes: bool,
+    allow_stale: bool,
+    expect: str | None,
+    trust: bool,
+    connect: ConnectOptions,
+    forks: int,
+    timeout_per_host: float | None,
+) -> None:
+    if not yes:
+        if not _interactive():
+            err.print("[yellow]stdin is not a terminal: nothing was changed. Run again with --yes.[/]")
+            raise typer.Exit(int(ExitCode.PENDING))
+        if not Confirm.ask(f"Apply the fleet plan {plain(plan_file)}?", default=False, console=err):
+            raise typer.Exit(int(ExitCode.PENDING))
+    progress = ProgressLine(f"apply of {plain(plan_file)}, {forks} at a time")
+    try:
+        outcomes, not_started = app_mod.apply_fleet_plan(
+            plan_file,
+            allow_stale=allow_stale,
+            expect=expect,
+            trust=trust,
+            connect=connect,
+            forks=forks,
+            timeout_per_host_s=timeout_per_host,
+            on_progress=progress,
+        )
+    finally:
+        progress.end()
+    print_table(outcomes, not_started)
+    raise typer.Exit(write_reports(outcomes, not_started, specs))

@@ -37,6 +37,7 @@ from wbplay.errors import ExitCode, UsageError, WbplayError
 from wbplay.hosts.factory import ConnectOptions
 from wbplay.playbook.model import Step
 from wbplay.playbook.variables import parse_assignments
+from wbplay.run import fleet_plan
 from wbplay.run.results import RunReport
 
 
@@ -153,8 +154,11 @@ def plan(
     transport: TransportOpt = None,
     insecure_skip_tls_verify: InsecureOpt = False,
     report: ReportOpt = [],  # noqa: B006
+    forks: fleet.ForksOpt = fleet.DEFAULT_FORKS,
 ) -> None:
-    """Save a dry-run as a plan for review; `wbplay apply PLAN` then does exactly that, or nothing."""
+    """Save a dry-run as a plan for review; `wbplay apply PLAN` then does exactly that, or nothing.
+
+    With several PCs the file is a fleet plan: every PC's plan, one digest for the fleet."""
     try:
         specs = report_mod.parse_specs(report)
         req = app_mod.RunRequest(
@@ -165,6 +169,9 @@ def plan(
             allow=frozenset(allow),
             connect=ConnectOptions(inventory, transport, insecure_skip_tls_verify),
         )
+        hosts = app_mod.hosts_of(req)
+        if len(hosts) > 1:
+            fleet.plan_fleet(req, hosts, output, specs, forks)
         doc = app_mod.make_plan(req, output, listener=ConsoleListener(out))
         report_mod.write(doc, specs)
     except WbplayError as e:
@@ -195,11 +202,21 @@ def apply(
     insecure_skip_tls_verify: InsecureOpt = False,
     report: ReportOpt = [],  # noqa: B006
     json_out: JsonOpt = False,
+    forks: fleet.ForksOpt = fleet.DEFAULT_FORKS,
+    timeout_per_host: fleet.TimeoutPerHostOpt = None,
 ) -> None:
-    """Apply exactly the changes of a reviewed plan; refuse if the host or playbook changed since."""
+    """Apply exactly the changes of a reviewed plan; refuse if the host or playbook changed since.
+
+    A fleet plan is applied per PC: a PC that drifted since is refused alone."""
     console = err if json_out else out
     try:
         specs = report_mod.parse_specs(report)
+        if fleet_plan.is_fleet_plan(plan_file):
+            fleet.apply_fleet(
+                plan_file, specs, yes=yes, allow_stale=allow_stale, expect=expect, trust=trust,
+                connect=ConnectOptions(inventory, transport, insecure_skip_tls_verify), forks=forks,
+                timeout_per_host=timeout_per_host,
+            )
         result, journal_path = app_mod.apply_plan(
             plan_file,
             allow_stale=allow_stale,
