@@ -334,3 +334,43 @@ def test_fleet_plan_applies_per_pc_and_refuses_only_the_pc_that_drifted(tmp_path
         plan.write_text(json.dumps(doc))
         r = runner.invoke(app, ["apply", str(plan), "--yes", "-i", str(inv)])
         assert r.exit_code == int(ExitCode.INVALID) and "does not match its digest" in r.output, r.output
+
+
+def test_inventory_lists_what_a_host_expression_names_from_csv_host_list_and_limit(tmp_path: Path) -> None:
+    csv_file = tmp_path / "office.csv"
+    csv_file.write_text(
+        "name,address,port,scheme,groups\n"
+        "pc01,10.0.0.1,5985,http,office floor1\n"
+        "pc02,10.0.0.2,,,office floor2\n"
+        "kiosk,10.0.7.20,5986,https,office\n"
+    )
+    r = runner.invoke(app, ["inventory", "office", "-i", str(csv_file), "--limit", "pc0*,!floor2"])
+    assert r.exit_code == 0, r.output
+    assert "pc01  http://10.0.0.1:5985/wsman" in r.output and f"{csv_file}:2" in r.output
+    assert "pc02" not in r.output and "kiosk" not in r.output and "1 PC(s)" in r.output
+    r = runner.invoke(app, ["inventory", "floor1,floor2", "-i", str(csv_file)])
+    assert "pc01" in r.output and "pc02  https://10.0.0.2:5986/wsman" in r.output and "2 PC(s)" in r.output
+
+    hosts = tmp_path / "lab.txt"
+    hosts.write_text("# lab PCs\nhttp://127.0.0.1:5001\nbox7:5985  # the old one\n")
+    r = runner.invoke(app, ["inventory", "lab", "-i", str(hosts)])
+    assert r.exit_code == 0, r.output
+    assert "127.0.0.1-5001  http://127.0.0.1:5001/wsman" in r.output and f"{hosts}:2" in r.output
+    assert "box7-5985" in r.output and "http://box7:5985/wsman" in r.output
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,port\npc01,eighty\n")
+    r = runner.invoke(app, ["inventory", "pc01", "-i", str(bad)])
+    assert r.exit_code == int(ExitCode.INVALID) and "bad.csv:2" in r.output, r.output
+    r = runner.invoke(app, ["inventory", "office", "-i", str(csv_file), "--limit", "nothing*"])
+    assert r.exit_code == int(ExitCode.INVALID) and "no PC of 3 matches" in r.output, r.output
+
+
+def test_limit_narrows_a_fleet_run(tmp_path: Path) -> None:
+    with start_fleet(tmp_path / "pcs", 4, kinds=("broken",)) as fleet:
+        inv = fleet.write_inventory(tmp_path / "inventory.yml")
+        r = runner.invoke(
+            app, ["run", PLAYBOOK, "--host", "lab", "-i", str(inv), "--limit", "pc000[12]", "--dry-run"]
+        )
+        assert r.exit_code == int(ExitCode.PENDING), r.output
+        assert "dry-run of 2 PC(s)" in r.output and "pc0003" not in r.output

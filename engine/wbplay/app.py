@@ -488,6 +488,29 @@ class _Quiet:
 _NULL = _Quiet()
 
 
+@dataclass(frozen=True, slots=True)
+class InventoryRow:
+    name: str
+    where: str  # the URL, or the simulated PC / local
+    transport: str
+    origin: str  # the inventory file:line, or "command line"
+
+
+def inventory_list(spec: str, connect: ConnectOptions) -> list[InventoryRow]:
+    """What ``--host spec`` (and ``--limit``) resolve to, one row per PC, without connecting."""
+    from wbplay.hosts.inventory.resolve import resolve
+
+    rows = []
+    for name in expand(spec, connect):
+        if is_sim(name) or name == "local":
+            rows.append(InventoryRow(name, name, "-", "command line"))
+            continue
+        for t in resolve(name, connect.inventory, transport=connect.transport,
+                         insecure_skip_tls_verify=connect.insecure_skip_tls_verify):
+            rows.append(InventoryRow(t.name, t.url, t.transport, t.origin))
+    return rows
+
+
 def triage(
     *, error: str | None, host_spec: str | None, since_days: int, connect: ConnectOptions | None = None
 ) -> triage_mod.TriageResult:

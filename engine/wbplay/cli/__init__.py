@@ -11,7 +11,7 @@ import warnings
 
 import typer
 
-from wbplay.cli import journal, lab, library, run
+from wbplay.cli import inventory, journal, lab, library, run
 from wbplay.cli.common import err
 from wbplay.cli.text import multiline
 
@@ -35,6 +35,7 @@ app.command()(journal.runs)
 app.command()(journal.log)
 app.command()(journal.rollback)
 app.command(epilog=lab.LAB_ACCOUNT)(lab.lab)
+app.command("inventory")(inventory.inventory)
 app.command("triage")(library.triage_cmd)
 app.command("test")(library.test_cmd)
 

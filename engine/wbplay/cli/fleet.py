@@ -28,6 +28,10 @@ TimeoutPerHostOpt = Annotated[
     float | None,
     typer.Option("--timeout-per-host", min=0.1, help="Seconds one PC may take before it is told to stop"),
 ]
+LimitOpt = Annotated[
+    str | None,
+    typer.Option("--limit", help="Narrow the PCs: globs and groups, comma-separated; !NAME excludes"),
+]
 DEFAULT_FORKS = 10
 
 

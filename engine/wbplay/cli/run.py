@@ -88,6 +88,7 @@ def run(
     for_event: ForEventOpt = False,
     forks: fleet.ForksOpt = fleet.DEFAULT_FORKS,
     timeout_per_host: fleet.TimeoutPerHostOpt = None,
+    limit: fleet.LimitOpt = None,
 ) -> None:
     """Check a host against a playbook and fix what drifted (or, with --dry-run, show the plan).
 
@@ -103,7 +104,7 @@ def run(
             variables=parse_assignments(var),
             rollback=not no_rollback,
             allow=frozenset(allow),
-            connect=ConnectOptions(inventory, transport, insecure_skip_tls_verify),
+            connect=ConnectOptions(inventory, transport, insecure_skip_tls_verify, limit=limit),
             skip_manual=skip_manual,
             reboot_timeout_s=reboot_timeout,
             reboot_poll_s=reboot_poll,
@@ -155,6 +156,7 @@ def plan(
     insecure_skip_tls_verify: InsecureOpt = False,
     report: ReportOpt = [],  # noqa: B006
     forks: fleet.ForksOpt = fleet.DEFAULT_FORKS,
+    limit: fleet.LimitOpt = None,
 ) -> None:
     """Save a dry-run as a plan for review; `wbplay apply PLAN` then does exactly that, or nothing.
 
@@ -167,7 +169,7 @@ def plan(
             dry_run=True,
             variables=parse_assignments(var),
             allow=frozenset(allow),
-            connect=ConnectOptions(inventory, transport, insecure_skip_tls_verify),
+            connect=ConnectOptions(inventory, transport, insecure_skip_tls_verify, limit=limit),
         )
         hosts = app_mod.hosts_of(req)
         if len(hosts) > 1:

@@ -27,13 +27,33 @@ from wbplay.hosts.target import (
 _PATH_VARS = ("ca_bundle", "cert_pem", "cert_key_pem")
 
 
+def load_any(path: Path) -> Inventory:
+    """An inventory in any of its formats, told apart by the file name: CSV, host list, else YAML."""
+    from wbplay.hosts.inventory import table_files
+
+    suffix = path.suffix.lower()
+    if suffix in table_files.CSV_SUFFIXES:
+        return table_files.load_csv(path)
+    if suffix in table_files.LIST_SUFFIXES:
+        return table_files.load_host_list(path)
+    return load_inventory(path)
+
+
 def _locate(inventory_path: Path | None, env: Mapping[str, str] | None) -> Inventory | None:
     if inventory_path is not None:
-        return load_inventory(Path(inventory_path))
+        return load_any(Path(inventory_path))
     path, required = default_inventory_path(env)
     if not required and not path.exists():
         return None
-    return load_inventory(path)
+    return load_any(path)
+
+
+def groups_of(
+    inventory_path: Path | None = None, env: Mapping[str, str] | None = None
+) -> dict[str, tuple[str, ...]]:
+    """The inventory's groups (for ``--limit``), or none without an inventory."""
+    inventory = _locate(inventory_path, env)
+    return dict(inventory.groups) if inventory is not None else {}
 
 
 def resolve(
