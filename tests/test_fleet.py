@@ -374,3 +374,24 @@ def test_limit_narrows_a_fleet_run(tmp_path: Path) -> None:
         )
         assert r.exit_code == int(ExitCode.PENDING), r.output
         assert "dry-run of 2 PC(s)" in r.output and "pc0003" not in r.output
+
+
+def test_wbplay_lab_count_serves_many_pcs_with_their_own_state_files(tmp_path: Path) -> None:
+    d = tmp_path / "labfleet"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wbplay", "lab", "--count", "3", "--dir", str(d), "--latency", "0.01"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert "3 PC(s) on 127.0.0.1" in first, first
+        r = runner.invoke(app, ["run", PLAYBOOK, "--host", "lab", "-i", str(d / "inventory.yml"), "--yes"])
+        assert r.exit_code == 0, r.output
+        for name in ("pc0001", "pc0002", "pc0003"):
+            assert HostModel(read_state(d / f"{name}.yml")).service("wbengine")["start_mode"] == "Manual"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(10)

@@ -54,11 +54,12 @@ MIX: tuple[str, ...] = (
 )
 
 
-def _free_port() -> int:
-    """A loopback port nothing listens on (the kernel gave it out, then it was closed)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _dead_port() -> tuple[int, socket.socket]:
+    """A loopback port nothing listens on: bound (so no other lab PC gets it) but never listening,
+    so a connection is refused, as by a PC whose WinRM service is stopped."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    return int(s.getsockname()[1]), s
 
 
 class _FailNthWrite:
@@ -87,6 +88,7 @@ class LabPC:
     port: int
     server: LabServer | None = None  # None: unreachable
     model: HostModel | None = None  # the PC the server serves (tests change it behind a run's back)
+    reserved: socket.socket | None = None  # an unreachable PC's port, held so no other PC takes it
 
     @property
     def url(self) -> str:
@@ -101,6 +103,8 @@ class LabFleet:
         for pc in self.pcs:
             if pc.server is not None:
                 pc.server.stop()
+            if pc.reserved is not None:
+                pc.reserved.close()
 
     def __enter__(self) -> LabFleet:
         return self
@@ -117,7 +121,7 @@ class LabFleet:
         lines += [
             f"      {pc.name}: {{address: 127.0.0.1, port: {pc.port}, scheme: http}}" for pc in self.pcs
         ]
-        for kind in dict.fromkeys(pc.kind for pc in self.pcs):
+        for kind in dict.fromkeys(pc.kind for pc in self.pcs if pc.kind != "lab"):
             lines += [f"  {kind}:", "    hosts:"]
             lines += [f"      {pc.name}:" for pc in self.pcs if pc.kind == kind]
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -136,8 +140,10 @@ def start_fleet(
     latency_s: float = 0.0,
     timeout_scale: float = 0.05,
     prefix: str = "pc",
+    state: Path | None = None,
 ) -> LabFleet:
-    """Start ``count`` lab PCs whose kinds cycle through ``kinds`` (use :data:`MIX` for a test fleet)."""
+    """Start ``count`` lab PCs whose kinds cycle through ``kinds`` (use :data:`MIX` for a test fleet);
+    with ``state`` (a host state file), every PC starts as a copy of it instead."""
     unknown = [k for k in kinds if k not in KINDS]
     if unknown or not kinds:
         raise UsageError(f"unknown lab PC kind(s) {unknown}; use {', '.join(KINDS)}")
@@ -147,19 +153,22 @@ def start_fleet(
         for i in range(count):
             kind = kinds[i % len(kinds)]
             name = f"{prefix}{i + 1:04d}"
-            fleet.pcs.append(_start_one(directory, name, kind, latency_s, timeout_scale))
+            fleet.pcs.append(_start_one(directory, name, kind, latency_s, timeout_scale, state))
     except BaseException:
         fleet.stop()
         raise
     return fleet
 
 
-def _start_one(directory: Path, name: str, kind: str, latency_s: float, timeout_scale: float) -> LabPC:
+def _start_one(
+    directory: Path, name: str, kind: str, latency_s: float, timeout_scale: float, custom: Path | None
+) -> LabPC:
     source = KINDS[kind]
     state = directory / f"{name}.yml"
     if source is None:
-        return LabPC(name, kind, state, _free_port())
-    src = builtin_path(source)
+        port, reserved = _dead_port()
+        return LabPC(name, kind, state, port, reserved=reserved)
+    src = custom or builtin_path(source)
     assert src is not None, source
     shutil.copyfile(src, state)
     data = read_state(state)
