@@ -279,13 +279,14 @@ def _broken_rpcss(state_file) -> Path:
     return state
 
 
-def test_manual_step_without_a_terminal_fails_clearly(state_file) -> None:
+def test_manual_step_without_a_terminal_refuses_before_any_change(state_file) -> None:
     state = _broken_rpcss(state_file)
     before = state.read_bytes()
     report, _, rec = run(state, dry_run=False)
-    assert statuses(report)["rpcss-start-mode"] == "failed"
-    assert "needs a human" in (report.steps[0].error or "")
-    assert report.exit_code == ExitCode.NEEDS_ATTENTION  # on_failure: stop, nothing was changed
+    assert statuses(report)["rpcss-start-mode"] == "manual"
+    assert report.exit_code == ExitCode.PENDING and "needs a human" in report.outcome
+    refused = next(f for n, f in rec.events if n == "run.refused")
+    assert refused["manual"] == ["rpcss-start-mode"]
     assert "change.intent" not in rec.names()
     assert state.read_bytes() == before
 

@@ -6,6 +6,7 @@ The CLI (:mod:`wbplay.cli`) only parses options, calls one of these and renders 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -13,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from wbplay import report as report_mod
-from wbplay.errors import ExitCode, HostError, PlanError, PlaybookError, UsageError, WbplayError
+from wbplay import resources
+from wbplay.errors import ExitCode, HostError, JournalError, PlanError, PlaybookError, UsageError, WbplayError
 from wbplay.hosts.base import Host
 from wbplay.hosts.factory import ConnectOptions, expand, is_sim, open_host
-from wbplay.library import failure_context
+from wbplay.library import coverage, failure_context, scaffold
 from wbplay.library import triage as triage_mod
+from wbplay.playbook import lint as lint_mod
 from wbplay.playbook import load as playbook_mod
 from wbplay.playbook.model import Playbook, Step
 from wbplay.playbook.variables import bind
@@ -32,8 +35,9 @@ from wbplay.run.journal import Journal, new_run_id
 from wbplay.run.options import Listener, Options
 from wbplay.run.planguard import PlanGuard
 from wbplay.run.results import RunReport
-from wbplay.run.runner import Runner
-from wbplay.sim.state import resolve_state_file
+from wbplay.run.runner import Runner, check_allow
+from wbplay.sim.state import read_state, resolve_state_file
+from wbplay.vocab import kinddoc
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +71,7 @@ def run(
     expect_sha256: str | None = None,
     loaded: Playbook | None = None,
     stop: threading.Event | None = None,
+    resumes: str = "",
 ) -> tuple[RunReport, Path]:
     """Load, validate, bind and run one playbook on one host.  Nothing touches the
     host before the playbook and its variables are known to be valid.
@@ -78,6 +83,7 @@ def run(
     if expect_sha256 is not None:
         plan_mod.check_playbook({"playbook": {"sha256": expect_sha256}}, pb)
     values = bind(pb.vars, req.variables)
+    check_allow(pb, req.allow)  # a usage error before any journal or connection
     host = open_host(req.host, read_only=req.dry_run, options=req.connect)
     try:
         failure = None
@@ -90,6 +96,7 @@ def run(
             return _run_on(
                 req, pb, host, values, failure, run_id, lock, listener=listener, confirm=confirm,
                 ask_manual=ask_manual, runs_dir=runs_dir, plan_guard=plan_guard, stop=stop,
+                resumes=resumes,
             )
         finally:
             if lock is not None:
@@ -120,6 +127,7 @@ def _run_on(
     runs_dir: Path | None,
     plan_guard: PlanGuard | None,
     stop: threading.Event | None,
+    resumes: str = "",
 ) -> tuple[RunReport, Path]:
     if lock is not None and lock.recovered is not None:
         listener.event("lock.recovered", {"host": req.host, "stale": lock.recovered.describe()})
@@ -145,6 +153,7 @@ def _run_on(
             confirm=confirm,
             ask_manual=ask_manual,
             host_spec=req.host,
+            resumes=resumes,
         )
         return runner.run(), journal.path
     finally:
@@ -173,8 +182,12 @@ def validate(paths: Iterable[Path]) -> list[ValidationResult]:
         raise UsageError("no playbook files found in the given paths")
     for path in files:
         kind = "scenarios" if _is_scenario_file(path) else "playbook"
+        if path.name.endswith(".state.yml"):  # a simulated PC beside its scenarios (wbplay new)
+            kind = "host state"
         try:
-            if kind == "scenarios":
+            if kind == "host state":
+                count = len(read_state(path).get("services") or {})
+            elif kind == "scenarios":
                 count = len(scenarios.load(path).scenarios)
             else:
                 count = len(playbook_mod.load(path).steps)
@@ -274,7 +287,8 @@ def make_plan(
     report, _ = run(dry, listener=listener, confirm=lambda r: False, runs_dir=runs_dir)
     doc = plan_mod.build(report, req.allow)
     plan_mod.save(doc, out)
-    return doc
+    # Not part of the signed plan: only its review text (--report md:) names the exact `wbplay apply`.
+    return {**doc, "plan_file": str(out)}
 
 
 def apply_plan(
@@ -286,6 +300,7 @@ def apply_plan(
     connect: ConnectOptions | None = None,
     host_spec: str | None = None,
     runs_dir: Path | None = None,
+    ask_manual: Callable[[Step, str], bool] | None = None,
     expect: str | None = None,
     trust: bool = False,
 ) -> tuple[RunReport, Path]:
@@ -311,10 +326,71 @@ def apply_plan(
         req,
         listener=listener,
         confirm=confirm,
+        ask_manual=ask_manual,
         runs_dir=runs_dir,
         plan_guard=plan_mod.guard(doc, path),
         expect_sha256=doc["playbook"]["sha256"],
     )
+
+
+def resume_run(
+    run_id: str,
+    *,
+    listener: Listener,
+    confirm: Callable[[RunReport], bool],
+    ask_manual: Callable[[Step, str], bool] | None = None,
+    variables: dict[str, str] | None = None,
+    connect: ConnectOptions | None = None,
+    skip_manual: bool = False,
+    reboot_timeout_s: float = 4 * 3600.0,
+    reboot_poll_s: float = 10.0,
+    runs_dir: Path | None = None,
+) -> tuple[RunReport, Path, str]:
+    """Carry on an interrupted run: the same playbook (unchanged), host, variables and opt-ins,
+    as a new run that re-reads every step, so what the first run finished reads as OK.
+    Returns the new run's report, its journal and the id of the run it resumed."""
+    records = journal_mod.read(run_id, runs_dir)
+    start = records[0] if records else {}
+    old = str(start.get("run", run_id))
+    if start.get("event") != "run.start":
+        raise JournalError(f"run {old}: its journal does not start with run.start")
+    if start.get("mode") != "apply":
+        raise UsageError(f"run {old} was a dry run: nothing to resume (run it without --dry-run)")
+    if start.get("plan"):
+        raise UsageError(f"run {old} applied a reviewed plan: make a new plan rather than resume it")
+    if not start.get("host_spec"):
+        raise UsageError(f"run {old}: its journal does not name its host")
+    given = {k: v for k, v in start.get("variables", {}).items() if v is not None}
+    given.update(variables or {})
+    masked = sorted(k for k, v in given.items() if v == "***")
+    if masked:
+        raise UsageError(f"the journal masks {', '.join(masked)}: give it again with --var NAME=VALUE")
+    pb = load_playbook(start["playbook"]["path"])
+    if pb.sha256 != start["playbook"].get("sha256"):
+        raise UsageError(
+            f"the playbook {pb.path} changed since run {old}: resuming would run something else; "
+            "start a new run (wbplay run), or undo the old one (wbplay rollback)"
+        )
+    req = RunRequest(
+        playbook=start["playbook"]["path"],
+        host=start["host_spec"],
+        dry_run=False,
+        variables=given,
+        allow=frozenset(start.get("allow", [])),
+        connect=connect or ConnectOptions(),
+        skip_manual=skip_manual,
+        reboot_timeout_s=reboot_timeout_s,
+        reboot_poll_s=reboot_poll_s,
+    )
+    report, path = run(
+        req,
+        listener=listener,
+        confirm=confirm,
+        ask_manual=ask_manual,
+        runs_dir=runs_dir,
+        resumes=old,
+    )
+    return report, path, old
 
 
 def hosts_of(req: RunRequest) -> list[str]:
@@ -544,3 +620,50 @@ def run_request_from_triage(
         for_code=code,
         for_event=code is None,
     )
+
+
+# -- authoring (issue 10): wbplay new / schema / doc / lint ---------------------------------
+
+
+def schema_file(name: str) -> Path:
+    """The installed JSON Schema ``name`` (playbook, scenarios, hoststate, inventory, report)."""
+    path = resources.schemas_dir() / f"{name}.schema.json"
+    if not path.is_file():
+        names = (p.name.removesuffix(".schema.json") for p in resources.schemas_dir().glob("*.schema.json"))
+        known = ", ".join(sorted(names))
+        raise UsageError(f"no schema named {name!r}; choose one of: {known}")
+    return path
+
+
+def kind_doc(kind: str) -> kinddoc.KindDoc:
+    try:
+        return kinddoc.describe(kind)
+    except KeyError:
+        close = difflib.get_close_matches(kind, kinddoc.check_kinds() + kinddoc.remedy_kinds(), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else "; `wbplay doc` lists them"
+        raise UsageError(f"no check or remedy kind {kind!r}{hint}") from None
+
+
+def kind_index() -> tuple[list[kinddoc.KindDoc], list[kinddoc.KindDoc]]:
+    """Every check kind and every remedy kind, documented."""
+    return [kinddoc.describe(k) for k in kinddoc.check_kinds()], [
+        kinddoc.describe(k) for k in kinddoc.remedy_kinds()
+    ]
+
+
+def lint(paths: list[Path], *, run_scenarios: bool = False) -> list[lint_mod.Finding]:
+    """The lint findings of these playbooks; ``run_scenarios`` adds WB017 (runs the scenarios)."""
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise UsageError(f"no such file or folder: {missing[0]}")
+    findings = lint_mod.lint_paths(paths)
+    if run_scenarios:
+        broken = {f.path for f in findings if f.rule == "WB000"}
+        for path in lint_mod.playbook_files(paths):
+            if str(path) not in broken:
+                findings += coverage.unexercised(path)
+    return sorted(findings, key=lambda f: (f.path, f.line, f.column, f.rule))
+
+
+def new_playbook(name: str, dest: Path, from_playbook: str | None, checks: list[str]) -> scaffold.Scaffold:
+    return scaffold.new(name, dest, from_playbook=from_playbook, checks=checks)

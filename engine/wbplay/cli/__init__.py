@@ -1,18 +1,20 @@
 """The command line: parse, call :mod:`wbplay.app`, render.  No logic lives here.
 
 This module only assembles the typer app from the command groups (run, library,
-journal, lab) and holds ``main``, the ``wbplay`` entry point.  Exit codes are
+journal, lab, author) and holds ``main``, the ``wbplay`` entry point.  Exit codes are
 documented in the README and in :class:`wbplay.errors.ExitCode`.
 """
 
 from __future__ import annotations
 
 import warnings
+from typing import Annotated
 
 import typer
 
-from wbplay.cli import inventory, journal, lab, library, run
-from wbplay.cli.common import err
+from wbplay import __version__
+from wbplay.cli import author, inventory, journal, lab, library, run
+from wbplay.cli.common import err, out
 from wbplay.cli.text import multiline
 
 app = typer.Typer(
@@ -24,6 +26,22 @@ app = typer.Typer(
 )
 app.add_typer(lab.sim_app, name="sim")
 
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"wbplay {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print wbplay's version and exit"),
+    ] = False,
+) -> None:
+    """Declarative playbooks that diagnose and fix Windows Backup, with dry-run, rollback and step logs."""
+
 # Registration order is the order `wbplay --help` lists the commands in.
 app.command()(run.run)
 app.command()(run.plan)
@@ -34,10 +52,15 @@ app.command()(library.show)
 app.command()(journal.runs)
 app.command()(journal.log)
 app.command()(journal.rollback)
+app.command()(run.resume)
 app.command(epilog=lab.LAB_ACCOUNT)(lab.lab)
 app.command("inventory")(inventory.inventory)
 app.command("triage")(library.triage_cmd)
 app.command("test")(library.test_cmd)
+app.command()(author.new)
+app.command()(author.lint)
+app.command()(author.doc)
+app.command()(author.schema)
 
 
 def _show_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:

@@ -37,6 +37,7 @@ _STYLE = {
     "VERIFY": "green",
     "WAIT": "cyan",
     "BACK": "green",
+    "STOPPED": "yellow",
     "RESOLVED": "green",
 }
 # Actions that take minutes to hours on a real PC: show a live spinner with the elapsed time.
@@ -226,6 +227,17 @@ class ConsoleListener:
         n = len(f["changes"])
         self.c.print(f"[bold red]Rolling back {n} change(s), newest first[/]", highlight=False)
 
+    def _on_run_refused(self, f: Mapping[str, Any]) -> None:
+        self.c.print(
+            f"[yellow]Nothing was changed: {plain(', '.join(f['manual']))} need(s) a human and stdin is "
+            "not a terminal. Run wbplay in a terminal, or pass --skip-manual to leave them pending.[/]",
+            highlight=False,
+        )
+
+    def _on_host_reboot_interrupted(self, f: Mapping[str, Any]) -> None:
+        self._idle()
+        self._line("STOPPED", f["step"], f"stopped waiting after {f['waited_s']} s: the PC is restarting")
+
     def _on_rollback_skipped(self, f: Mapping[str, Any]) -> None:
         self.c.print(
             f"[bold red]No rollback ({plain(f['reason'])}): {len(f['changes'])} change(s) left in place[/]",
@@ -266,6 +278,17 @@ def _summary_line(console: Console, label: str, step: str, message: str) -> None
     console.print(f"  [magenta]{label}[/] {plain(step)}: {text}", highlight=False, soft_wrap=True)
 
 
+def left_in_place(report: RunReport) -> list[str]:
+    """The steps of a real run whose change was sent and not rolled back."""
+    if report.mode != "apply":
+        return []
+    return [
+        s.id
+        for s in report.steps
+        if s.change is not None and s.status in ("fixed", "failed") and s.id not in report.rolled_back
+    ]
+
+
 def summary(console: Console, report: RunReport, journal_path: str) -> None:
     """The closing lines: counts, what happened to the host, where the journal is."""
     counts = report.counts()
@@ -299,6 +322,16 @@ def summary(console: Console, report: RunReport, journal_path: str) -> None:
             highlight=False,
         )
     console.print(f"  Journal: {plain(journal_path)}", style="dim", highlight=False)
+    left = left_in_place(report)
+    if left and int(report.exit_code) in (130, 5):
+        console.print(
+            f"  [bold]Left in place: {plain(', '.join(left))}.[/] When the PC answers, undo with:",
+            highlight=False,
+        )
+        console.print(f"    wbplay rollback {plain(report.run_id)}", highlight=False)
+        if int(report.exit_code) == 130:
+            console.print("  or carry on where it stopped with:", highlight=False)
+            console.print(f"    wbplay resume {plain(report.run_id)}", highlight=False)
     code = int(report.exit_code)
     console.print(f"  Exit {code}: {_EXIT_TEXT.get(code, '')} ({report.outcome})", highlight=False)
 

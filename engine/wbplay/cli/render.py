@@ -85,7 +85,7 @@ def _args(args: Any) -> str:
 def validation(console: Console, results: Sequence[ValidationResult]) -> None:
     for r in results:
         if r.error is None:
-            unit = "steps" if r.kind == "playbook" else "scenarios"
+            unit = {"playbook": "steps", "host state": "services"}.get(r.kind, "scenarios")
             console.print(f"[green]valid[/]   {plain(r.path)} ({r.items} {unit})", highlight=False)
         else:
             console.print(f"[red]INVALID[/] {multiline(r.error.render())}", highlight=False)

@@ -20,7 +20,7 @@ from wbplay.run.assess import batch_read, classify, emit_check, observe
 from wbplay.run.binding import Bound, reads_for
 from wbplay.run.context import RunContext, ms_since
 from wbplay.run.options import AskManual
-from wbplay.run.reboot import reboot
+from wbplay.run.reboot import answers, reboot
 from wbplay.run.results import DRIFT, FAILED, FINDING, FIXED, MANUAL, ROLLED_BACK, RunReport, StepResult
 from wbplay.vocab import actions
 
@@ -52,23 +52,22 @@ class _Apply:
                 res, change = self._process(b, by_id[b.step.id], statuses, changed=bool(self.applied))
             except HostError as e:
                 # The connection failed mid-step: whatever this step did is unknown, so stop
-                # and let the rollback re-read the host to find out.
+                # and let the rollback re-read the host to find out (if it answers again).
                 res = by_id[b.step.id]
                 res.status, res.error = FAILED, f"lost the host during this step: {e}"
+                ctx.host_away = ctx.host_away or f"the connection was lost during {b.step.id}"
                 ctx.emit("change.failed", step=b.step.id, error=res.error, ms=0)
                 change = _recorded(b, res) if res.change is not None else None
             if change is not None:
                 self.applied.append(change)
             by_id[b.step.id] = res
             statuses[b.step.id] = res.status
-            if res.status == FAILED and b.step.on_failure != "continue":
-                self._stop_after_failure(b.step)
-                return
             if ctx.interrupted or (ctx.options.stop is not None and ctx.options.stop.is_set()):
                 ctx.emit("run.interrupted", after_step=b.step.id)
-                self._sync_report()
-                self._roll_back()
-                self.report.exit_code, self.report.outcome = verdict.INTERRUPTED
+                self._stop(None)
+                return
+            if res.status == FAILED and b.step.on_failure != "continue":
+                self._stop(b.step)
                 return
         if any(r.status == FIXED for r in by_id.values()):
             self._recheck_findings()
@@ -122,6 +121,8 @@ class _Apply:
                     "step.manual", step=b.step.id, instruction=res.message, answer="skipped (--skip-manual)"
                 )
                 return res
+            # Only a manual step the assessment did not foresee gets here (the runner refuses a
+            # run with a foreseen one before any change).
             res.status = FAILED
             res.error = (
                 "this step needs a human and there is no terminal to ask: run wbplay interactively, "
@@ -130,16 +131,30 @@ class _Apply:
             ctx.emit("step.manual", step=b.step.id, instruction=res.message, answer="no terminal")
             ctx.emit("change.failed", step=b.step.id, error=res.error, ms=0)
             return res
-        done = self.ask_manual(b.step, res.message)
+        try:
+            with ctx.interruptible():  # Ctrl-C at the prompt acts at once, not after Enter
+                done = self.ask_manual(b.step, res.message)
+        except KeyboardInterrupt:
+            ctx.interrupted = True
+            ctx.emit("step.manual", step=b.step.id, instruction=res.message, answer="interrupted")
+            return res
         ctx.emit(
             "step.manual", step=b.step.id, instruction=res.message, answer="done" if done else "not done"
         )
         if not done:
             return res
         observed, error, ok = self._verify(b)
-        ctx.emit("step.verify", step=b.step.id, observed=observed, ok=ok, error=error)
+        expected = matchers.describe(b.verify_expect)
+        ctx.emit("step.verify", step=b.step.id, observed=observed, expected=expected, ok=ok, error=error)
+        res.observed, res.verified = observed, ok
         if ok:
-            res.status, res.observed, res.verified = FIXED, observed, True
+            res.status = FIXED
+        else:
+            res.status = FAILED
+            res.error = error or (
+                f"answered done, but verification failed: observed {matchers.show(observed)}, "
+                f"expected {expected}"
+            )
         return res
 
     def _change_step(self, b: Bound, res: StepResult) -> tuple[StepResult, rollback.RecordedChange | None]:
@@ -196,17 +211,30 @@ class _Apply:
         return observed, error, error is None and matchers.matches(b.verify_expect, observed)
 
     # -- undo -----------------------------------------------------------------------------
-    def _stop_after_failure(self, failed: Step) -> None:
+    def _stop(self, failed: Step | None) -> None:
+        """Stop here, after a failed step (``failed``) or Ctrl-C (``None``): roll back what was
+        applied unless told not to, or unless the PC is not answering (every undo would fail
+        against it; ``wbplay rollback RUN`` does it once the PC is back)."""
         ctx, report = self.ctx, self.report
-        if not ctx.options.rollback or failed.on_failure == "stop":
-            self._sync_report()
-            why = "--no-rollback" if not ctx.options.rollback else f"on_failure: stop in {failed.id}"
-            ctx.emit("rollback.skipped", reason=why, changes=[c.step_id for c in self.applied])
-            report.exit_code, report.outcome = verdict.after_failure(report, rolled_back=False)
-            return
         self._sync_report()
-        self._roll_back()
-        report.exit_code, report.outcome = verdict.after_failure(report, rolled_back=True)
+        why = ""
+        if not ctx.options.rollback:
+            why = "--no-rollback"
+        elif failed is not None and failed.on_failure == "stop":
+            why = f"on_failure: stop in {failed.id}"
+        elif ctx.host_away and self.applied and (ctx.interrupted or not answers(ctx.host)):
+            # After Ctrl-C, do not probe a PC that is away: the operator wants out now.
+            why = f"{ctx.host_away}; it is not answering"
+        if why:
+            ctx.emit("rollback.skipped", reason=why, changes=[c.step_id for c in self.applied])
+        else:
+            self._roll_back()
+        if failed is None:
+            report.exit_code, report.outcome = (
+                verdict.INTERRUPTED_LEFT_IN_PLACE if why and self.applied else verdict.INTERRUPTED
+            )
+        else:
+            report.exit_code, report.outcome = verdict.after_failure(report, rolled_back=not why)
 
     def _roll_back(self) -> None:
         ctx, report, by_id = self.ctx, self.report, self.by_id

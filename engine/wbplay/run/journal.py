@@ -23,7 +23,9 @@ from wbplay.errors import JournalError, PathError, PlaybookError
 from wbplay.paths import ensure_dir, read_regular, runs_dir
 from wbplay.playbook.yamlsafe import loads_json
 
-_SECRET_KEY = re.compile(r"pass(word)?|secret|token|credential", re.IGNORECASE)
+# "pass" alone or as password/passwd/passphrase, but not "passes" (max_passes is a count, and
+# `wbplay resume` needs it back from the journal).
+_SECRET_KEY = re.compile(r"pass(word|wd|phrase)?(?![a-z])|secret|token|credential", re.IGNORECASE)
 
 
 def _mask(value: Any) -> Any:
