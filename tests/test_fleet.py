@@ -395,3 +395,17 @@ def test_wbplay_lab_count_serves_many_pcs_with_their_own_state_files(tmp_path: P
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(10)
+
+
+def test_a_rollback_takes_the_host_lock_too(state_file) -> None:
+    pc = state_file("pc42")
+    done = runner.invoke(app, ["run", PLAYBOOK, "--host", f"sim:{pc}", "--yes"])
+    assert done.exit_code == 0, done.output
+    run_id = done.output.split("runs/")[1].split(".jsonl")[0]
+    fixed = pc.read_bytes()
+    with hostlock.held(f"sim:{pc.resolve()}", "another-run"):
+        back = runner.invoke(app, ["rollback", run_id])
+        assert back.exit_code == int(ExitCode.CONNECTION), back.output
+        assert "locked by run another-run" in back.output
+        assert pc.read_bytes() == fixed
+    assert runner.invoke(app, ["rollback", run_id]).exit_code == 0
