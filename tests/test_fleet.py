@@ -299,7 +299,7 @@ def test_killing_the_controller_mid_fleet_leaves_every_pc_recoverable(tmp_path: 
         assert list(hostlock.locks_dir().glob("*.lock")), "the killed run left its locks behind"
         journals = sorted((home / "runs").glob("*.jsonl"))
         for j in journals:
-            back = runner.invoke(app, ["rollback", j.stem, "-i", str(inv)])
+            back = runner.invoke(app, ["rollback", j.stem, "--yes", "-i", str(inv)])
             assert back.exit_code == 0, back.output
         for pc in fleet.pcs:
             assert _without_name(read_state(pc.state)) == original, pc.name
@@ -404,8 +404,8 @@ def test_a_rollback_takes_the_host_lock_too(state_file) -> None:
     run_id = done.output.split("runs/")[1].split(".jsonl")[0]
     fixed = pc.read_bytes()
     with hostlock.held(f"sim:{pc.resolve()}", "another-run"):
-        back = runner.invoke(app, ["rollback", run_id])
+        back = runner.invoke(app, ["rollback", run_id, "--yes"])
         assert back.exit_code == int(ExitCode.CONNECTION), back.output
         assert "locked by run another-run" in back.output
         assert pc.read_bytes() == fixed
-    assert runner.invoke(app, ["rollback", run_id]).exit_code == 0
+    assert runner.invoke(app, ["rollback", run_id, "--yes"]).exit_code == 0

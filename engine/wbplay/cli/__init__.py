@@ -1,7 +1,7 @@
 """The command line: parse, call :mod:`wbplay.app`, render.  No logic lives here.
 
 This module only assembles the typer app from the command groups (run, library,
-journal, lab, author) and holds ``main``, the ``wbplay`` entry point.  Exit codes are
+journal, lab, author, doctor) and holds ``main``, the ``wbplay`` entry point.  Exit codes are
 documented in the README and in :class:`wbplay.errors.ExitCode`.
 """
 
@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from wbplay import __version__
-from wbplay.cli import author, inventory, journal, lab, library, run
+from wbplay.cli import author, doctor, inventory, journal, lab, library, run
 from wbplay.cli.common import err, out
 from wbplay.cli.text import multiline
 
@@ -61,6 +61,7 @@ app.command()(author.new)
 app.command()(author.lint)
 app.command()(author.doc)
 app.command()(author.schema)
+app.command()(doctor.doctor)
 
 
 def _show_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:

@@ -22,6 +22,7 @@ class ConnectOptions:
     insecure_skip_tls_verify: bool = False
     fail_write: int | None = None  # tests only: inject a failure at the n-th write (sim)
     limit: str | None = None  # --limit: narrow a group or list by glob, group, !exclude
+    username: str | None = None  # WinRM: log on as this user (rollback: the one the journal names)
 
 
 def is_sim(spec: str) -> bool:
