@@ -93,6 +93,7 @@ class RequestRecord:
     content_type: str  # of the request as it arrived on the socket
     encrypted: bool
     user: str | None
+    body_bytes: int = 0  # the request body's size on the wire (Content-Length): what the client uploaded
 
 
 @dataclass(frozen=True)
@@ -342,6 +343,7 @@ class LabServer:
             content_type=handler.headers.get("Content-Type", ""),
             encrypted=encrypted,
             user=user,
+            body_bytes=_content_length(handler.headers.get("Content-Length")),
         )
         with self._lock:
             self._log.append(record)
@@ -362,3 +364,10 @@ class LabServer:
 
 
 __all__ = ["Counters", "LabConfig", "LabServer", "RequestRecord"]
+
+
+def _content_length(value: str | None) -> int:
+    try:
+        return max(0, int(value or 0))
+    except ValueError:
+        return 0

@@ -1,7 +1,8 @@
 """One connection and the WinRS shell reused on it: run the agent, feed its stdin, collect its output.
 
 * the shell is opened on first use with ``WINRS_CODEPAGE=65001`` and
-  ``WINRS_NOPROFILE``;
+  ``WINRS_NOPROFILE``, and the agent (packed) in its environment: it travels
+  once per shell, and each run's stdin holds only the request;
 * each agent run is ONE command: the fixed bootstrap is the only thing on the
   command line, the payload goes over stdin in ``Send`` chunks well under the
   PC's envelope limit (``MaxEnvelopeSizekb``, 150 KiB on old hosts);
@@ -24,7 +25,7 @@ from typing import Any, TypeVar
 from winrm.exceptions import WinRMOperationTimeoutError
 from winrm.protocol import Protocol
 
-from wbplay.agent.protocol import POWERSHELL_ARGS, OutputLines
+from wbplay.agent.protocol import POWERSHELL_ARGS, OutputLines, packed_agent
 from wbplay.errors import HostError
 from wbplay.hosts.agent_runner import RawOutput, chunks
 from wbplay.hosts.credentials import Credentials
@@ -91,7 +92,10 @@ class WinRSSession:
         if self._protocol is None:
             self._protocol = self._connect()
         if self._shell_id is None:
-            self._shell_id = self.call(self._protocol.open_shell, codepage=CODEPAGE_UTF8, noprofile=True)
+            # The agent travels here, once per shell, not with every run (agent/bootstrap.py).
+            self._shell_id = self.call(
+                self._protocol.open_shell, codepage=CODEPAGE_UTF8, noprofile=True, env_vars=packed_agent()
+            )
             self.counters.shells_opened += 1
             self._connected_once = True
         return self._protocol, self._shell_id
