@@ -182,7 +182,7 @@ class Runner:
 
     @contextmanager
     def _sigint_deferred(self) -> Iterator[None]:
-        """Ctrl-C during a change finishes that change, then rolls back cleanly."""
+        """Ctrl-C (or SIGTERM) during a change finishes that change, then rolls back cleanly."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
@@ -190,11 +190,12 @@ class Runner:
         def handler(signum: int, frame: object) -> None:
             self.ctx.interrupted = True
 
-        previous = signal.signal(signal.SIGINT, handler)
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             yield
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for sig, old in previous.items():
+                signal.signal(sig, old)
 
 
 # Preconditions are the runner's, not a step's: every playbook that writes gets them, before
