@@ -27,8 +27,8 @@ from wbplay.hosts.base import Host
 from wbplay.playbook.model import Playbook, Probe
 from wbplay.run import planguard, verdict
 from wbplay.run.apply import apply_changes
-from wbplay.run.assess import batch_read, classify, digest, emit_check, fingerprint
-from wbplay.run.binding import bind, reads_for
+from wbplay.run.assess import batch_read, batched, classify, digest, emit_check, fingerprint
+from wbplay.run.binding import bind
 from wbplay.run.context import RunContext, ms_since
 from wbplay.run.journal import Journal, now_iso
 from wbplay.run.options import AskManual, Confirm, Listener, Options
@@ -161,7 +161,7 @@ class Runner:
         if writes:
             wanted.append(_SESSION)  # a playbook that writes needs an elevated admin: checked up front
         for b in self.bound:
-            wanted += reads_for(b)
+            wanted += batched(b)  # a conditional step's slow scan waits for its when (assess.py)
         t0 = time.monotonic()
         results = batch_read(ctx.host, wanted)
         if writes:
@@ -173,7 +173,7 @@ class Runner:
         planned: dict[str, str] = {}
         for b in self.bound:
             t0 = time.monotonic()
-            result = classify(ctx, b, results, planned)
+            result = classify(ctx, b, results, planned, fetch=lambda more: batch_read(ctx.host, more))
             result.fingerprint = fingerprint(b, results)
             result.duration_ms = ms_since(t0)
             planned[b.step.id] = FIXED if result.status == DRIFT else result.status
