@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import signal
 import warnings
+from typing import Annotated
 
 import typer
 
@@ -24,6 +25,24 @@ app = typer.Typer(
     help="Declarative playbooks that diagnose and fix Windows Backup, with dry-run, rollback and step logs.",
 )
 app.add_typer(lab.sim_app, name="sim")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from wbplay import __version__
+
+        typer.echo(f"wbplay {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version and exit."),
+    ] = False,
+) -> None:
+    pass
 
 # Registration order is the order `wbplay --help` lists the commands in.
 app.command()(run.run)

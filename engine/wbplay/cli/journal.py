@@ -6,14 +6,16 @@ from typing import Annotated
 
 import typer
 
-from wbplay import app as app_mod
 from wbplay.cli import render
 from wbplay.cli.common import InsecureOpt, InventoryOpt, TransportOpt, fail, out
 from wbplay.cli.console import ConsoleListener
+from wbplay.cli.lazy import lazy_module
 from wbplay.cli.text import plain
 from wbplay.errors import WbplayError
 from wbplay.hosts.factory import ConnectOptions
-from wbplay.run import journal
+
+app_mod = lazy_module("wbplay.app")
+journal = lazy_module("wbplay.run.journal")
 
 
 def runs() -> None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.table import Table
 
 from wbplay.cli.text import multiline, plain
-from wbplay.library.scenarios import Result
-from wbplay.library.triage import TriageResult
+
+if TYPE_CHECKING:
+    from wbplay.library.scenarios import Result
+    from wbplay.library.triage import TriageResult
 
 
 def triage(console: Console, result: TriageResult) -> None:
