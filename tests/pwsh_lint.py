@@ -137,7 +137,10 @@ def unsafe_constructs(text: str) -> list[str]:
 # ---------------------------------------------------------------- strict mode ---
 
 AUTOMATIC_VARIABLES = frozenset(
-    {"$_", "$null", "$true", "$false", "$matches", "$psversiontable", "$input", "$args", "$error"}
+    {
+        *("$_", "$null", "$true", "$false", "$matches", "$psversiontable", "$input", "$args", "$error"),
+        "$executioncontext",
+    }
 )
 _PLAIN_VARIABLE = re.compile(r"\$[A-Za-z_][A-Za-z0-9_]*")
 _FUNCTION_CALL = re.compile(r"(?<![\w$-])([A-Z][A-Za-z]+-Wb[A-Za-z0-9]+)\b")

@@ -65,6 +65,7 @@ ONE_OF_EACH = [
     Op("shadowstorage.list", {"for_volume": "\\\\?\\Volume{0c5b1c9e-1d2e-4f60-9a7b-2c3d4e5f6a7b}\\"}),
     Op("backup.catalog", {"target": "E:"}),
     Op("session.info"),
+    Op("agent.environment"),
     Op("user.shell_folders"),
     Op("printer.list"),
     Op("printer.drivers"),

@@ -31,6 +31,7 @@ HANDLERS: dict[str, tuple[str, ...]] = {
     "shadowstorage.list": ("Get-WbShadowStorageList", "ConvertTo-WbVolumeRef"),
     "backup.catalog": ("Get-WbBackupCatalog",),
     "session.info": ("Get-WbSessionInfo",),
+    "agent.environment": ("Get-WbAgentEnvironment",),
     "user.shell_folders": ("Get-WbShellFolders",),
     "printer.list": ("Get-WbPrinters",),
     "printer.drivers": ("Get-WbPrinterDrivers",),

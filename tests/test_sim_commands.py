@@ -68,11 +68,13 @@ def test_vssadmin_shadowstorage_positional_parse(locale: str) -> None:
 
 
 @pytest.mark.parametrize("locale", LOCALES)
-@pytest.mark.parametrize(("name", "switch"), [("win7-healthy", ""), ("win10-healthy", " /scan")])
-def test_read_only_chkdsk_by_exit_code(locale: str, name: str, switch: str) -> None:
+@pytest.mark.parametrize("name", ["win7-healthy", "win10-healthy"])
+def test_read_only_chkdsk_by_exit_code(locale: str, name: str) -> None:
     m = pc(name, locale)
     clean = run(m, "chkdsk.scan", volume="C:")
-    assert clean["command_line"] == f"chkdsk C:{switch}"  # Win7 has no /scan (docs/domain.md s.4)
+    # No switch on any version: /scan repairs online (docs/agent-review.md D1).
+    assert clean["command_line"] == "chkdsk C:"
+    assert "read-only" in clean["output"] or "読み取り専用" in clean["output"]
     assert cmdparse.chkdsk_scan(clean["output"], clean["exit_code"])["problems"] is False
     m.state["volumes"][1]["fs_errors"] = [5]
     damaged = run(m, "chkdsk.scan", volume="C:")

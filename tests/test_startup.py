@@ -24,8 +24,8 @@ HEAVY = (
     "wbplay.lab.server",
     "wbplay.lab.agent_handler",
     "wbplay.library.",  # a trailing dot: the package itself (a docstring) may be imported, not its modules
-    "wbplay.playbook.load",
-    "wbplay.playbook.schema",
+    # wbplay.playbook.load/schema may be imported (cli/author's lint imports them): they import
+    # jsonschema only when validating, and jsonschema is on this list.
     "wbplay.report",
     "wbplay.run.runner",
     "wbplay.sim.",

@@ -6,28 +6,39 @@ The CLI (:mod:`wbplay.cli`) only parses options, calls one of these and renders 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from wbplay import report as report_mod
-from wbplay.errors import ExitCode, HostError, PlaybookError, UsageError
+from wbplay import resources
+from wbplay.errors import ExitCode, HostError, JournalError, PlaybookError, UsageError
+from wbplay.hosts import doctor as doctor_mod
+from wbplay.hosts import recording
 from wbplay.hosts.factory import ConnectOptions, expand, open_host
-from wbplay.library import failure_context
+from wbplay.library import coverage, failure_context, scaffold
 from wbplay.library import triage as triage_mod
+from wbplay.playbook import lint as lint_mod
 from wbplay.playbook import load as playbook_mod
 from wbplay.playbook.model import Playbook, Step
 from wbplay.playbook.variables import bind
+from wbplay.run import history
 from wbplay.run import journal as journal_mod
 from wbplay.run import plan as plan_mod
+from wbplay.run import recorded as recorded_mod
 from wbplay.run import rollback as rollback_mod
+from wbplay.run import rollback_run as rollback_run_mod
 from wbplay.run.document import to_document
+from wbplay.run.history import RunSummary
 from wbplay.run.journal import Journal, new_run_id
 from wbplay.run.options import Listener, Options
 from wbplay.run.planguard import PlanGuard
 from wbplay.run.results import RunReport
-from wbplay.run.runner import Runner
+from wbplay.run.runner import Runner, check_allow
+from wbplay.sim.state import read_state
+from wbplay.vocab import kinddoc
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +70,7 @@ def run(
     runs_dir: Path | None = None,
     plan_guard: PlanGuard | None = None,
     expect_sha256: str | None = None,
+    resumes: str = "",
 ) -> tuple[RunReport, Path]:
     """Load, validate, bind and run one playbook on one host.  Nothing touches the
     host before the playbook and its variables are known to be valid."""
@@ -66,6 +78,7 @@ def run(
     if expect_sha256 is not None:
         plan_mod.check_playbook({"playbook": {"sha256": expect_sha256}}, pb)
     values = bind(pb.vars, req.variables)
+    check_allow(pb, req.allow)  # a usage error before any journal or connection
     host = open_host(req.host, read_only=req.dry_run, options=req.connect)
     try:
         failure = None
@@ -93,6 +106,7 @@ def run(
                 confirm=confirm,
                 ask_manual=ask_manual,
                 host_spec=req.host,
+                resumes=resumes,
             )
             return runner.run(), journal.path
         finally:
@@ -123,8 +137,12 @@ def validate(paths: Iterable[Path]) -> list[ValidationResult]:
         raise UsageError("no playbook files found in the given paths")
     for path in files:
         kind = "scenarios" if _is_scenario_file(path) else "playbook"
+        if path.name.endswith(".state.yml"):  # a simulated PC beside its scenarios (wbplay new)
+            kind = "host state"
         try:
-            if kind == "scenarios":
+            if kind == "host state":
+                count = len(read_state(path).get("services") or {})
+            elif kind == "scenarios":
                 count = len(scenarios.load(path).scenarios)
             else:
                 count = len(playbook_mod.load(path).steps)
@@ -138,18 +156,6 @@ def library() -> list[Playbook]:
     return [playbook_mod.load(p) for p in playbook_mod.library_files()]
 
 
-@dataclass(frozen=True, slots=True)
-class RollbackResult:
-    run_id: str
-    outcomes: list[rollback_mod.UndoOutcome]
-    exit_code: ExitCode
-    notes: tuple[str, ...] = ()  # what the operator should know but need not act on
-
-
-# A restart cannot be undone, and need not be: it changed nothing that is left to restore.
-_NOTHING_TO_RESTORE = frozenset({"host.reboot"})
-
-
 def rollback_run(
     run_id: str,
     *,
@@ -157,52 +163,52 @@ def rollback_run(
     listener: Listener,
     connect: ConnectOptions | None = None,
     runs_dir: Path | None = None,
-) -> RollbackResult:
-    """Undo what a finished, failed or interrupted run changed, from its journal."""
-    records = journal_mod.read(run_id, runs_dir)
-    start = records[0]
-    rid = start["run"]
-    spec = host_spec or start.get("host_spec")
-    if not spec:
-        raise UsageError("this journal does not name its host; pass --host")
-    pending = rollback_mod.from_journal(records)
-    restarts = [c for c in pending if c.action.kind in _NOTHING_TO_RESTORE]
-    changes = [c for c in pending if c.action.kind not in _NOTHING_TO_RESTORE]
-    times = {r["step"]: r.get("ts", "") for r in records if r["event"] == "change.intent"}
-    notes = tuple(
-        f"{c.step_id}: the restart at {times.get(c.step_id) or 'its time'} cannot be undone; "
-        "it left nothing to restore"
-        for c in restarts
-    )
-    if not changes:
-        earlier = [r for r in records if r["event"] == "rollback.end"]
-        if earlier:
-            when = earlier[-1].get("ts") or "an earlier run"
-            first = f"run {rid} was already rolled back ({when}): nothing left to undo"
-        else:
-            first = f"run {rid} left no change to undo"
-        return RollbackResult(rid, [], ExitCode.OK, (first, *notes))
-    host = open_host(spec, read_only=False, options=connect or ConnectOptions())
+    policy: rollback_mod.UndoPolicy | None = None,
+    dry_run: bool = False,
+    confirm: rollback_run_mod.Confirm | None = None,
+) -> rollback_run_mod.RollbackResult:
+    """Undo what a finished, failed or interrupted run changed, from its journal.
+
+    A journal whose changes are all settled never opens the PC.  Otherwise the
+    PC must be the one the run changed (hostname and MachineGuid), and a WinRM
+    run is reopened as the user it ran as (the journal holds the name, never a
+    password).  ``confirm`` sees the plan before anything is undone (None: yes).
+    """
+    found = journal_mod.load(run_id, runs_dir)
+    entries = recorded_mod.entries(found)
+    known = {c.step_id for c in entries.changes} | set(entries.settled)
+    unknown = sorted((policy.allow if policy else frozenset()) - known)
+    if unknown:
+        raise UsageError(f"--allow names no change of {found.path.stem}: {', '.join(unknown)}")
+    if not entries.changes:
+        return rollback_run_mod.nothing_to_do(found, entries)
+    spec = host_spec or entries.start.get("host_spec")
+    if not isinstance(spec, str) or not spec:
+        raise UsageError(f"{found.path} does not name its host; pass --host")
+    opts = connect or ConnectOptions()
+    if entries.user and opts.username is None:
+        opts = dataclasses.replace(opts, username=entries.user)
+    pol = dataclasses.replace(policy or rollback_mod.UndoPolicy(), run_id=found.path.stem)
+    host = open_host(spec, read_only=dry_run, options=opts)
     try:
-        journal = Journal(rid, runs_dir)  # append to the same journal
-        try:
-
-            def emit(name: str, **fields: Any) -> None:
-                journal.append(name, **fields)
-                listener.event(name, fields)
-
-            emit("rollback.start", changes=[c.step_id for c in changes], source="journal")
-            outcomes = rollback_mod.undo(host, changes, emit)
-            failed = [o.step_id for o in outcomes if o.status not in ("undone", "not-applied")]
-            emit(
-                "rollback.end", undone=[o.step_id for o in outcomes if o.step_id not in failed], failed=failed
-            )
-        finally:
-            journal.close()
+        return rollback_run_mod.roll_back(
+            host, found, entries, policy=pol, listener=listener, dry_run=dry_run, confirm=confirm
+        )
     finally:
         host.close()
-    code = ExitCode.NEEDS_ATTENTION if failed else ExitCode.OK
-    return RollbackResult(rid, outcomes, code, notes)
+
+
+def runs(
+    *, host: str | None = None, playbook: str | None = None, limit: int | None = None
+) -> list[RunSummary]:
+    """Past runs, newest first."""
+    found = history.summaries(host=host, playbook=playbook)
+    return found[:limit] if limit is not None else found
+
+
+def prune_runs(older_than: str) -> history.Pruned:
+    """Delete the journals of settled runs older than ``older_than`` (``90d``)."""
+    return history.prune(history.parse_age(older_than))
 
 
 def document(report: RunReport) -> dict[str, Any]:
@@ -221,7 +227,8 @@ def make_plan(
     report, _ = run(dry, listener=listener, confirm=lambda r: False, runs_dir=runs_dir)
     doc = plan_mod.build(report, req.allow)
     plan_mod.save(doc, out)
-    return doc
+    # Not part of the signed plan: only its review text (--report md:) names the exact `wbplay apply`.
+    return {**doc, "plan_file": str(out)}
 
 
 def apply_plan(
@@ -233,6 +240,7 @@ def apply_plan(
     connect: ConnectOptions | None = None,
     host_spec: str | None = None,
     runs_dir: Path | None = None,
+    ask_manual: Callable[[Step, str], bool] | None = None,
     expect: str | None = None,
     trust: bool = False,
 ) -> tuple[RunReport, Path]:
@@ -258,10 +266,71 @@ def apply_plan(
         req,
         listener=listener,
         confirm=confirm,
+        ask_manual=ask_manual,
         runs_dir=runs_dir,
         plan_guard=plan_mod.guard(doc, path),
         expect_sha256=doc["playbook"]["sha256"],
     )
+
+
+def resume_run(
+    run_id: str,
+    *,
+    listener: Listener,
+    confirm: Callable[[RunReport], bool],
+    ask_manual: Callable[[Step, str], bool] | None = None,
+    variables: dict[str, str] | None = None,
+    connect: ConnectOptions | None = None,
+    skip_manual: bool = False,
+    reboot_timeout_s: float = 4 * 3600.0,
+    reboot_poll_s: float = 10.0,
+    runs_dir: Path | None = None,
+) -> tuple[RunReport, Path, str]:
+    """Carry on an interrupted run: the same playbook (unchanged), host, variables and opt-ins,
+    as a new run that re-reads every step, so what the first run finished reads as OK.
+    Returns the new run's report, its journal and the id of the run it resumed."""
+    records = journal_mod.read(run_id, runs_dir)
+    start = records[0] if records else {}
+    old = str(start.get("run", run_id))
+    if start.get("event") != "run.start":
+        raise JournalError(f"run {old}: its journal does not start with run.start")
+    if start.get("mode") != "apply":
+        raise UsageError(f"run {old} was a dry run: nothing to resume (run it without --dry-run)")
+    if start.get("plan"):
+        raise UsageError(f"run {old} applied a reviewed plan: make a new plan rather than resume it")
+    if not start.get("host_spec"):
+        raise UsageError(f"run {old}: its journal does not name its host")
+    given = {k: v for k, v in start.get("variables", {}).items() if v is not None}
+    given.update(variables or {})
+    masked = sorted(k for k, v in given.items() if v == "***")
+    if masked:
+        raise UsageError(f"the journal masks {', '.join(masked)}: give it again with --var NAME=VALUE")
+    pb = load_playbook(start["playbook"]["path"])
+    if pb.sha256 != start["playbook"].get("sha256"):
+        raise UsageError(
+            f"the playbook {pb.path} changed since run {old}: resuming would run something else; "
+            "start a new run (wbplay run), or undo the old one (wbplay rollback)"
+        )
+    req = RunRequest(
+        playbook=start["playbook"]["path"],
+        host=start["host_spec"],
+        dry_run=False,
+        variables=given,
+        allow=frozenset(start.get("allow", [])),
+        connect=connect or ConnectOptions(),
+        skip_manual=skip_manual,
+        reboot_timeout_s=reboot_timeout_s,
+        reboot_poll_s=reboot_poll_s,
+    )
+    report, path = run(
+        req,
+        listener=listener,
+        confirm=confirm,
+        ask_manual=ask_manual,
+        runs_dir=runs_dir,
+        resumes=old,
+    )
+    return report, path, old
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,3 +435,78 @@ def run_request_from_triage(
         for_code=code,
         for_event=code is None,
     )
+
+
+# -- authoring (issue 10): wbplay new / schema / doc / lint ---------------------------------
+
+
+def schema_file(name: str) -> Path:
+    """The installed JSON Schema ``name`` (playbook, scenarios, hoststate, inventory, report)."""
+    path = resources.schemas_dir() / f"{name}.schema.json"
+    if not path.is_file():
+        names = (p.name.removesuffix(".schema.json") for p in resources.schemas_dir().glob("*.schema.json"))
+        known = ", ".join(sorted(names))
+        raise UsageError(f"no schema named {name!r}; choose one of: {known}")
+    return path
+
+
+def kind_doc(kind: str) -> kinddoc.KindDoc:
+    try:
+        return kinddoc.describe(kind)
+    except KeyError:
+        close = difflib.get_close_matches(kind, kinddoc.check_kinds() + kinddoc.remedy_kinds(), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else "; `wbplay doc` lists them"
+        raise UsageError(f"no check or remedy kind {kind!r}{hint}") from None
+
+
+def kind_index() -> tuple[list[kinddoc.KindDoc], list[kinddoc.KindDoc]]:
+    """Every check kind and every remedy kind, documented."""
+    return [kinddoc.describe(k) for k in kinddoc.check_kinds()], [
+        kinddoc.describe(k) for k in kinddoc.remedy_kinds()
+    ]
+
+
+def lint(paths: list[Path], *, run_scenarios: bool = False) -> list[lint_mod.Finding]:
+    """The lint findings of these playbooks; ``run_scenarios`` adds WB017 (runs the scenarios)."""
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        raise UsageError(f"no such file or folder: {missing[0]}")
+    findings = lint_mod.lint_paths(paths)
+    if run_scenarios:
+        broken = {f.path for f in findings if f.rule == "WB000"}
+        for path in lint_mod.playbook_files(paths):
+            if str(path) not in broken:
+                findings += coverage.unexercised(path)
+    return sorted(findings, key=lambda f: (f.path, f.line, f.column, f.rule))
+
+
+def new_playbook(name: str, dest: Path, from_playbook: str | None, checks: list[str]) -> scaffold.Scaffold:
+    return scaffold.new(name, dest, from_playbook=from_playbook, checks=checks)
+
+
+@dataclass(frozen=True, slots=True)
+class DoctorResult:
+    report: doctor_mod.DoctorReport
+    recorded: tuple[Path, ...] = ()
+
+
+def doctor(
+    host: str,
+    *,
+    connect: ConnectOptions | None = None,
+    record: Path | None = None,
+    skip_slow: bool = False,
+    progress: Callable[[doctor_mod.Check], None] | None = None,
+) -> DoctorResult:
+    """``wbplay doctor``: the read-only self-test of one PC (:mod:`wbplay.hosts.doctor`); with
+    ``record``, every agent run is saved there, redacted, as a replay fixture."""
+    if record is not None and record.exists() and any(record.iterdir()):
+        raise UsageError(f"--record {record}: the folder is not empty; give a new one")
+    opened = open_host(host, read_only=True, options=connect)
+    try:
+        report = doctor_mod.diagnose(opened, skip_slow=skip_slow, progress=progress)
+    finally:
+        opened.close()
+    if record is None:
+        return DoctorResult(report)
+    return DoctorResult(report, tuple(recording.write(report, record, identity=opened.identity)))

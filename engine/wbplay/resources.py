@@ -1,4 +1,4 @@
-"""Where the shipped playbooks, schemas and simulated PCs live.
+"""Where the shipped playbooks, schemas, cited docs and simulated PCs live.
 
 Installed from a wheel they sit inside the package (``wbplay/_data``); in a
 source checkout (editable install, tests) they sit at the repository root.
@@ -27,6 +27,12 @@ def playbooks_dir() -> Path:
 
 def schemas_dir() -> Path:
     return _data_dir("schemas")
+
+
+def docs_dir() -> Path:
+    """The notes the playbooks cite (``docs/domain.md``): beside them, so a ``docs/…``
+    citation resolves from the playbook's own folder, in a checkout and in the wheel."""
+    return playbooks_dir() / "docs"
 
 
 def states_dir() -> Path:

@@ -75,6 +75,14 @@ $WbState = @{
     CanPickView = ($null -ne [Microsoft.Win32.RegistryKey].GetMethod('OpenBaseKey'))
     WowBlind = $false
     Live = $false
+    ServiceWait = 120
+}
+# How long a service start or stop may take (an op's wait_s overrides it):
+# longer than the SCM's 30 s, since a slow wbengine or VSS start on a Windows 7
+# HDD PC is still starting when 30 s have passed (docs/agent-review.md likely
+# bug 9), and longest on PowerShell 2.0, that is on Windows 7.
+if ($PSVersionTable.PSVersion.Major -lt 3) {
+    $WbState.ServiceWait = 180
 }
 if (-not $WbState.CanPickView -and [IntPtr]::Size -eq 4 -and
     [Environment]::GetEnvironmentVariable('PROCESSOR_ARCHITEW6432')) {

@@ -53,8 +53,25 @@ AGENT_ENV_CHUNK = 8000
 # If the payload cannot even be split or parsed, the bootstrap prints a
 # "fatal" frame itself (ASCII-sanitised message) so the engine gets a clear
 # error rather than a missing frame.
+#
+# Under Constrained Language Mode (AppLocker, WDAC, Smart App Control) the
+# agent cannot run ([ScriptBlock]::Create, New-Object, Add-Type and
+# [Console]::Out are blocked), so the bootstrap checks the language mode first
+# and says so in a fatal frame written with Write-Output, which CLM allows
+# (docs/agent-review.md likely bug 11).
+LANGUAGE_MODE_MESSAGE = (
+    "bootstrap: PowerShell runs in {mode} mode here, not FullLanguage (an AppLocker, WDAC or "
+    "Smart App Control policy); the wbplay agent cannot run on this PC"
+)
+_LANGUAGE_MODE_PS = "'" + LANGUAGE_MODE_MESSAGE.replace("{mode}", "' + $wbMode + '") + "'"
+
 _BOOTSTRAP_TEMPLATE = r"""$ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
+$wbMode = [string]$ExecutionContext.SessionState.LanguageMode
+if ($wbMode -ne 'FullLanguage') {
+    Write-Output ("@BEGIN@`r`n" + '{"v":1,"fatal":{"message":"' + @CLM@ + '"},"results":[]}' + "`r`n@END@")
+    exit 1
+}
 try {
  $wbText = @($input) -join "`n"
  $wbAt = $wbText.IndexOf('@SEP@', [StringComparison]::Ordinal)
@@ -87,6 +104,7 @@ BOOTSTRAP: str = (
     .replace("@ENV@", AGENT_ENV_PREFIX)
     .replace("@BEGIN@", BEGIN)
     .replace("@END@", END)
+    .replace("@CLM@", _LANGUAGE_MODE_PS)
 )
 
 POWERSHELL_ARGS: tuple[str, ...] = (

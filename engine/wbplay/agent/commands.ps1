@@ -9,11 +9,10 @@ function Get-WbVolumeCommand {
     $volume = Get-WbVolumeArg (Resolve-WbVolumeOrFail $Selector)
     switch -casesensitive ($Op) {
         'chkdsk.scan' {
-            # Read-only: Windows 8+ has the online /scan; Windows 7's chkdsk
-            # without switches only reads (docs/domain.md s.4).
-            if (Test-WbWin8) {
-                return (Get-WbCommandRead 'chkdsk' @($volume, '/scan'))
-            }
+            # Read-only on every version: chkdsk without switches ("Running
+            # CHKDSK in read-only mode").  Never /scan: it repairs online and
+            # queues the rest for offline repair (chkdsk's help,
+            # docs/agent-review.md D1).
             return (Get-WbCommandRead 'chkdsk' @($volume))
         }
         'chkntfs.query' {
@@ -30,11 +29,14 @@ function Get-WbVolumeCommand {
 }
 
 function Get-WbBackupVersions {
-    # wbadmin get versions [-backupTarget:X:]; an unknown target volume is
-    # ERROR_FILE_NOT_FOUND (the simulator prints "no backup" instead).
+    # wbadmin get versions [-backupTarget:X: | -backupTarget:\\server\share];
+    # an unknown target volume is ERROR_FILE_NOT_FOUND (the simulator prints
+    # "no backup" instead).
     param([string]$Target)
     $tokens = @('get', 'versions')
-    if ($null -ne $Target -and $Target -ne '') {
+    if ($null -ne $Target -and $Target -cmatch $WbUncTarget) {
+        $tokens += ('-backupTarget:' + (Get-WbBackupRoot $Target))
+    } elseif ($null -ne $Target -and $Target -ne '') {
         $tokens += ('-backupTarget:' + (Get-WbVolumeArg (Resolve-WbVolumeOrFail $Target)))
     }
     return (Get-WbCommandRead 'wbadmin' $tokens)
@@ -86,39 +88,112 @@ function Get-WbChkdskSwitch {
 }
 
 function Test-WbRepairScheduled {
-    # BootExecute already runs autochk /r on the volume (what "chkdsk X: /R"
-    # and Y leave there, "autocheck autochk /r \??\X:"): /R covers /F, so a /F
-    # request keeps it, as the simulator does.
-    param($Volume)
+    # BootExecute already runs autochk on the volume with $Flag ('r' for
+    # what "chkdsk X: /R" and Y leave there, "autocheck autochk /r \??\X:";
+    # '' for any flag, /p included, which /F leaves).
+    param($Volume, [string]$Flag)
     $name = '\??\' + (Get-WbVolumeArg $Volume).Replace('\\?\', '')
     $entries = Get-WbHklmValue 'SYSTEM\CurrentControlSet\Control\Session Manager' 'BootExecute'
     foreach ($entry in @($entries)) {
         $text = [string]$entry
-        if ($text -match '(^|\s)/r(\s|$)' -and $text.TrimEnd().EndsWith($name, [StringComparison]::OrdinalIgnoreCase)) {
+        if ($text -notmatch '^\s*autocheck\s+autochk\s' -or
+            -not $text.TrimEnd().EndsWith($name, [StringComparison]::OrdinalIgnoreCase)) {
+            continue
+        }
+        if ($Flag -eq '' -or $text -match ('(^|\s)/' + $Flag + '(\s|$)')) {
             return $true
         }
     }
     return $false
 }
 
+function Test-WbChkdskScheduled {
+    # Whether autochk will check the volume at the next boot as $Switch asks:
+    # /R needs its BootExecute entry; /F is also met by any entry for the
+    # volume or by its dirty bit, which autochk checks at every boot (KB160963).
+    param([string]$Selector, [string]$Switch)
+    if (Test-WbRepairScheduled (Resolve-WbVolumeOrFail $Selector) 'r') {
+        return $true
+    }
+    if ($Switch -ceq '/R') {
+        return $false
+    }
+    $WbState.Volumes = $null
+    $v = Resolve-WbVolumeOrFail $Selector
+    return ((Test-WbRepairScheduled $v '') -or [bool]$v.Dirty)
+}
+
+# chkdsk's two questions, told apart by their words (ASCII here: \u escapes
+# for Japanese, [U] wording).  The same patterns are wbplay.vocab.prompts'
+# DISMOUNT_WORDS / RESTART_WORDS, which the simulator answers by.
+$WbChkdskDismountWords = '(?i)dismount|\u30DE\u30A6\u30F3\u30C8'
+$WbChkdskRestartWords = '(?i)restart|\u518D\u8D77\u52D5'
+
+function Get-WbChkdskQuestion {
+    # 'dismount', 'restart', or '' for a prompt that is neither or both: the
+    # text since the last answer must name exactly one of them.
+    param([string]$Text)
+    $dismount = $Text -match $WbChkdskDismountWords
+    $restart = $Text -match $WbChkdskRestartWords
+    if ($dismount -and -not $restart) {
+        return 'dismount'
+    }
+    if ($restart -and -not $dismount) {
+        return 'restart'
+    }
+    return ''
+}
+
+function Get-WbPromptReply {
+    # $true (yes) or $false (no) for one prompt, whose text since the last
+    # answer is $Text; throws to stop the tool.  Policy 'no' declines every
+    # question (chkdsk.run).  Policy 'chkdsk-schedule' answers N to "force a
+    # dismount?" (however often it is asked) and Y, once, to "check at the
+    # next restart?"; a prompt it does not recognise, the restart question
+    # asked again after its Y, or more than 4 prompts stop chkdsk: nothing
+    # is guessed (docs/agent-review.md D2).
+    param([string]$Policy, [string]$Text, $Dialog)
+    $Dialog.Prompts = [int]$Dialog.Prompts + 1
+    if ($Policy -ceq 'no') {
+        return $false
+    }
+    if ($Policy -cne 'chkdsk-schedule') {
+        throw "internal: no prompt policy '$Policy'"
+    }
+    $kind = Get-WbChkdskQuestion $Text
+    $Dialog.Kinds = ([string]$Dialog.Kinds + ' ' + $kind).Trim()
+    $last = Get-WbLastLine $Text
+    if ($Dialog.Prompts -gt 4) {
+        throw (New-WbFailure 1 ('chkdsk asked more questions than expected and was stopped: ' + $last))
+    }
+    if ($kind -ceq 'dismount') {
+        return $false
+    }
+    if ($kind -ceq 'restart') {
+        if ([int]$Dialog.Yes -gt 0) {
+            throw (New-WbFailure 1 ('chkdsk asked again whether to check at the next restart and was stopped: ' + $last))
+        }
+        $Dialog.Yes = [int]$Dialog.Yes + 1
+        return $true
+    }
+    throw (New-WbFailure 1 ('chkdsk asked a question wbplay does not recognise and was stopped: ' + $last))
+}
+
 function Register-WbChkdsk {
     # chkdsk X: /F|/R, answering N to "force a dismount?" and Y to "check the
-    # next time the system restarts?" (ops.py).  chkdsk asks only the second
-    # for the boot volume.  Any other volume it might lock and check NOW, so
-    # the agent holds its root folder open meanwhile: the lock fails and the
-    # questions come.  Answers are fail-safe: a "yes" can only go to the
-    # restart question; if chkdsk asks otherwise, nothing is scheduled and
-    # the op fails.
+    # next time the system restarts?" (ops.py), each recognised by its words
+    # (Get-WbPromptReply).  chkdsk asks only the second for the boot volume.
+    # Any other volume it might lock and check NOW, so the agent holds its
+    # root folder open meanwhile: the lock fails and the questions come.
+    # Success is what Windows then says, not what the agent answered: the
+    # check must be scheduled afterwards (docs/agent-review.md D3).
     param([string]$Selector, [string]$Mode)
     $switch = Get-WbChkdskSwitch $Mode
     $v = Resolve-WbVolumeOrFail $Selector
-    if ($switch -ceq '/F' -and (Test-WbRepairScheduled $v)) {
+    if ($switch -ceq '/F' -and (Test-WbRepairScheduled $v 'r')) {
         return 'null'
     }
-    $answers = @($false, $true)
-    if ($v.Boot) {
-        $answers = @($true)
-    } elseif (-not (Import-WbNative)) {
+    if (-not $v.Boot -and -not (Import-WbNative)) {
         throw (New-WbFailure 50 'cannot hold the volume open, so chkdsk might check it now instead of at restart')
     }
     $handle = [IntPtr]::Zero
@@ -130,7 +205,7 @@ function Register-WbChkdsk {
             }
             $handle = [WbPlay.Native]::Open($root, $true)
         }
-        $run = Invoke-WbNative -Name 'chkdsk' -Tokens @((Get-WbVolumeArg $v), $switch) -Answers $answers -IdleSeconds 120
+        $run = Invoke-WbNative -Name 'chkdsk' -Tokens @((Get-WbVolumeArg $v), $switch) -Policy 'chkdsk-schedule' -IdleSeconds 120
     } finally {
         if ($handle -ne [IntPtr]::Zero) {
             [void][WbPlay.Native]::CloseHandle($handle)
@@ -138,6 +213,9 @@ function Register-WbChkdsk {
     }
     if ($run.Yes -lt 1) {
         throw (New-WbFailure 1 ('chkdsk did not offer to check at the next restart: ' + (Get-WbLastLine $run.Output)))
+    }
+    if (-not (Test-WbChkdskScheduled $Selector $switch)) {
+        throw (New-WbFailure 1 ('chkdsk was answered Y but no check is scheduled for the next restart: ' + (Get-WbLastLine $run.Output)))
     }
     return 'null'
 }
@@ -155,7 +233,10 @@ function Invoke-WbChkdskNow {
     if ($v.Boot -or $v.System -or $v.PageFile) {
         throw (New-WbFailure 32)
     }
-    $run = Invoke-WbNative -Name 'chkdsk' -Tokens @((Get-WbVolumeArg $v), $switch, '/X') -Answers @()
+    # stdin stays open so that a question gets a plain N; a prompt the
+    # "(Y/N)" pattern misses would block chkdsk, so a run silent for 30
+    # minutes is stopped (a /R stage on a huge disk still prints progress).
+    $run = Invoke-WbNative -Name 'chkdsk' -Tokens @((Get-WbVolumeArg $v), $switch, '/X') -Policy 'no' -IdleSeconds 1800
     # chkdsk.md: 0 no errors, 1 fixed, 2 cleanup done; 3 could not check or fix.
     if ($run.ExitCode -lt 0 -or $run.ExitCode -gt 2) {
         $code = 1393
@@ -167,12 +248,15 @@ function Invoke-WbChkdskNow {
     return 'null'
 }
 
+$WbSfcDone = '(^|[^0-9])100\s*%'
+
 function Invoke-WbSfcRepair {
     # sfc /scannow.  Its exit codes are undocumented (docs/domain.md s.4): a
-    # run that got through is one that printed its "100%" (every language);
-    # the engine verifies with sfc /verifyonly.
+    # run that got through is one that printed its 100 percent, "100%" or,
+    # in French or German typography, "100 %" with any space (the pattern is
+    # $WbSfcDone); the engine verifies with sfc /verifyonly.
     $run = Invoke-WbNative -Name 'sfc' -Tokens @('/scannow') -Unicode
-    if ($run.Output.IndexOf('100%', [StringComparison]::Ordinal) -lt 0) {
+    if ($run.Output -notmatch $WbSfcDone) {
         throw (New-WbFailure 1 ('sfc /scannow did not complete: ' + (Get-WbLastLine $run.Output)))
     }
     return 'null'

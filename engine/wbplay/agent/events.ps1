@@ -35,20 +35,27 @@ function ConvertTo-WbEventJson {
     }
     # Named fields from the event XML: templates change between Windows
     # versions, names do not.  Unnamed (classic) Data elements are skipped.
-    $doc = New-Object System.Xml.XmlDocument
-    $doc.LoadXml($Record.ToXml())
-    $ns = New-Object System.Xml.XmlNamespaceManager -ArgumentList $doc.NameTable
-    $ns.AddNamespace('e', 'http://schemas.microsoft.com/win/2004/08/events/event')
+    # A record whose XML does not load (a character XML forbids) keeps its
+    # other fields: one bad record must not cost the whole answer
+    # (docs/agent-review.md likely bug 1).
     $pairs = New-Object System.Collections.ArrayList
-    $seen = @{}
-    foreach ($node in $doc.SelectNodes('/e:Event/e:EventData/e:Data', $ns)) {
-        $fieldName = $node.GetAttribute('Name')
-        if ($fieldName -eq '' -or $seen.ContainsKey($fieldName)) {
-            continue
+    try {
+        $doc = New-Object System.Xml.XmlDocument
+        $doc.LoadXml($Record.ToXml())
+        $ns = New-Object System.Xml.XmlNamespaceManager -ArgumentList $doc.NameTable
+        $ns.AddNamespace('e', 'http://schemas.microsoft.com/win/2004/08/events/event')
+        $seen = @{}
+        foreach ($node in $doc.SelectNodes('/e:Event/e:EventData/e:Data', $ns)) {
+            $fieldName = $node.GetAttribute('Name')
+            if ($fieldName -eq '' -or $seen.ContainsKey($fieldName)) {
+                continue
+            }
+            $seen[$fieldName] = $true
+            [void]$pairs.Add($fieldName)
+            [void]$pairs.Add((ConvertTo-WbJsonString $node.InnerText))
         }
-        $seen[$fieldName] = $true
-        [void]$pairs.Add($fieldName)
-        [void]$pairs.Add((ConvertTo-WbJsonString $node.InnerText))
+    } catch {
+        $pairs.Clear()
     }
     return (ConvertTo-WbJsonObject @(
             'log', (ConvertTo-WbJsonString $Record.LogName),
@@ -68,8 +75,61 @@ function Test-WbNoMatch {
         return $false
     }
     $fqid = [string]$ErrorRecord.FullyQualifiedErrorId
+    # LogsAndProvidersDontOverlap: the provider's manifest does not name the
+    # log, so it has no events there (PowerShell/PowerShell#15713).
     return ($fqid -like 'NoMatchingEventsFound*' -or $fqid -like 'NoMatchingProvidersFound*' -or
-        $fqid -like 'NoMatchingLogsFound*')
+        $fqid -like 'NoMatchingLogsFound*' -or $fqid -like 'LogsAndProvidersDontOverlap*')
+}
+
+function Test-WbOverlapError {
+    param($ErrorRecord)
+    return ($ErrorRecord -is [System.Management.Automation.ErrorRecord] -and
+        [string]$ErrorRecord.FullyQualifiedErrorId -like 'LogsAndProvidersDontOverlap*')
+}
+
+# Provider and log names reach Get-WinEvent's XPath and wildcards as text:
+# only these characters (wbplay.vocab.ops EVENT_NAME_PATTERN, the same).
+$WbEventName = '^[A-Za-z0-9 ._/-]+\z'
+
+function Get-WbEventChunk {
+    # One Get-WinEvent call.  "No match" is an empty answer, and so is the
+    # "parameter is incorrect" that follows LogsAndProvidersDontOverlap.
+    # Once records came back, a further error is one record's (a message it
+    # cannot format: its FQID is that message), and the records stand;
+    # without records any other error fails the op: no silently empty answer.
+    param($Filter, [int]$Max)
+    $records = @()
+    $wbErrs = $null
+    try {
+        $records = @(Get-WinEvent -FilterHashtable $Filter -MaxEvents $Max -ErrorAction SilentlyContinue -ErrorVariable wbErrs)
+    } catch {
+        if (-not (Test-WbNoMatch $_)) {
+            throw $_.Exception
+        }
+        $records = @()
+    }
+    $errors = @()
+    if ($null -ne $wbErrs) {
+        $errors = @($wbErrs)
+    }
+    $overlap = $false
+    foreach ($err in $errors) {
+        if (Test-WbOverlapError $err) {
+            $overlap = $true
+        }
+    }
+    if ($records.Length -gt 0 -or $overlap) {
+        return ,$records
+    }
+    foreach ($err in $errors) {
+        if ($null -ne $err -and -not (Test-WbNoMatch $err)) {
+            if ($err -is [System.Management.Automation.ErrorRecord]) {
+                throw $err.Exception
+            }
+            throw $err
+        }
+    }
+    return ,$records
 }
 
 function Get-WbEvents {
@@ -93,35 +153,40 @@ function Get-WbEvents {
     if ($null -ne $sinceDays) {
         $filter['StartTime'] = (Get-Date).AddDays(-$sinceDays)
     }
+    foreach ($name in @($provider, $log)) {
+        if ($null -ne $name -and $name -ne '' -and $name -cnotmatch $WbEventName) {
+            throw (New-WbFailure 87 'a provider or log name may hold only letters, digits, space and ._/-')
+        }
+    }
+    # The FilterHashtable's XPath holds about 22 clauses (KB970453): more ids
+    # silently return nothing, so they go 20 at a time, newest first overall.
+    $chunks = New-Object System.Collections.ArrayList
     $ids = $OpArgs['ids']
     if ($null -ne $ids -and @($ids).Length -gt 0) {
-        $filter['Id'] = [int[]]@($ids)
-    }
-    $records = @()
-    $wbErrs = $null
-    try {
-        # Collect Get-WinEvent's own errors instead of stopping at the first:
-        # "no match" is an empty answer; anything else fails the op (no
-        # silently partial results).
-        $records = @(Get-WinEvent -FilterHashtable $filter -MaxEvents $max -ErrorAction SilentlyContinue -ErrorVariable wbErrs)
-    } catch {
-        if (-not (Test-WbNoMatch $_)) {
-            throw $_.Exception
+        $all = [int[]]@($ids)
+        for ($i = 0; $i -lt $all.Length; $i += 20) {
+            $last = [Math]::Min($i + 20, $all.Length) - 1
+            [void]$chunks.Add([int[]]$all[$i..$last])
         }
-        $records = @()
+    } else {
+        [void]$chunks.Add($null)
     }
-    if ($null -ne $wbErrs) {
-        foreach ($err in @($wbErrs)) {
-            if ($null -ne $err -and -not (Test-WbNoMatch $err)) {
-                if ($err -is [System.Management.Automation.ErrorRecord]) {
-                    throw $err.Exception
-                }
-                throw $err
-            }
+    $records = New-Object System.Collections.ArrayList
+    foreach ($chunk in $chunks) {
+        $query = $filter.Clone()
+        if ($null -ne $chunk) {
+            $query['Id'] = $chunk
         }
+        foreach ($record in (Get-WbEventChunk $query $max)) {
+            [void]$records.Add($record)
+        }
+    }
+    $sorted = @($records.ToArray())
+    if ($chunks.Count -gt 1) {
+        $sorted = @($sorted | Sort-Object -Property TimeCreated -Descending | Select-Object -First $max)
     }
     $items = New-Object System.Collections.ArrayList
-    foreach ($record in $records) {
+    foreach ($record in $sorted) {
         [void]$items.Add((ConvertTo-WbEventJson $record))
     }
     return (ConvertTo-WbJsonList $items)

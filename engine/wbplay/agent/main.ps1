@@ -1,5 +1,17 @@
 # -------------------------------------------------------------- dispatcher ---
 
+function Set-WbServiceWait {
+    # An op's wait_s (1..3600 seconds) for its service starts and stops.
+    param($OpArgs)
+    $wait = Get-WbArg $OpArgs 'wait_s' 'integer' -Optional
+    if ($null -ne $wait) {
+        if ($wait -lt 1 -or $wait -gt 3600) {
+            throw (New-WbFailure 87 "argument 'wait_s' must be 1 to 3600 seconds")
+        }
+        $WbState.ServiceWait = [int]$wait
+    }
+}
+
 function Invoke-WbOp {
     # One op -> one result, as JSON.  Never throws: a failure is ok:false with
     # a Win32 code, and the next op still runs.
@@ -11,6 +23,9 @@ function Invoke-WbOp {
         }
         # Set here, in one place, so that no other op can print before the frame.
         $WbState.Live = $WbSlowOps.ContainsKey($name)
+        if ($WbState.Live -and $WbWriteOps.ContainsKey($name)) {
+            Write-WbQuotaWarning
+        }
         $a = $Op.Args
         $value = $null
         switch -casesensitive ($name) {
@@ -42,9 +57,11 @@ function Invoke-WbOp {
                 $value = Set-WbServiceStartMode (Get-WbArg $a 'name' 'string') (Get-WbArg $a 'start_mode' 'string')
             }
             'service.start' {
+                Set-WbServiceWait $a
                 $value = Start-WbService (Get-WbArg $a 'name' 'string')
             }
             'service.stop' {
+                Set-WbServiceWait $a
                 $value = Stop-WbService (Get-WbArg $a 'name' 'string')
             }
             'registry.set' {
@@ -76,6 +93,9 @@ function Invoke-WbOp {
             }
             'session.info' {
                 $value = Get-WbSessionInfo
+            }
+            'agent.environment' {
+                $value = Get-WbAgentEnvironment
             }
             'user.shell_folders' {
                 $value = Get-WbShellFolders
@@ -141,6 +161,7 @@ function Invoke-WbOp {
                 $value = Set-WbWinre '/enable'
             }
             'service.restart' {
+                Set-WbServiceWait $a
                 $value = Restart-WbService (Get-WbArg $a 'name' 'string')
             }
             'host.reboot' {

@@ -109,35 +109,72 @@ function Write-WbLiveText {
     $Pipe.Tail = $rest
 }
 
-function Invoke-WbNative {
-    # Runs <System32>\<Name>.exe <Tokens> and returns @{ Line; ExitCode;
-    # Output; Prompts; Yes }.  $Answers = $null closes stdin at once: a read
-    # never answers a question.  Otherwise prompt N ending in "(Y/N)" (letters
-    # as the tool localizes them, "(J/N)"...) gets the yes letter when
-    # $Answers[N] is $true, else the no letter, written only once the prompt
-    # is on screen.  $IdleSeconds > 0 stops a tool that prints nothing for that
-    # long (a question it did not flush): better than guessing an answer.
-    # During a slow op ($WbState.Live, set by Invoke-WbOp from $WbSlowOps)
-    # every line from either pipe is also printed as it arrives
-    # (Write-WbLiveText); the captured Output stays the same.
-    param([string]$Name, [string[]]$Tokens, [switch]$Unicode, $Answers, [int]$IdleSeconds)
-    $exe = Get-WbSystemExe $Name
-    $arguments = Join-WbArguments $Tokens
-    $line = $Name + ' ' + $arguments
-    # Native tools print in the console codepage; under WinRS that is the
-    # shell's (65001, which Windows 7's tools mishandle).  Run them under the
-    # OEM codepage of the PC's language and decode that.
-    $encoding = [Text.Encoding]::GetEncoding((Get-WbOemCodePage))
+function Start-WbProcess {
+    # $Proc.Start() with a stdin writer that sends no BOM.  .NET Framework
+    # wraps the child's stdin in a StreamWriter over Console.InputEncoding
+    # with AutoFlush on, which writes that encoding's preamble at once: under
+    # WinRS's codepage 65001, EF BB BF before the first answer
+    # (dotnet/msbuild#15038, docs/agent-review.md D2).  So the console input
+    # encoding is the OEM one (UTF-8 without a BOM if the OEM codepage is
+    # 65001) for the Start() call only.  A tool that will be answered is not
+    # started at all if the BOM cannot be avoided.
+    param($Proc, $Encoding, [bool]$Asks)
+    $stdinEncoding = $Encoding
+    if ($stdinEncoding.GetPreamble().Length -gt 0) {
+        $stdinEncoding = New-Object System.Text.UTF8Encoding -ArgumentList $false
+    }
     $saved = $null
     try {
-        if ([Console]::OutputEncoding.CodePage -ne $encoding.CodePage) {
-            $saved = [Console]::OutputEncoding
-            [Console]::OutputEncoding = $encoding
+        if ([Console]::InputEncoding.GetPreamble().Length -gt 0) {
+            $saved = [Console]::InputEncoding
+            [Console]::InputEncoding = $stdinEncoding
         }
     } catch {
         $saved = $null
-        $encoding = [Console]::OutputEncoding
     }
+    try {
+        $bom = $true
+        try {
+            $bom = [Console]::InputEncoding.GetPreamble().Length -gt 0
+        } catch {
+            $bom = $true
+        }
+        if ($bom -and $Asks) {
+            throw (New-WbFailure 50 'cannot give the tool a stdin without a UTF-8 BOM, so it would misread its answers')
+        }
+        [void]$Proc.Start()
+    } finally {
+        if ($null -ne $saved) {
+            try {
+                [Console]::InputEncoding = $saved
+            } catch {
+            }
+        }
+    }
+}
+
+function Invoke-WbNative {
+    # Runs <System32>\<Name>.exe <Tokens> and returns @{ Line; ExitCode;
+    # Output; Prompts; Yes }.  No $Policy closes stdin at once: a read never
+    # answers a question.  Otherwise each prompt ending in "(Y/N)" (letters
+    # as the tool localizes them, "(J/N)"...) is answered, once it is on
+    # screen, by what Get-WbPromptReply makes of its text under $Policy:
+    # never by its position; a prompt the policy refuses stops the tool and
+    # fails the op.  $IdleSeconds > 0 stops a tool that prints nothing for
+    # that long (a question it did not flush): better than guessing an answer.
+    # During a slow op ($WbState.Live, set by Invoke-WbOp from $WbSlowOps)
+    # every line from either pipe is also printed as it arrives
+    # (Write-WbLiveText); the captured Output stays the same.
+    param([string]$Name, [string[]]$Tokens, [switch]$Unicode, [string]$Policy, [int]$IdleSeconds)
+    $exe = Get-WbSystemExe $Name
+    $arguments = Join-WbArguments $Tokens
+    $line = $Name + ' ' + $arguments
+    $asks = $null -ne $Policy -and $Policy -ne ''
+    # CreateNoWindow gives the tool a console of its own, at the PC's OEM
+    # codepage whatever the WinRS shell's is: decode that, always
+    # (docs/agent-review.md likely bug 4; the shell's OutputEncoding is
+    # neither what the tool prints in nor always settable under WinRM).
+    $encoding = [Text.Encoding]::GetEncoding((Get-WbOemCodePage))
     $proc = New-Object System.Diagnostics.Process
     try {
         $psi = $proc.StartInfo
@@ -149,11 +186,9 @@ function Invoke-WbNative {
         $psi.RedirectStandardInput = $true
         $psi.RedirectStandardOutput = $true
         $psi.RedirectStandardError = $true
-        [void]$proc.Start()
-        # stdin is written as raw ASCII bytes: its StreamWriter would send a
-        # UTF-8 BOM first under WinRS's codepage 65001.
+        Start-WbProcess $proc $encoding $asks
         $stdin = $proc.StandardInput.BaseStream
-        if ($null -eq $Answers) {
+        if (-not $asks) {
             $stdin.Close()
         }
         # Both pipes are read with BeginRead + WaitAny (no threads, no PS2
@@ -168,8 +203,7 @@ function Invoke-WbNative {
         $seen = @{ Last = $null; Off = $false }
         $screen = New-Object System.Text.StringBuilder
         $checked = 0
-        $prompts = 0
-        $yes = 0
+        $dialog = @{ Prompts = 0; Yes = 0; Kinds = '' }
         $quietSince = [DateTime]::UtcNow
         while (-not ($out.Done -and $err.Done)) {
             $waits = New-Object System.Collections.ArrayList
@@ -208,7 +242,7 @@ function Invoke-WbNative {
             }
             $quietSince = [DateTime]::UtcNow
             $pipe.Bytes.Write($pipe.Buffer, 0, $count)
-            $asking = $null -ne $Answers -and [object]::ReferenceEquals($pipe, $out)
+            $asking = $asks -and [object]::ReferenceEquals($pipe, $out)
             if (-not ($live -or $asking)) {
                 continue
             }
@@ -223,15 +257,14 @@ function Invoke-WbNative {
             $unseen = $screen.ToString($checked, $screen.Length - $checked)
             $ask = [regex]::Match($unseen, '\(\s*([A-Za-z])\s*/\s*([A-Za-z])\s*\)\s*\??\s*\z')
             if ($ask.Success) {
+                # A refused prompt throws: the finally below kills the tool.
                 $letter = $ask.Groups[2].Value
-                if ($prompts -lt @($Answers).Length -and $Answers[$prompts] -eq $true) {
+                if (Get-WbPromptReply $Policy $unseen $dialog) {
                     $letter = $ask.Groups[1].Value
-                    $yes++
                 }
                 $reply = [Text.Encoding]::ASCII.GetBytes($letter + "`r`n")
                 $stdin.Write($reply, 0, $reply.Length)
                 $stdin.Flush()
-                $prompts++
                 $checked = $screen.Length
             }
         }
@@ -243,7 +276,8 @@ function Invoke-WbNative {
         if ($text.Length -gt 1000000) {
             $text = $text.Substring($text.Length - 1000000)
         }
-        return @{ Line = $line; ExitCode = $proc.ExitCode; Output = $text; Prompts = $prompts; Yes = $yes }
+        return @{ Line = $line; ExitCode = $proc.ExitCode; Output = $text; Prompts = $dialog.Prompts
+            Yes = $dialog.Yes; Kinds = $dialog.Kinds }
     } finally {
         # Process.Close() leaves the pipes alone; nothing here may hide the
         # error that brought us here (a start failure, an idle stop).
@@ -258,12 +292,6 @@ function Invoke-WbNative {
         } catch {
         }
         $proc.Close()
-        if ($null -ne $saved) {
-            try {
-                [Console]::OutputEncoding = $saved
-            } catch {
-            }
-        }
     }
 }
 

@@ -105,15 +105,24 @@ function Remove-WbPath {
     # points, then delete children before parents; a link is removed as a
     # link.  Read-only is cleared first, as -Force would.  Iterative, because
     # PS2 caps script recursion at 100 levels.
+    # A folder is first renamed to a sibling tombstone: a file open inside
+    # makes that rename fail before anything is deleted, so a locked file
+    # never leaves a half-deleted tree (a half WindowsImageBackup) under the
+    # name Windows Backup looks for (docs/agent-review.md likely bug 13).
     param([string]$Path)
     Assert-WbPath $Path
-    [void](Get-WbParent $Path)
+    $parent = Get-WbParent $Path
     $attrs = Get-WbAttributes $Path
     if ($null -eq $attrs) {
         throw (New-WbFailure 2)
     }
     if (($attrs -band 16) -ne 0) {
         $root = New-Object IO.DirectoryInfo -ArgumentList $Path
+        if (($attrs -band 1024) -eq 0) {
+            $tomb = [IO.Path]::Combine($parent, ($root.Name + '.wbplay-deleting-' + [Guid]::NewGuid().ToString('N').Substring(0, 8)))
+            $root.MoveTo($tomb)
+            $root = New-Object IO.DirectoryInfo -ArgumentList $tomb
+        }
     } else {
         $root = New-Object IO.FileInfo -ArgumentList $Path
     }

@@ -1,9 +1,26 @@
 # ---------------------------------------------------------------- registry ---
 
+function Assert-WbUserHive {
+    # HKCU is this account's own hive only while that hive is loaded
+    # (HKU\<SID>): otherwise Windows maps HKCU to the default profile, as in
+    # a WinRS shell without a profile (WINRS_NOPROFILE, how wbplay opens
+    # them), and a read or write would go to .DEFAULT (docs/agent-review.md
+    # likely bug 3).  Refused then: address HKU\<SID> instead.
+    $sid = [Security.Principal.WindowsIdentity]::GetCurrent().User.Value
+    $own = [Microsoft.Win32.Registry]::Users.OpenSubKey($sid)
+    if ($null -eq $own) {
+        throw (New-WbFailure 50 ("HKCU is not this account's hive here (its profile is not loaded); use HKU\" + $sid))
+    }
+    $own.Close()
+}
+
 function Get-WbBaseKey {
     param([string]$Hive)
     if ($WbState.BaseKeys.ContainsKey($Hive)) {
         return $WbState.BaseKeys[$Hive]
+    }
+    if ($Hive -ceq 'HKCU') {
+        Assert-WbUserHive
     }
     $base = $null
     if ($WbState.CanPickView) {
@@ -62,7 +79,8 @@ function Assert-WbRegistryView {
 
 function Split-WbRegistryKey {
     # "HKLM\SOFTWARE\X", "HKEY_LOCAL_MACHINE\SOFTWARE\X" (or "HKLM:\...") -> hive + subkey path.
-    # HKCU is the hive of the account the agent runs as (the WinRM user).
+    # HKCU is the hive of the account the agent runs as, and only while that
+    # hive is loaded (Assert-WbUserHive).
     param([string]$Key)
     $at = $Key.IndexOf([char]92)
     if ($at -lt 0) {

@@ -16,7 +16,8 @@ from wbplay.errors import AgentError
 # opens with ``param()`` and holds the shared state, errors, JSON and request
 # decoding; the op families follow, each after the parts whose functions it
 # calls (os.ps1 before native.ps1, which decodes tool output in the OEM
-# codepage); main.ps1 (dispatcher and main) comes last, because the script
+# codepage; storage.ps1, volumes and disks, before backup.ps1, shadow storage
+# and backup catalogs, which resolve volumes); main.ps1 (dispatcher and main) comes last, because the script
 # runs top to bottom and calls every function defined before it.
 AGENT_PARTS: tuple[str, ...] = (
     "agent.ps1",
@@ -27,6 +28,7 @@ AGENT_PARTS: tuple[str, ...] = (
     "events.ps1",
     "native.ps1",
     "storage.ps1",
+    "backup.ps1",
     "commands.ps1",
     "system.ps1",
     "main.ps1",
@@ -73,15 +75,35 @@ def drop_comment_lines(text: str) -> str:
     return "\n".join(out)
 
 
+def strip_indentation(text: str) -> str:
+    """``text`` without the leading spaces of its lines, except inside here-strings.
+
+    Indentation is a fifth of the agent and PowerShell does not read it; no
+    string but a here-string spans lines (a test keeps it so), so no string
+    changes.  Here-strings are data and stay as they are.
+    """
+    out: list[str] = []
+    in_here_string = False
+    for line in text.split("\n"):
+        if in_here_string:
+            in_here_string = not _HERE_STRING_CLOSE.match(line)
+        else:
+            in_here_string = bool(_HERE_STRING_OPEN.search(line))
+            line = line.lstrip(" ")
+        out.append(line)
+    return "\n".join(out)
+
+
 @lru_cache(maxsize=1)
 def agent_script() -> str:
     """The agent as it is sent: :data:`AGENT_PARTS` joined in order, LF line
-    ends, full-line comments dropped (:func:`drop_comment_lines`).
+    ends, full-line comments dropped (:func:`drop_comment_lines`), indentation
+    too (:func:`strip_indentation`).
 
     Raises :class:`AgentError` if a part is not pure ASCII: the agent must
     survive any codepage on the way in.
     """
-    return drop_comment_lines(agent_source())
+    return strip_indentation(drop_comment_lines(agent_source()))
 
 
 def agent_source() -> str:

@@ -191,9 +191,12 @@ function Set-WbServiceStartMode {
     # native command line, whose quoting PS2 gets wrong), the change goes
     # through the SCM (effective at once, consistent with its in-memory
     # config), and failures come back as numbers, not localized text.
-    # ChangeStartMode cannot express delayed start, so DelayedAutostart is
-    # written in the service's key; the SCM reads it at boot, the only time a
-    # delayed start happens.
+    # ChangeStartMode cannot express delayed start, so that flag goes through
+    # "sc.exe config NAME start= delayed-auto" (or "start= auto" to clear it),
+    # which tells the SCM: writing DelayedAutostart in the key behind its back
+    # leaves sc qc and services.msc showing the old mode until a reboot, and
+    # some protected services' keys refuse Administrators (docs/agent-review.md
+    # likely bug 7).  The name is the SCM's own, through Join-WbArguments.
     param([string]$Name, [string]$Mode)
     $wmiMode = $null
     switch -casesensitive ($Mode) {
@@ -232,20 +235,19 @@ function Set-WbServiceStartMode {
         }
         throw (New-WbFailure $code)
     }
-    $rk = $null
-    try {
-        $rk = (Get-WbBaseKey 'HKLM').OpenSubKey('SYSTEM\CurrentControlSet\Services\' + [string]$svc.Name, $true)
-        if ($null -eq $rk) {
-            throw (New-WbFailure 1060)
+    $flag = $null
+    if ($Mode -ceq 'AutomaticDelayed') {
+        $flag = 'delayed-auto'
+    } elseif ($Mode -ceq 'Automatic') {
+        $delayed = (Get-WbServiceKeyInfo ([string]$svc.Name)).Delayed
+        if ($null -ne $delayed -and [int]$delayed -eq 1) {
+            $flag = 'auto'
         }
-        if ($Mode -ceq 'AutomaticDelayed') {
-            $rk.SetValue('DelayedAutostart', 1, [Microsoft.Win32.RegistryValueKind]::DWord)
-        } elseif ($null -ne $rk.GetValue('DelayedAutostart', $null)) {
-            $rk.SetValue('DelayedAutostart', 0, [Microsoft.Win32.RegistryValueKind]::DWord)
-        }
-    } finally {
-        if ($null -ne $rk) {
-            $rk.Close()
+    }
+    if ($null -ne $flag) {
+        $run = Invoke-WbNative -Name 'sc' -Tokens @('config', [string]$svc.Name, 'start=', $flag)
+        if ($run.ExitCode -ne 0) {
+            throw (New-WbFailure ([long]$run.ExitCode) ('sc config: ' + (Get-WbLastLine $run.Output)))
         }
     }
     return 'null'
@@ -285,7 +287,7 @@ function Get-WbStartFailure {
 }
 
 function Wait-WbServiceStatus {
-    # Bounded wait (the SCM's own start timeout is 30 s too).  1053 on timeout.
+    # Bounded wait ($WbState.ServiceWait seconds, see agent.ps1).  1053 on timeout.
     param($Controller, [string]$Want, [int]$Seconds)
     $deadline = [DateTime]::UtcNow.AddSeconds($Seconds)
     while ($true) {
@@ -314,7 +316,7 @@ function Start-WbService {
         return 'null'
     }
     if ($status -eq 'StopPending') {
-        Wait-WbServiceStatus $sc 'Stopped' 30
+        Wait-WbServiceStatus $sc 'Stopped' $WbState.ServiceWait
         $status = 'Stopped'
     }
     if ($status -eq 'Paused' -or $status -eq 'PausePending') {
@@ -329,7 +331,7 @@ function Start-WbService {
             }
         }
     }
-    Wait-WbServiceStatus $sc 'Running' 30
+    Wait-WbServiceStatus $sc 'Running' $WbState.ServiceWait
     return 'null'
 }
 
@@ -358,6 +360,6 @@ function Stop-WbService {
             }
         }
     }
-    Wait-WbServiceStatus $sc 'Stopped' 30
+    Wait-WbServiceStatus $sc 'Stopped' $WbState.ServiceWait
     return 'null'
 }

@@ -27,7 +27,7 @@ function Get-WbSessionInfo {
 
 function Get-WbShellFolders {
     # User Shell Folders of every loaded HKU\S-1-5-21-* hive (over WinRM,
-    # HKCU is the remote account's, docs/domain.md s.4), values raw
+    # HKCU is no user's: Assert-WbUserHive), values raw
     # (REG_EXPAND_SZ unexpanded), with ProfileList's ProfileImagePath.
     Assert-WbRegistryView
     $users = Get-WbBaseKey 'HKU'
@@ -149,14 +149,30 @@ function Restart-WbService {
         [void](Stop-WbService $dependent)
     }
     [void](Stop-WbService $sc.ServiceName)
-    [void](Start-WbService $sc.ServiceName)
+    # Every service stopped here is started again, and any that stays
+    # stopped fails the op by name (docs/agent-review.md likely bug 8): the
+    # engine then knows what the restart left down.
+    $down = New-Object System.Collections.ArrayList
+    $first = $null
+    try {
+        [void](Start-WbService $sc.ServiceName)
+    } catch {
+        $first = Get-WbErrorInfo $_.Exception
+        [void]$down.Add($sc.ServiceName + ' (' + $first.Code + ')')
+    }
     for ($i = $order.Count - 1; $i -ge 0; $i--) {
         try {
             [void](Start-WbService $order[$i])
         } catch {
-            # As Restart-Service: a dependent that will not start again does
-            # not undo the restart; the engine's verify reads the states.
+            $info = Get-WbErrorInfo $_.Exception
+            if ($null -eq $first) {
+                $first = $info
+            }
+            [void]$down.Add([string]$order[$i] + ' (' + $info.Code + ')')
         }
+    }
+    if ($null -ne $first) {
+        throw (New-WbFailure $first.Code ('the restart left stopped: ' + ($down.ToArray() -join ', ') + '; ' + $first.Message))
     }
     return 'null'
 }

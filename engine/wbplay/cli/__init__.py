@@ -1,7 +1,7 @@
 """The command line: parse, call :mod:`wbplay.app`, render.  No logic lives here.
 
 This module only assembles the typer app from the command groups (run, library,
-journal, lab) and holds ``main``, the ``wbplay`` entry point.  Exit codes are
+journal, lab, author, doctor) and holds ``main``, the ``wbplay`` entry point.  Exit codes are
 documented in the README and in :class:`wbplay.errors.ExitCode`.
 """
 
@@ -13,8 +13,9 @@ from typing import Annotated
 
 import typer
 
-from wbplay.cli import journal, lab, library, run
-from wbplay.cli.common import err
+from wbplay import __version__
+from wbplay.cli import author, doctor, journal, lab, library, run
+from wbplay.cli.common import err, out
 from wbplay.cli.text import multiline
 
 app = typer.Typer(
@@ -27,22 +28,20 @@ app = typer.Typer(
 app.add_typer(lab.sim_app, name="sim")
 
 
-def _show_version(value: bool) -> None:
+def _version(value: bool) -> None:
     if value:
-        from wbplay import __version__
-
-        typer.echo(f"wbplay {__version__}")
+        out.print(f"wbplay {__version__}", highlight=False)
         raise typer.Exit()
 
 
 @app.callback()
-def _options(
+def _root(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version and exit."),
+        typer.Option("--version", callback=_version, is_eager=True, help="Print wbplay's version and exit"),
     ] = False,
 ) -> None:
-    pass
+    """Declarative playbooks that diagnose and fix Windows Backup, with dry-run, rollback and step logs."""
 
 # Registration order is the order `wbplay --help` lists the commands in.
 app.command()(run.run)
@@ -54,9 +53,15 @@ app.command()(library.show)
 app.command()(journal.runs)
 app.command()(journal.log)
 app.command()(journal.rollback)
+app.command()(run.resume)
 app.command(epilog=lab.LAB_ACCOUNT)(lab.lab)
 app.command("triage")(library.triage_cmd)
 app.command("test")(library.test_cmd)
+app.command()(author.new)
+app.command()(author.lint)
+app.command()(author.doc)
+app.command()(author.schema)
+app.command()(doctor.doctor)
 
 
 def _show_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:

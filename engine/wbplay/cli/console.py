@@ -34,9 +34,13 @@ _STYLE = {
     "UNDO": "cyan",
     "UNDONE": "green",
     "KEPT": "dim",
+    "CONFLICT": "red",
+    "CONSENT": "magenta",
+    "RAN": "dim",
     "VERIFY": "green",
     "WAIT": "cyan",
     "BACK": "green",
+    "STOPPED": "yellow",
     "RESOLVED": "green",
 }
 # Actions that take minutes to hours on a real PC: show a live spinner with the elapsed time.
@@ -220,6 +224,17 @@ class ConsoleListener:
         n = len(f["changes"])
         self.c.print(f"[bold red]Rolling back {n} change(s), newest first[/]", highlight=False)
 
+    def _on_run_refused(self, f: Mapping[str, Any]) -> None:
+        self.c.print(
+            f"[yellow]Nothing was changed: {plain(', '.join(f['manual']))} need(s) a human and stdin is "
+            "not a terminal. Run wbplay in a terminal, or pass --skip-manual to leave them pending.[/]",
+            highlight=False,
+        )
+
+    def _on_host_reboot_interrupted(self, f: Mapping[str, Any]) -> None:
+        self._idle()
+        self._line("STOPPED", f["step"], f"stopped waiting after {f['waited_s']} s: the PC is restarting")
+
     def _on_rollback_skipped(self, f: Mapping[str, Any]) -> None:
         self.c.print(
             f"[bold red]No rollback ({plain(f['reason'])}): {len(f['changes'])} change(s) left in place[/]",
@@ -235,6 +250,12 @@ class ConsoleListener:
 
     def _on_undo_skip(self, f: Mapping[str, Any]) -> None:
         self._line("KEPT", f["step"], f["reason"])
+
+    def _on_undo_left(self, f: Mapping[str, Any]) -> None:
+        self._line("CONFLICT" if f["reason"] == "conflict" else "CONSENT", f["step"], f["detail"])
+
+    def _on_undo_irreversible(self, f: Mapping[str, Any]) -> None:
+        self._line("RAN", f["step"], f["note"])
 
     def _on_undo_failed(self, f: Mapping[str, Any]) -> None:
         self._line("FAILED", f["step"], f"undo failed: {f['error']}")
@@ -258,6 +279,17 @@ def _summary_line(console: Console, label: str, step: str, message: str) -> None
     width = console.width if console.is_terminal else None
     text = wrapped(message, indent=4, width=width, lead=len(lead))
     console.print(f"  [magenta]{label}[/] {plain(step)}: {text}", highlight=False, soft_wrap=True)
+
+
+def left_in_place(report: RunReport) -> list[str]:
+    """The steps of a real run whose change was sent and not rolled back."""
+    if report.mode != "apply":
+        return []
+    return [
+        s.id
+        for s in report.steps
+        if s.change is not None and s.status in ("fixed", "failed") and s.id not in report.rolled_back
+    ]
 
 
 def summary(console: Console, report: RunReport, journal_path: str) -> None:
@@ -293,6 +325,16 @@ def summary(console: Console, report: RunReport, journal_path: str) -> None:
             highlight=False,
         )
     console.print(f"  Journal: {plain(journal_path)}", style="dim", highlight=False)
+    left = left_in_place(report)
+    if left and int(report.exit_code) in (130, 5):
+        console.print(
+            f"  [bold]Left in place: {plain(', '.join(left))}.[/] When the PC answers, undo with:",
+            highlight=False,
+        )
+        console.print(f"    wbplay rollback {plain(report.run_id)}", highlight=False)
+        if int(report.exit_code) == 130:
+            console.print("  or carry on where it stopped with:", highlight=False)
+            console.print(f"    wbplay resume {plain(report.run_id)}", highlight=False)
     code = int(report.exit_code)
     console.print(f"  Exit {code}: {_EXIT_TEXT.get(code, '')} ({report.outcome})", highlight=False)
 

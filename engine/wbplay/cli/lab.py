@@ -59,9 +59,11 @@ def lab(
 
 @sim_app.command("list")
 def sim_list() -> None:
-    """The built-in simulated PCs."""
-    for name in sim_state.builtin_names():
-        out.print(plain(name))
+    """The built-in simulated PCs, each with its one-line description."""
+    names = sim_state.builtin_names()
+    width = max(map(len, names), default=0)
+    for name in names:
+        out.print(f"{plain(name):<{width}}  {plain(sim_state.summary(name))}", highlight=False)
 
 
 @sim_app.command("reset")

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.prompt import Confirm
+from rich.prompt import Confirm, Prompt
 
 from wbplay.cli.common import (
     ForEventOpt,
@@ -57,9 +57,18 @@ def _confirm(yes: bool) -> object:
     return confirm
 
 
+# The playbooks' instructions say: answer "done" once it is done; the prompt takes exactly that.
+MANUAL_ANSWERS = ("done", "skip")
+
+
 def _ask_manual(step: Step, instruction: str) -> bool:
     err.print(f"[magenta]Manual step {plain(step.id)}:[/] {multiline(instruction)}", highlight=False)
-    return Confirm.ask("Is it done?", default=False, console=err)
+    answer = Prompt.ask(
+        'Answer "done" once it is done, or "skip" to leave it pending',
+        choices=list(MANUAL_ANSWERS),
+        console=err,
+    )
+    return answer == "done"
 
 
 def run(
@@ -234,8 +243,48 @@ def apply(
             listener=ConsoleListener(console),
             confirm=_confirm(yes),  # type: ignore[arg-type]
             connect=ConnectOptions(inventory, transport, insecure_skip_tls_verify),
+            ask_manual=_ask_manual if sys.stdin.isatty() else None,
         )
         app_mod.write_reports(result, specs)
     except WbplayError as e:
         raise fail(e) from None
+    _finish(console, result, str(journal_path), json_out)
+
+
+def resume(
+    run_id: Annotated[str, typer.Argument(help="The interrupted run to carry on (see `wbplay runs`)")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking for confirmation")] = False,
+    var: VarOpt = [],  # noqa: B006
+    inventory: InventoryOpt = None,
+    transport: TransportOpt = None,
+    insecure_skip_tls_verify: InsecureOpt = False,
+    report: ReportOpt = [],  # noqa: B006
+    json_out: JsonOpt = False,
+    skip_manual: SkipManualOpt = False,
+    reboot_timeout: RebootTimeoutOpt = 4 * 3600.0,
+    reboot_poll: RebootPollOpt = 10.0,
+) -> None:
+    """Carry on an interrupted run once the PC answers: the same playbook, host, variables and
+    opt-ins, every step read again, so what it already did reads as OK."""
+    console = err if json_out else out
+    try:
+        specs = report_mod.parse_specs(report)
+        result, journal_path, old = app_mod.resume_run(
+            run_id,
+            listener=ConsoleListener(console),
+            confirm=_confirm(yes),  # type: ignore[arg-type]
+            ask_manual=_ask_manual if sys.stdin.isatty() else None,
+            variables=parse_assignments(var),
+            connect=ConnectOptions(inventory, transport, insecure_skip_tls_verify),
+            skip_manual=skip_manual,
+            reboot_timeout_s=reboot_timeout,
+            reboot_poll_s=reboot_poll,
+        )
+        app_mod.write_reports(result, specs)
+    except WbplayError as e:
+        raise fail(e) from None
+    console.print(
+        f"  This run resumed {plain(old)}; undo what that run changed with: wbplay rollback {plain(old)}",
+        highlight=False,
+    )
     _finish(console, result, str(journal_path), json_out)

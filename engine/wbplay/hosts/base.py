@@ -23,6 +23,13 @@ class Host(ABC):
         self.read_only = read_only
         # Called with each line of a slow tool's live output (chkdsk, sfc) as it arrives.
         self.on_output: Callable[[str], None] | None = None
+        # Called with each agent run's raw output (stdout, stderr, exit code) before it is read,
+        # by hosts that run the agent: `wbplay doctor --record` saves it as a replay fixture.
+        self.on_raw: Callable[[bytes, bytes, int], None] | None = None
+
+    def _raw(self, stdout: bytes, stderr: bytes, exit_code: int) -> None:
+        if self.on_raw is not None:
+            self.on_raw(stdout, stderr, exit_code)
 
     def _output(self, line: str) -> None:
         if self.on_output is not None:
@@ -50,6 +57,11 @@ class Host(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook; most hosts hold nothing to release
         """Release the connection, if the host holds one."""
+
+    @property
+    def user(self) -> str | None:
+        """The account wbplay logs on as, when it is not the local one (WinRM); never a password."""
+        return None
 
     @property
     def identity(self) -> str:

@@ -63,6 +63,7 @@ class LocalHost(Host):
 
     def _read(self, ops: Sequence[Op]) -> list[OpResult]:
         raw = self._execute(build_stdin(list(ops), mode="read"), None, deadline_for(ops, self.read_deadline))
+        self._raw(raw.stdout, raw.stderr, raw.exit_code)
         return interpret(raw, len(ops), where=self.name)
 
     def _apply(self, op: Op) -> OpResult:

@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any
 
+from wbplay.agent.bootstrap import LANGUAGE_MODE_MESSAGE
 from wbplay.errors import WbplayError
 from wbplay.lab.cmdexe import CommandOutput
 from wbplay.lab.shell import reject_powershell
@@ -61,6 +62,15 @@ def encoded_command(argv: list[str]) -> str | None:
 
 def _normalise(script: str) -> str:
     return script.lstrip("\ufeff").replace("\r\n", "\n").rstrip()
+
+
+def bootstrap_refusal(model: Any) -> str | None:
+    """The bootstrap's fatal message on a simulated PC whose ``powershell.language_mode`` is not
+    FullLanguage (AppLocker, WDAC, Smart App Control), else None."""
+    state = getattr(model, "state", None)
+    section = state.get("powershell") if isinstance(state, dict) else None
+    mode = str((section or {}).get("language_mode") or "FullLanguage")
+    return None if mode == "FullLanguage" else LANGUAGE_MODE_MESSAGE.format(mode=mode)
 
 
 def _failure(message: str) -> CommandOutput:
@@ -112,6 +122,9 @@ class AgentHandler:
                 "the agent script on stdin is not the one this wbplay ships; "
                 "client and lab must come from the same wbplay version"
             )
+        refusal = bootstrap_refusal(self.model)
+        if refusal is not None:  # what the bootstrap itself prints under Constrained Language Mode
+            return CommandOutput(stdout=protocol.encode_fatal(refusal), exit_code=1)
         try:
             mode, ops = protocol.decode_request(request_text)
         except (WbplayError, ValueError) as e:

@@ -79,6 +79,7 @@ class Result:
     host: str
     failures: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    statuses: dict[str, str] = field(default_factory=dict)  # step id -> status in the real run
 
     @property
     def passed(self) -> bool:
@@ -319,6 +320,7 @@ def run_scenario(sf: ScenarioFile, sc: Mapping[str, Any]) -> Result:
             if read_state(work) != original:
                 result.failures.append("dry-run: the host state changed")
             report, run_id, changes = _run_once(sf.playbook, work, sc, runs, dry_run=False)
+            result.statuses = {s.id: s.status for s in report.steps}
             result.failures += _check_run("run", sc["run"], report, changes)
             after = sc.get("after") or {}
             result.failures += _check_backup(
@@ -340,7 +342,9 @@ def run_scenario(sf: ScenarioFile, sc: Mapping[str, Any]) -> Result:
 def _rollback(work: Path, runs: Path, run_id: str, original: Mapping[str, Any]) -> list[str]:
     changes = rollback.from_journal(journal_mod.read(run_id, runs))
     with SimHost(work, read_only=False) as host:
-        outcomes = rollback.undo(host, changes, lambda *_a, **_k: None)
+        # "restores" means: with the operator's consent to undos that are themselves irreversible.
+        consent = rollback.UndoPolicy(allow_all=True)
+        outcomes = rollback.undo(host, changes, lambda *_a, **_k: None, consent)
     problems = [
         f"rollback: {o.step_id} {o.status}: {o.detail}"
         for o in outcomes

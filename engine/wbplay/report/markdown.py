@@ -4,6 +4,8 @@ and whether each change can be rolled back.  A reviewer approves this text."""
 from __future__ import annotations
 
 import re
+import shlex
+from datetime import datetime, timedelta
 from typing import Any
 
 from wbplay.playbook.matchers import show
@@ -125,4 +127,77 @@ def render(doc: dict[str, Any]) -> str:
             if s[label]:
                 lines += ["", f"{label.capitalize()}: {_cell(s[label])}"]
         lines.append("")
+    lines += _records(doc)
     return "\n".join(lines)
+
+
+# -- records: where the run is kept, how to undo it, how to apply a plan ----------------------
+def _command(*argv: str) -> list[str]:
+    """A command to copy, as a fenced block (one line; arguments quoted for a shell)."""
+    line = " ".join(shlex.quote(" ".join(str(a).split())) for a in argv)
+    return ["```sh", line, "```", ""]
+
+
+def _records(doc: dict[str, Any]) -> list[str]:
+    run_id = str(doc["run_id"])
+    lines = ["## Records", "", "| | |", "|---|---|", f"| Run id | {_cell(run_id)} |"]
+    if doc.get("journal"):
+        lines.append(f"| Journal | {_cell(doc['journal'])} (read it with `wbplay log` and the run id) |")
+    lines.append("")
+    if doc["kind"] == "plan":
+        return lines + _how_to_apply(doc)
+    if doc["mode"] != "apply":
+        return [*lines, "A dry run changes nothing: there is nothing to roll back.", ""]
+    return lines + _rollback(doc, run_id)
+
+
+def _rollback(doc: dict[str, Any], run_id: str) -> list[str]:
+    summary = doc["summary"]
+    rolled, failed = summary["rolled_back"], summary["rollback_failed"]
+    sent = [s for s in doc["steps"] if s["change"] and s["status"] in ("fixed", "failed")]
+    left = [s for s in sent if s["id"] not in rolled]
+    lines = ["## Rollback", ""]
+    if rolled:
+        lines += [f"Rolled back during the run: {_cell(', '.join(rolled))}.", ""]
+    if failed:
+        lines += [f"**Could not be rolled back:** {_cell(', '.join(failed))}; check them by hand.", ""]
+    if left:
+        lines += [
+            "Changes this run left on the PC, newest last:",
+            "",
+            "| Step | Change | Undo |",
+            "|---|---|---|",
+        ]
+        for s in left:
+            undo = _cell(s["change"]["undo"]["kind"]) if s["change"]["undo"] else "**cannot be undone**"
+            lines.append(f"| {_cell(s['id'])} | {_cell(s['change']['description'])} | {undo} |")
+        lines.append("")
+    elif not rolled:
+        lines += ["This run changed nothing on the PC.", ""]
+    lines += ["To undo what this run changed, newest change first (each undo is verified):", ""]
+    return lines + _command("wbplay", "rollback", run_id)
+
+
+def _how_to_apply(doc: dict[str, Any]) -> list[str]:
+    created = str(doc.get("created", ""))
+    hours = int(doc.get("stale_after_hours", 24))
+    try:
+        made = datetime.fromisoformat(created.replace("Z", "+00:00"))
+        expires = (made + timedelta(hours=hours)).isoformat().replace("+00:00", "Z")
+    except ValueError:
+        expires = f"{hours} h after it was made"
+    lines = [
+        "## How to apply",
+        "",
+        "Once this plan is approved, apply exactly these changes, and nothing else:",
+        "",
+        *_command("wbplay", "apply", str(doc.get("plan_file") or "PLAN.json")),
+        f"The plan was made {_cell(created)} and expires {_cell(expires)} ({hours} h): after that, "
+        "`wbplay apply` refuses it unless `--allow-stale` is given. It also refuses it, changing "
+        "nothing, if the PC or the playbook no longer reads as it did here.",
+        "",
+        "Every change `wbplay apply` makes is journalled and can be undone with `wbplay rollback RUN`, "
+        "RUN being the id of the run it starts (the name of the journal file its summary prints).",
+        "",
+    ]
+    return lines

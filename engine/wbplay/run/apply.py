@@ -8,6 +8,7 @@ applied changes in reverse order, unless the run or the step says not to.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -19,8 +20,10 @@ from wbplay.run import rollback, verdict
 from wbplay.run.assess import batch_read, classify, emit_check, observe
 from wbplay.run.binding import Bound, reads_for
 from wbplay.run.context import RunContext, ms_since
+from wbplay.run.journal import now_iso
 from wbplay.run.options import AskManual
-from wbplay.run.reboot import reboot
+from wbplay.run.reboot import answers, reboot
+from wbplay.run.recorded import MISSING
 from wbplay.run.results import DRIFT, FAILED, FINDING, FIXED, MANUAL, ROLLED_BACK, RunReport, StepResult
 from wbplay.vocab import actions
 
@@ -52,23 +55,22 @@ class _Apply:
                 res, change = self._process(b, by_id[b.step.id], statuses, changed=bool(self.applied))
             except HostError as e:
                 # The connection failed mid-step: whatever this step did is unknown, so stop
-                # and let the rollback re-read the host to find out.
+                # and let the rollback re-read the host to find out (if it answers again).
                 res = by_id[b.step.id]
                 res.status, res.error = FAILED, f"lost the host during this step: {e}"
+                ctx.host_away = ctx.host_away or f"the connection was lost during {b.step.id}"
                 ctx.emit("change.failed", step=b.step.id, error=res.error, ms=0)
                 change = _recorded(b, res) if res.change is not None else None
             if change is not None:
                 self.applied.append(change)
             by_id[b.step.id] = res
             statuses[b.step.id] = res.status
-            if res.status == FAILED and b.step.on_failure != "continue":
-                self._stop_after_failure(b.step)
-                return
             if ctx.interrupted:
                 ctx.emit("run.interrupted", after_step=b.step.id)
-                self._sync_report()
-                self._roll_back()
-                self.report.exit_code, self.report.outcome = verdict.INTERRUPTED
+                self._stop(None)
+                return
+            if res.status == FAILED and b.step.on_failure != "continue":
+                self._stop(b.step)
                 return
         if any(r.status == FIXED for r in by_id.values()):
             self._recheck_findings()
@@ -123,6 +125,8 @@ class _Apply:
                     "step.manual", step=b.step.id, instruction=res.message, answer="skipped (--skip-manual)"
                 )
                 return res
+            # Only a manual step the assessment did not foresee gets here (the runner refuses a
+            # run with a foreseen one before any change).
             res.status = FAILED
             res.error = (
                 "this step needs a human and there is no terminal to ask: run wbplay interactively, "
@@ -131,16 +135,30 @@ class _Apply:
             ctx.emit("step.manual", step=b.step.id, instruction=res.message, answer="no terminal")
             ctx.emit("change.failed", step=b.step.id, error=res.error, ms=0)
             return res
-        done = self.ask_manual(b.step, res.message)
+        try:
+            with ctx.interruptible():  # Ctrl-C at the prompt acts at once, not after Enter
+                done = self.ask_manual(b.step, res.message)
+        except KeyboardInterrupt:
+            ctx.interrupted = True
+            ctx.emit("step.manual", step=b.step.id, instruction=res.message, answer="interrupted")
+            return res
         ctx.emit(
             "step.manual", step=b.step.id, instruction=res.message, answer="done" if done else "not done"
         )
         if not done:
             return res
-        observed, error, ok = self._verify(b)
-        ctx.emit("step.verify", step=b.step.id, observed=observed, ok=ok, error=error)
+        observed, error, ok, _ = self._verify(b)
+        expected = matchers.describe(b.verify_expect)
+        ctx.emit("step.verify", step=b.step.id, observed=observed, expected=expected, ok=ok, error=error)
+        res.observed, res.verified = observed, ok
         if ok:
-            res.status, res.observed, res.verified = FIXED, observed, True
+            res.status = FIXED
+        else:
+            res.status = FAILED
+            res.error = error or (
+                f"answered done, but verification failed: observed {matchers.show(observed)}, "
+                f"expected {expected}"
+            )
         return res
 
     def _change_step(self, b: Bound, res: StepResult) -> tuple[StepResult, rollback.RecordedChange | None]:
@@ -166,9 +184,12 @@ class _Apply:
             res.status = FAILED
             res.error = f"{err.message} ({err.hresult})" if err else "the change failed"
             ctx.emit("change.failed", step=b.step.id, error=res.error, ms=ms_since(t0))
-            return res, recorded  # may have partly landed: rollback re-reads to find out
+            # It may have partly landed: rollback re-reads to find out.
+            return res, dataclasses.replace(recorded, failed=res.error)
         ctx.emit("change.done", step=b.step.id, ms=ms_since(t0))
-        observed, error, ok = self._verify(b)
+        done_at = now_iso()
+        observed, error, ok, after = self._verify(b, also=b.before_probe)
+        # `after`: what the before-probe reads now, so a rollback can tell if anyone changed it since.
         ctx.emit(
             "step.verify",
             step=b.step.id,
@@ -177,7 +198,9 @@ class _Apply:
             ok=ok,
             error=error,
             ms=ms_since(t0),
+            **({} if after is MISSING else {"after": after}),
         )
+        recorded = dataclasses.replace(recorded, done=done_at, after=after)
         res.verified = ok
         res.duration_ms = ms_since(t0)
         if ok:
@@ -190,36 +213,57 @@ class _Apply:
             )
         return res, recorded
 
-    def _verify(self, b: Bound) -> tuple[Any, str | None, bool]:
-        """A fresh read of the step's verify probe: (observed, error, matches the expectation)."""
-        fresh = batch_read(self.ctx.host, [b.verify_probe])
+    def _verify(self, b: Bound, also: Probe | None = None) -> tuple[Any, str | None, bool, Any]:
+        """A fresh read of the step's verify probe: (observed, error, matches the expectation, and the
+        value of ``also`` read in the same batch, or MISSING)."""
+        fresh = batch_read(self.ctx.host, [b.verify_probe] + ([also] if also is not None else []))
         observed, error = observe(b.verify_probe, fresh)
-        return observed, error, error is None and matchers.matches(b.verify_expect, observed)
+        after: Any = MISSING
+        if also is not None:
+            value, also_error = observe(also, fresh)
+            after = MISSING if also_error else value
+        return observed, error, error is None and matchers.matches(b.verify_expect, observed), after
 
     # -- undo -----------------------------------------------------------------------------
-    def _stop_after_failure(self, failed: Step) -> None:
+    def _stop(self, failed: Step | None) -> None:
+        """Stop here, after a failed step (``failed``) or Ctrl-C (``None``): roll back what was
+        applied unless told not to, or unless the PC is not answering (every undo would fail
+        against it; ``wbplay rollback RUN`` does it once the PC is back)."""
         ctx, report = self.ctx, self.report
-        if not ctx.options.rollback or failed.on_failure == "stop":
-            self._sync_report()
-            why = "--no-rollback" if not ctx.options.rollback else f"on_failure: stop in {failed.id}"
-            ctx.emit("rollback.skipped", reason=why, changes=[c.step_id for c in self.applied])
-            report.exit_code, report.outcome = verdict.after_failure(report, rolled_back=False)
-            return
         self._sync_report()
-        self._roll_back()
-        report.exit_code, report.outcome = verdict.after_failure(report, rolled_back=True)
+        why = ""
+        if not ctx.options.rollback:
+            why = "--no-rollback"
+        elif failed is not None and failed.on_failure == "stop":
+            why = f"on_failure: stop in {failed.id}"
+        elif ctx.host_away and self.applied and (ctx.interrupted or not answers(ctx.host)):
+            # After Ctrl-C, do not probe a PC that is away: the operator wants out now.
+            why = f"{ctx.host_away}; it is not answering"
+        if why:
+            ctx.emit("rollback.skipped", reason=why, changes=[c.step_id for c in self.applied])
+        else:
+            self._roll_back()
+        if failed is None:
+            report.exit_code, report.outcome = (
+                verdict.INTERRUPTED_LEFT_IN_PLACE if why and self.applied else verdict.INTERRUPTED
+            )
+        else:
+            report.exit_code, report.outcome = verdict.after_failure(report, rolled_back=not why)
 
     def _roll_back(self) -> None:
         ctx, report, by_id = self.ctx, self.report, self.by_id
         ctx.emit("rollback.start", changes=[c.step_id for c in self.applied])
-        outcomes = rollback.undo(ctx.host, self.applied, ctx.emit)
+        # An undo that is itself irreversible runs only for steps the operator named with --allow.
+        policy = rollback.UndoPolicy(allow=ctx.options.allow, run_id=ctx.journal.run_id)
+        outcomes = rollback.undo(ctx.host, self.applied, ctx.emit, policy)
         for o in outcomes:
-            if o.status in ("undone", "not-applied"):
+            if o.status == "undone":
                 report.rolled_back.append(o.step_id)
                 if by_id[o.step_id].status == FIXED:
                     by_id[o.step_id].status = ROLLED_BACK
-            else:
+            elif o.status in rollback.ATTENTION:
                 report.rollback_failed.append(o.step_id)
+            # "not-applied" (it never landed) and "ran" (a restart) are neither undone nor failed.
         self._sync_report()
         ctx.emit("rollback.end", undone=report.rolled_back, failed=report.rollback_failed)
 

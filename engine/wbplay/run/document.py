@@ -11,7 +11,7 @@ from typing import Any
 
 from wbplay.run.results import RunReport
 
-FORMAT_VERSION = "1.1"  # 1.1: "for" and summary.first_needed
+FORMAT_VERSION = "1.1"  # 1.1: "for", summary.first_needed, journal; plan_file in plan reports
 
 
 def to_document(report: RunReport, *, kind: str = "run") -> dict[str, Any]:
@@ -21,6 +21,7 @@ def to_document(report: RunReport, *, kind: str = "run") -> dict[str, Any]:
         "format_version": FORMAT_VERSION,
         "kind": kind,
         "run_id": report.run_id,
+        "journal": report.journal_path,
         "playbook": {
             "id": report.playbook_id,
             "title": report.playbook_title,

@@ -35,8 +35,21 @@ def reboot(ctx: RunContext, step_id: str, op: Op) -> OpResult:
             return sent
     timeout_s = ctx.options.reboot_timeout_s
     ctx.emit("host.reboot.wait", step=step_id, boot_time=before, timeout_s=timeout_s)
-    deadline = time.monotonic() + timeout_s
+    t0 = time.monotonic()
+    try:
+        with ctx.interruptible():  # Ctrl-C stops waiting at once, not after the poll or a timeout
+            return _wait_until_back(ctx, step_id, before, t0 + timeout_s)
+    except KeyboardInterrupt:
+        ctx.interrupted = True
+        ctx.host_away = "the PC was restarting when the run was interrupted"
+        ctx.emit("host.reboot.interrupted", step=step_id, waited_s=round(time.monotonic() - t0, 1))
+        return OpResult.failure(ERROR_TIMEOUT, "interrupted while waiting for the PC to restart")
+
+
+def _wait_until_back(ctx: RunContext, step_id: str, before: Any, deadline: float) -> OpResult:
     while True:
+        if ctx.interrupted:  # Ctrl-C came while the restart was being sent
+            raise KeyboardInterrupt
         try:
             now = boot_time(ctx.host)
         except HostError as e:
@@ -45,8 +58,15 @@ def reboot(ctx: RunContext, step_id: str, op: Op) -> OpResult:
         if now is not None and now != before:
             ctx.emit("host.back", step=step_id, boot_time=now)
             return OpResult.success()
-        if ctx.interrupted:
-            return OpResult.failure(ERROR_TIMEOUT, "interrupted while waiting for the PC to restart")
         if time.monotonic() >= deadline:
+            ctx.host_away = "the PC did not come back from its restart in time"
             return win32_failure(ERROR_TIMEOUT)
         time.sleep(ctx.options.reboot_poll_s)
+
+
+def answers(host: Host) -> bool:
+    """One read of os.info: does the PC answer now?  (Before an automatic rollback.)"""
+    try:
+        return boot_time(host) is not None
+    except HostError:
+        return False

@@ -83,6 +83,7 @@ class RunReport:
     facts_fingerprint: str = ""
     host_spec: str = ""
     playbook_path: str = ""
+    journal_path: str = ""  # where the run's journal is (wbplay log / rollback RUN read it)
     for_failure: Failure | None = None  # the failure this run is for; None: a plain compliance run
     next_playbooks: list[str] = field(default_factory=list)  # "no cause found": what triage tries next
     first_needed: list[str] = field(default_factory=list)  # blocked repairs the later steps wait for

@@ -24,8 +24,8 @@ from typing import Any
 
 from wbplay.errors import ExitCode, HostError, PlanError, UsageError
 from wbplay.hosts.base import Host
-from wbplay.playbook.model import Playbook, Probe
-from wbplay.run import planguard, verdict
+from wbplay.playbook.model import Playbook, Probe, Risk
+from wbplay.run import identity, planguard, verdict
 from wbplay.run.apply import apply_changes
 from wbplay.run.assess import batch_read, batched, classify, digest, emit_check, fingerprint
 from wbplay.run.binding import bind
@@ -34,6 +34,16 @@ from wbplay.run.journal import Journal, now_iso
 from wbplay.run.options import AskManual, Confirm, Listener, Options
 from wbplay.run.results import DRIFT, FIXED, MANUAL, RunReport
 from wbplay.vocab.ops import Op, OpResult
+
+
+def check_allow(playbook: Playbook, allow: frozenset[str]) -> None:
+    """``--allow`` must name steps of this playbook (a typo would silently opt in to nothing)."""
+    unknown = sorted(allow - {s.id for s in playbook.steps})
+    if unknown:
+        steps = ", ".join(s.id for s in playbook.steps if s.risk == Risk.IRREVERSIBLE or s.opt_in) or "none"
+        raise UsageError(
+            f"--allow names no step of {playbook.id}: {', '.join(unknown)} (steps that take --allow: {steps})"
+        )
 
 
 class Runner:
@@ -49,8 +59,10 @@ class Runner:
         confirm: Confirm,
         ask_manual: AskManual | None = None,
         host_spec: str = "",
+        resumes: str = "",
     ) -> None:
         self.host_spec = host_spec
+        self.resumes = resumes  # the run this one carries on (``wbplay resume RUN``)
         self.pb = playbook
         self.ctx = RunContext(
             host,
@@ -63,9 +75,7 @@ class Runner:
         )
         self.confirm = confirm
         self.ask_manual = ask_manual
-        unknown = sorted(options.allow - {s.id for s in playbook.steps})
-        if unknown:
-            raise UsageError(f"--allow names no step of {playbook.id}: {', '.join(unknown)}")
+        check_allow(playbook, options.allow)
         self.bound = [bind(s, self.ctx.variables) for s in playbook.steps]
         self._not_admin: str | None = None  # why this account may not change the PC, if it may not
         host.on_output = self._on_output
@@ -87,6 +97,7 @@ class Runner:
             started=now_iso(),
             host_spec=self.host_spec,
             playbook_path=self.pb.path,
+            journal_path=str(ctx.journal.path),
             for_failure=opts.for_failure,
         )
         ctx.emit(
@@ -101,6 +112,10 @@ class Runner:
             host_spec=self.host_spec,
             mode=report.mode,
             variables=ctx.variables,
+            # What `wbplay resume` needs to run it again exactly so (variables are above).
+            allow=sorted(opts.allow),
+            plan=opts.plan is not None,
+            **({"resumes": self.resumes} if self.resumes else {}),
             for_failure=_failure_dict(report),
         )
         try:
@@ -118,6 +133,12 @@ class Runner:
                 if not opts.dry_run:
                     report.exit_code, report.outcome = verdict.NOT_ADMIN
                     return self._finish(report)
+            if not opts.dry_run and MANUAL in todo and self.ask_manual is None and not opts.skip_manual:
+                # Refuse before the first change, not after changing things and rolling them back.
+                manual = [s.id for s in report.steps if s.status == MANUAL]
+                ctx.emit("run.refused", reason="no terminal to ask a human", manual=manual)
+                report.exit_code, report.outcome = verdict.NEEDS_HUMAN
+                return self._finish(report)
             if not opts.dry_run and DRIFT in todo and not self.confirm(report):
                 report.exit_code, report.outcome = verdict.DECLINED
                 return self._finish(report)
@@ -156,7 +177,7 @@ class Runner:
     # -- phase 1: assess every step from one batched read ---------------------------------
     def _assess(self, report: RunReport) -> None:
         ctx = self.ctx
-        wanted: list[Probe] = [Probe("os.info", {})]
+        wanted: list[Probe] = [Probe("os.info", {}), identity.GUID_PROBE]  # the same batch: no extra trip
         writes = any(b.remedy is not None and b.remedy.kind != "manual" for b in self.bound)
         if writes:
             wanted.append(_SESSION)  # a playbook that writes needs an elevated admin: checked up front
@@ -170,6 +191,8 @@ class Runner:
         report.facts = dict(ctx.facts)
         report.facts_fingerprint = digest(ctx.facts)
         ctx.emit("host.facts", facts=ctx.facts, reads=len(results), ms=ms_since(t0))
+        # Which PC this is, for `wbplay rollback` to check before it writes anything back.
+        ctx.emit("host.identity", **identity.from_reads(results).to_record(), user=ctx.host.user)
         planned: dict[str, str] = {}
         for b in self.bound:
             t0 = time.monotonic()
@@ -182,13 +205,16 @@ class Runner:
 
     @contextmanager
     def _sigint_deferred(self) -> Iterator[None]:
-        """Ctrl-C (or SIGTERM) during a change finishes that change, then rolls back cleanly."""
+        """Ctrl-C (or SIGTERM) during a change finishes that change, then rolls back cleanly; during
+        a wait (``RunContext.interruptible``: a prompt, a restart) it stops the wait at once."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
 
         def handler(signum: int, frame: object) -> None:
             self.ctx.interrupted = True
+            if self.ctx.waiting:
+                raise KeyboardInterrupt
 
         previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:

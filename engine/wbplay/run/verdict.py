@@ -18,6 +18,8 @@ Verdict = tuple[ExitCode, str]
 
 DECLINED: Verdict = (ExitCode.PENDING, "declined")
 INTERRUPTED: Verdict = (ExitCode.INTERRUPTED, "interrupted")
+INTERRUPTED_LEFT_IN_PLACE: Verdict = (ExitCode.INTERRUPTED, "interrupted, changes left in place")
+NEEDS_HUMAN: Verdict = (ExitCode.PENDING, "refused: a step needs a human and there is no terminal")
 PLAN_REFUSED: Verdict = (ExitCode.PENDING, "refused: the plan is out of date")
 NO_CAUSE = "no cause found"
 

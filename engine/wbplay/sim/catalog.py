@@ -11,7 +11,7 @@ from wbplay.sim import storage
 from wbplay.sim.model import HostModel
 from wbplay.sim.reply import Handler, command
 from wbplay.sim.text.wbadmin import wbadmin_versions
-from wbplay.vocab.ops import OpResult
+from wbplay.vocab.ops import OpResult, unc_target
 
 ERROR_FILE_CORRUPT = 0x80070570
 
@@ -37,7 +37,7 @@ def image_sets(m: HostModel, letter: str) -> list[dict[str, Any]]:
     ]
 
 
-_MACHINE = re.compile(r"^[A-Za-z0-9-]{1,15}$")
+_MACHINE = re.compile(r"^[A-Za-z0-9_-]{1,15}$")  # a NetBIOS name, as for image sets (agent: backup.ps1)
 
 
 def file_sets(m: HostModel, letter: str) -> list[dict[str, Any]]:
@@ -53,11 +53,20 @@ def file_sets(m: HostModel, letter: str) -> list[dict[str, Any]]:
     return out
 
 
+def _backup_root(m: HostModel, target: str) -> str | None:
+    """``X:`` of a volume with a letter, ``\\\\server\\share`` of a share target (files under
+    that path in the state), else None: as the agent's Get-WbBackupRoot."""
+    share = unc_target(target)
+    if share is not None:
+        return share
+    v = storage.find_volume(m, target)
+    return v["letter"] if v is not None and v.get("letter") else None
+
+
 def _backup_catalog(m: HostModel, a: dict[str, Any]) -> OpResult:
-    v = storage.find_volume(m, a["target"])
-    if v is None or not v.get("letter"):
+    letter = _backup_root(m, a["target"])
+    if letter is None:
         return OpResult.success(None)
-    letter = v["letter"]
     return OpResult.success(
         {"target": letter, "image_sets": image_sets(m, letter), "file_sets": file_sets(m, letter)}
     )
@@ -83,8 +92,10 @@ def _versions_on(m: HostModel, letter: str) -> tuple[list[tuple[str, str]], int 
 def _get_versions(m: HostModel, a: dict[str, Any]) -> OpResult:
     target = a.get("target") or (m.state.get("backup") or {}).get("target")
     line = "wbadmin get versions" + (f" -backupTarget:{a['target']}" if a.get("target") else "")
-    v = storage.find_volume(m, target) if target else None
-    versions, error = _versions_on(m, storage.name_of(v)) if v is not None else ([], None)
+    share = unc_target(target) if target else None
+    v = storage.find_volume(m, target) if target and share is None else None
+    root = share or (storage.name_of(v) if v is not None else None)
+    versions, error = _versions_on(m, root) if root is not None else ([], None)
     code, out = wbadmin_versions(m, versions, error)
     return command(line, code, out)
 

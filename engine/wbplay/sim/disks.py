@@ -11,9 +11,10 @@ from wbplay.sim import clock, storage
 from wbplay.sim.model import HostModel
 from wbplay.sim.reply import Handler, command, volume_or_fail
 from wbplay.sim.storage import Vol
-from wbplay.sim.text.chkdsk import bad_sector_kb, chkdsk_pass_text, chkdsk_readonly, chkntfs
+from wbplay.sim.text.chkdsk import bad_sector_kb, chkdsk_pass_text, chkdsk_readonly, chkntfs, schedule_prompt
 from wbplay.sim.text.fsutil import fsutil_dirty, fsutil_ntfsinfo
 from wbplay.vocab import ops as O
+from wbplay.vocab import prompts
 from wbplay.vocab.ops import OpResult, win32_failure
 
 CHKDSK_EVENT = ("Chkdsk", 26226)  # an online chkdsk's report, Application log [U: id]
@@ -32,9 +33,10 @@ def _chkdsk_scan(m: HostModel, a: dict[str, Any]) -> OpResult:
     v = volume_or_fail(m, a["volume"])
     if isinstance(v, OpResult):
         return v
-    switch = " /scan" if m.major_minor >= (6, 2) else ""
+    # No switch on any version: /scan repairs online (docs/agent-review.md D1), so a read op
+    # never runs it.
     code, out = chkdsk_readonly(m, v)
-    return command(f"chkdsk {storage.name_of(v)}{switch}", code, out)
+    return command(f"chkdsk {storage.name_of(v)}", code, out)
 
 
 def _chkntfs(m: HostModel, a: dict[str, Any]) -> OpResult:
@@ -85,13 +87,27 @@ def repair_pass(m: HostModel, v: Vol, mode: str, *, at_boot: bool) -> str:
 
 
 def _chkdsk_schedule(m: HostModel, a: dict[str, Any]) -> OpResult:
+    """chkdsk's dialogue as the agent holds it (docs/agent-review.md D2, D3): each question is
+    answered by its words (:func:`wbplay.vocab.prompts.answer_schedule`), and success is the
+    check being scheduled afterwards, not the agent's Y.  A volume's ``chkdsk_prompts`` (a list
+    of "dismount", "restart" or anything else) replaces the questions chkdsk asks (a re-asked
+    question, an unknown one); ``chkdsk_schedule_ignored: true`` makes the Y not take."""
     v = volume_or_fail(m, a["volume"])
     if isinstance(v, OpResult):
         return v
     if a["mode"] not in O.MODES:
         return win32_failure(O.ERROR_INVALID_PARAMETER)
-    if v.get("chkdsk_scheduled") != "r":  # /R already covers /F
-        v["chkdsk_scheduled"] = a["mode"]
+    if a["mode"] == "f" and v.get("chkdsk_scheduled") == "r":  # /R already covers /F
+        return OpResult.success()
+    kinds = v.get("chkdsk_prompts") or (["restart"] if v.get("boot") else ["dismount", "restart"])
+    dialog = prompts.answer_schedule(schedule_prompt(m, str(k)) for k in kinds)
+    if dialog.stopped is not None:
+        return OpResult.failure(1, dialog.stopped)
+    if dialog.yes < 1:
+        return OpResult.failure(1, "chkdsk did not offer to check at the next restart")
+    if v.get("chkdsk_schedule_ignored"):
+        return OpResult.failure(1, "chkdsk was answered Y but no check is scheduled for the next restart")
+    v["chkdsk_scheduled"] = a["mode"]
     return OpResult.success()
 
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from wbplay.sim.model import HostModel
 from wbplay.sim.reply import Handler
-from wbplay.vocab.ops import OpResult
+from wbplay.vocab import ops as O
+from wbplay.vocab.ops import OpResult, win32_failure
 
 
 def _event_text(value: Any) -> str | None:
@@ -24,6 +25,8 @@ def _parse_time(text: str) -> datetime:
 
 
 def _events_query(m: HostModel, a: dict[str, Any]) -> OpResult:
+    if not all(O.event_name_ok(n) for n in (a["provider"], a.get("log") or "x")):
+        return win32_failure(O.ERROR_INVALID_PARAMETER)  # as the agent refuses them (events.ps1)
     provider = a["provider"].lower()
     ids = set(a.get("ids") or [])
     log = (a.get("log") or "").lower()

@@ -80,10 +80,15 @@ def _path_delete(m: HostModel, a: dict[str, Any]) -> OpResult:
     if key is None:
         return win32_failure(O.ERROR_FILE_NOT_FOUND)
     old = normalise_path(key).lower()
-    for stored in list(m.state["files"]):
-        norm = normalise_path(stored).lower()
-        if norm == old or norm.startswith(old + "\\"):
-            del m.state["files"][stored]
+    tree = [
+        s for s in m.state["files"] if (n := normalise_path(s).lower()) == old or n.startswith(old + "\\")
+    ]
+    # The agent renames a folder before deleting it: a file open inside fails that rename,
+    # and nothing is deleted (docs/agent-review.md likely bug 13).
+    if any(m.state["files"][s].get("locked") for s in tree):
+        return win32_failure(O.ERROR_SHARING_VIOLATION)
+    for stored in tree:
+        del m.state["files"][stored]
     return OpResult.success()
 
 

@@ -107,9 +107,24 @@ def _registry_delete(m: HostModel, a: dict[str, Any]) -> OpResult:
     return OpResult.success()
 
 
+def _no_hkcu(handler: Handler) -> Handler:
+    """HKCU is refused with 50, as the agent refuses it when the account's hive is not loaded:
+    over WinRM (no profile) HKCU would be the default profile's hive, not the account's
+    (docs/agent-review.md likely bug 3).  The simulated PC loads no user profile for wbplay."""
+
+    def guarded(m: HostModel, a: dict[str, Any]) -> OpResult:
+        if normalise_key(a["key"]).split("\\", 1)[0] == "HKCU":
+            return OpResult.failure(
+                O.ERROR_NOT_SUPPORTED, "HKCU is not this account's hive here (its profile is not loaded)"
+            )
+        return handler(m, a)
+
+    return guarded
+
+
 HANDLERS: dict[str, Handler] = {
-    "registry.get": _registry_get,
-    "registry.list": _registry_list,
-    "registry.set": _registry_set,
-    "registry.delete": _registry_delete,
+    "registry.get": _no_hkcu(_registry_get),
+    "registry.list": _no_hkcu(_registry_list),
+    "registry.set": _no_hkcu(_registry_set),
+    "registry.delete": _no_hkcu(_registry_delete),
 }

@@ -123,11 +123,19 @@ def _service_restart(m: HostModel, a: dict[str, Any]) -> OpResult:
 
     stop_tree(canonical)
     storage.reset_writers_of(m, canonical)
-    result = start_service(m, canonical)
-    if not result.ok:
-        return result
-    for name in reversed(stopped):
-        start_service(m, name)
+    # Every service stopped is started again; any that stays stopped fails the restart by
+    # name, as the agent does (docs/agent-review.md likely bug 8).
+    down: list[str] = []
+    first: OpResult | None = None
+    for name in [canonical, *reversed([n for n in stopped if n != canonical])]:
+        result = start_service(m, name)
+        if not result.ok and result.error is not None:
+            first = first or result
+            down.append(f"{name} ({result.error.code})")
+    if first is not None and first.error is not None:
+        return OpResult.failure(
+            first.error.code, f"the restart left stopped: {', '.join(down)}; {first.error.message}"
+        )
     return OpResult.success()
 
 

@@ -13,7 +13,9 @@ the old or the new state, never half a file.
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from wbplay.paths import ensure_dir, sim_dir
 from wbplay.playbook.schema import validate
 from wbplay.playbook.yamlsafe import load_file
 from wbplay.resources import states_dir
+from wbplay.sim.comments import keep_comments
 from wbplay.sim.model import HostModel
 
 
@@ -35,6 +38,15 @@ def builtin_names() -> list[str]:
 def builtin_path(name: str) -> Path | None:
     p = states_dir() / f"{name}.yml"
     return p if p.is_file() else None
+
+
+def summary(name: str, width: int = 110) -> str:
+    """A built-in PC's description on one line: its first sentence, clipped to ``width``."""
+    path = builtin_path(name)
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path is not None else None
+    text = " ".join(str(data.get("description") or "").split()) if isinstance(data, dict) else ""
+    first = re.split(r"(?<=\.)\s", text, maxsplit=1)[0]
+    return first if len(first) <= width else first[: width - 1] + "…"
 
 
 def read_state(path: Path) -> dict[str, Any]:
@@ -54,13 +66,22 @@ def dump_state(state: dict[str, Any]) -> str:
 
 
 def save_state(path: Path, state: dict[str, Any]) -> None:
-    """Atomically replace ``path`` with ``state``."""
+    """Atomically replace ``path`` with ``state``, keeping the file's mode and, in a file
+    the user named (not a working copy of a built-in), its comments."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode: int | None = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        mode = None
+    own_copy = path.resolve().parent == sim_dir().resolve()
+    text = (None if own_copy else keep_comments(path, state)) or dump_state(state)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(dump_state(state))
+            f.write(text)
             f.flush()
+            if mode is not None:  # mkstemp makes 0600; a user's 0644 file must stay 0644
+                os.fchmod(f.fileno(), mode)
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except OSError:

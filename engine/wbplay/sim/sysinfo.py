@@ -45,6 +45,40 @@ def _session_info(m: HostModel, _: dict[str, Any]) -> OpResult:
     )
 
 
+def powershell(m: HostModel) -> dict[str, Any]:
+    """The state's ``powershell`` section over its defaults: FullLanguage; WinRM 2.0's quotas
+    (150 MB and 5 shells per user [V: the MaxMemoryPerShellMB policy text; U: shells]) with
+    PowerShell 2.0, WinRM 3.0+'s (1024 MB, 30) otherwise; the 65001 shell wbplay opens."""
+    ps2 = str(m.os["ps_version"]).startswith("2.")
+    defaults: dict[str, Any] = {
+        "language_mode": "FullLanguage",
+        "clr_version": "2.0.50727.5485" if ps2 else "4.0.30319.42000",
+        "shell_codepage": 65001,
+        "winrs_max_memory_mb": 150 if ps2 else 1024,
+        "winrs_max_shells_per_user": 5 if ps2 else 30,
+        "process_64bit": None,
+    }
+    return {**defaults, **(m.state.get("powershell") or {})}
+
+
+def _agent_environment(m: HostModel, _: dict[str, Any]) -> OpResult:
+    ps = powershell(m)
+    os64 = m.os.get("arch", "64-bit") == "64-bit"
+    return OpResult.success(
+        {
+            "language_mode": ps["language_mode"],
+            "ps_version": m.os["ps_version"],
+            "clr_version": ps["clr_version"],
+            "os_64bit": os64,
+            "process_64bit": os64 if ps["process_64bit"] is None else bool(ps["process_64bit"]),
+            "shell_codepage": ps["shell_codepage"],
+            "oem_codepage": m.os["oem_codepage"],
+            "winrs_max_memory_mb": ps["winrs_max_memory_mb"],
+            "winrs_max_shells_per_user": ps["winrs_max_shells_per_user"],
+        }
+    )
+
+
 _SHELL_FOLDERS = "Software\\Microsoft\\Windows\\CurrentVersion\\Explorer\\User Shell Folders"
 _PROFILE_LIST = "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\ProfileList"
 _USER_SID = re.compile(r"^S-1-5-21-[\d-]+$", re.IGNORECASE)
@@ -92,6 +126,7 @@ def _printer_drivers(m: HostModel, _: dict[str, Any]) -> OpResult:
 HANDLERS: dict[str, Handler] = {
     "os.info": _os_info,
     "session.info": _session_info,
+    "agent.environment": _agent_environment,
     "user.shell_folders": _user_shell_folders,
     "printer.list": _printer_list,
     "printer.drivers": _printer_drivers,

@@ -32,7 +32,11 @@ Result shapes (``value`` of a successful :class:`OpResult`):
     fields}``; ``fields`` holds the event's named data (read by name, never
     by position, because event templates change between versions).
 
-Write ops return ``None`` on success.  A failure carries a Win32 error code
+Write ops return ``None`` on success.  ``service.start``, ``service.stop`` and
+``service.restart`` take an optional ``wait_s`` (1-3600): how long a start or
+stop may take before 1053 (default 120 s, 180 s on PowerShell 2.0; the SCM's
+30 s is too short for a slow Windows 7 PC).  A ``service.restart`` that leaves
+a service it stopped not running fails, naming each one.  A failure carries a Win32 error code
 (1058 for a disabled service, 1068 for a failed dependency, 2 for a missing
 file...) so that the engine can show the HRESULT a sysadmin would recognise.
 Codes above 0xFFFF are HRESULTs (VSS's 0x8004230D...) and travel as they are.
@@ -88,16 +92,23 @@ after ``host.reboot``.
     documented check, [U]).
 ``session.info``
     ``{user, sid, is_admin, elevated}``: the account the agent runs as.
+``agent.environment``
+    ``{language_mode, ps_version, clr_version, os_64bit, process_64bit,
+    shell_codepage, oem_codepage, winrs_max_memory_mb,
+    winrs_max_shells_per_user}``: what the agent runs in, for ``wbplay
+    doctor``; a quota is null when it cannot be read.
 ``user.shell_folders``
     ``[{sid, profile_path, folders: {name: raw REG_EXPAND_SZ value}}]`` for
-    every *loaded* user hive ``HKU\\S-1-5-21-*`` (over WinRM ``HKCU`` is the
-    remote account's hive, docs/domain.md s.4), with ``profile_path`` from
+    every *loaded* user hive ``HKU\\S-1-5-21-*`` (over WinRM ``HKCU`` is not
+    the users' hive, and without a loaded profile not even the account's: the
+    agent refuses it then, docs/agent-review.md likely bug 3), with ``profile_path`` from
     ``ProfileList\\<SID>\\ProfileImagePath``.
 ``printer.list`` / ``printer.drivers``
     ``[{name, driver, port}]`` / ``[{name, environment, version}]``
     (``Win32_Printer`` / ``Win32_PrinterDriver``).
 Command reads (a fixed command line, typed arguments, never a free string)
-    ``chkdsk.scan`` (Win8+ ``chkdsk X: /scan``, Win7 ``chkdsk X:``),
+    ``chkdsk.scan`` (``chkdsk X:`` with no switch on every version: ``/scan``
+    repairs online, docs/agent-review.md D1),
     ``chkntfs.query`` (``chkntfs X:``), ``fsutil.dirty_query`` (``fsutil dirty
     query X:``), ``fsutil.ntfsinfo`` (``fsutil fsinfo ntfsinfo X:``),
     ``vssadmin.list_writers``, ``vssadmin.list_shadowstorage``,
@@ -114,8 +125,10 @@ answering *N* to a forced dismount and *Y* to "check at next restart"),
 ``chkdsk.run {volume, mode}`` (``chkdsk X: /F|/R /X`` now; a volume Windows
 cannot lock (boot, system, page file) fails with 32), ``sfc.scannow``,
 ``shadowstorage.add|resize {for_volume, on_volume, max_size_mb}`` (0 =
-UNBOUNDED; ``vssadmin add|resize shadowstorage`` on Server, ``Win32_ShadowStorage``
-on client Windows, whose vssadmin has no ``add``, [U]),
+UNBOUNDED; ``Win32_ShadowStorage`` on every edition: ``Create``, ``MaxSpace`` +
+``Put``, ``Delete``.  ``Create`` is documented for Server only, "Minimum supported
+client: None supported", as client vssadmin has no ``add``: a client PC may answer
+"unexpected error", reported as such [V the Win32_ShadowStorage Create page]),
 ``shadowstorage.delete {for_volume, on_volume}``, ``winre.disable`` /
 ``winre.enable`` (``reagentc /disable|/enable``), ``service.restart {name}``
 (stop, then start, restarting running dependents as ``Restart-Service -Force``
@@ -125,6 +138,7 @@ see :attr:`OpSpec.reboots`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -215,8 +229,10 @@ OP_SPECS: dict[str, OpSpec] = {
             (_s("name"), _s("start_mode")),
             "Set a service's start mode (Start and DelayedAutostart)",
         ),
-        OpSpec("service.start", True, (_s("name"),), "Start a service and its dependencies"),
-        OpSpec("service.stop", True, (_s("name"),), "Stop a service"),
+        OpSpec(
+            "service.start", True, (_s("name"), _i("wait_s", False)), "Start a service and its dependencies"
+        ),
+        OpSpec("service.stop", True, (_s("name"), _i("wait_s", False)), "Stop a service"),
         OpSpec(
             "registry.set",
             True,
@@ -241,11 +257,20 @@ OP_SPECS: dict[str, OpSpec] = {
         OpSpec(
             "session.info", False, (), "The account the agent runs as, and whether it is an elevated admin"
         ),
+        OpSpec(
+            "agent.environment",
+            False,
+            (),
+            "What the agent runs in: language mode, PowerShell/CLR, bitness, codepages, winrs quotas",
+        ),
         OpSpec("user.shell_folders", False, (), "User Shell Folders of every loaded HKU\\<SID> hive"),
         OpSpec("printer.list", False, (), "Printers with their driver and port"),
         OpSpec("printer.drivers", False, (), "Installed printer drivers"),
         OpSpec(
-            "chkdsk.scan", False, (_s("volume"),), "Read-only file system scan (Win8+ /scan, Win7 no switch)"
+            "chkdsk.scan",
+            False,
+            (_s("volume"),),
+            "Read-only file system scan (chkdsk X:, no switch; never /scan)",
         ),
         OpSpec("chkntfs.query", False, (_s("volume"),), "chkntfs X: (is a check scheduled at boot?)"),
         OpSpec("fsutil.dirty_query", False, (_s("volume"),), "fsutil dirty query X:"),
@@ -287,11 +312,40 @@ OP_SPECS: dict[str, OpSpec] = {
         OpSpec("winre.disable", True, (), "reagentc /disable"),
         OpSpec("winre.enable", True, (), "reagentc /enable"),
         OpSpec(
-            "service.restart", True, (_s("name"),), "Stop and start a service (and its running dependents)"
+            "service.restart",
+            True,
+            (_s("name"), _i("wait_s", False)),
+            "Stop and start a service (and its running dependents)",
         ),
         OpSpec("host.reboot", True, (_s("reason"),), "Restart the PC now", reboots=True),
     )
 }
+
+EVENT_NAME_PATTERN = r"^[A-Za-z0-9 ._/-]+\z"
+r"""What an ``events.query`` provider or log name may hold (.NET regex; ``\z`` is Python's ``\Z``):
+the names reach Get-WinEvent's XPath and wildcards as text, so a quote, ``[`` or ``*`` is refused
+with 87 (docs/agent-review.md likely bug 14).  events.ps1 holds the same pattern."""
+
+
+def event_name_ok(name: str) -> bool:
+    return re.match(EVENT_NAME_PATTERN.replace("\\z", "\\Z"), name) is not None
+
+
+UNC_TARGET_PATTERN = r"^\\\\[A-Za-z0-9._-]{1,63}\\[A-Za-z0-9._-]{1,80}\\?\z"
+r"""A backup target on a network share, ``\\server\share`` (Windows 7 Pro/Ultimate back up
+there): accepted by ``backup.catalog`` and ``wbadmin.get_versions`` besides volume selectors.
+Letters, digits and ``._-`` only, so the path stays one command-line token (no ``$`` admin
+shares, no spaces).  Over WinRM the share is reached with the connection's own credentials:
+NTLM cannot delegate them (the "second hop"), so expect access denied without Kerberos
+delegation or CredSSP.  storage.ps1 holds the same pattern (docs/agent-review.md likely bug 12)."""
+
+
+def unc_target(target: str) -> str | None:
+    r"""``\\server\share`` without a trailing backslash, or None if ``target`` is not one."""
+    if re.match(UNC_TARGET_PATTERN.replace("\\z", "\\Z"), target) is None:
+        return None
+    return target.rstrip("\\")
+
 
 MODES = ("f", "r")
 """chkdsk repair modes: /F fixes the file system; /R also reads every sector (implies /F)."""

@@ -20,8 +20,8 @@ RECORD_FIELDS: dict[str, tuple[str, ...]] = {
     "registry.key": ("exists", "subkeys", "values"),
     "path": ("exists", "kind", "reparse", "size"),
     "volume": (
-        "boot", "dirty", "disk", "file_system", "free_mb", "label", "letter", "pagefile", "partition", "path",
-        "size_mb", "system",
+        "boot", "dirty", "disk", "file_system", "free_mb", "free_percent", "label", "letter", "pagefile",
+        "partition", "path", "size_mb", "system",
     ),
     "disk": (
         "bus_type", "is_boot", "is_system", "logical_sector_size", "media_type", "model", "number",

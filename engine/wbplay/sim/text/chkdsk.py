@@ -63,13 +63,20 @@ def _no_problems(m: HostModel) -> str:
 
 
 def chkdsk_readonly(m: HostModel, v: Vol) -> tuple[int, str]:
-    """``chkdsk X: /scan`` (Win8+) or ``chkdsk X:`` (Win7, read-only; docs/domain.md s.4).
+    """``chkdsk X:`` with no switch: read-only on every version (docs/domain.md s.4; never
+    ``/scan``, which repairs online: docs/agent-review.md D1).  Windows 8+ prints its
+    three-stage scan layout, Windows 7 its classic one [U: exact Win8+ wording].
 
     Exit code 0 = no errors, 3 = errors found and not fixed (chkdsk.md [V]).  A read-only
     pass sees file-system damage, not unreadable sectors (only /R reads every sector).
     """
     problems = bool(v.get("fs_errors") and v["fs_errors"][0] > 0)
     lines = _fs_header(m, v)
+    lines += [
+        tr(m, "WARNING!  /F parameter not specified.", "警告! /F パラメーターが指定されていません。"),
+        tr(m, "Running CHKDSK in read-only mode.", "読み取り専用モードで CHKDSK を実行しています。"),
+        "",
+    ]
     if m.major_minor >= (6, 2):
         lines += [
             tr(
@@ -98,8 +105,8 @@ def chkdsk_readonly(m: HostModel, v: Vol) -> tuple[int, str]:
                 ),
                 tr(
                     m,
-                    'Please run "chkdsk /spotfix" to fix the issues.',
-                    '問題を修正するには "chkdsk /spotfix" を実行してください。',
+                    "Run CHKDSK with the /F (fix) option to correct these.",
+                    "/F (修復) オプションを付けて CHKDSK を実行し、これらを修正してください。",
                 ),
             ]
         else:
@@ -113,9 +120,6 @@ def chkdsk_readonly(m: HostModel, v: Vol) -> tuple[int, str]:
             ]
     else:
         lines += [
-            tr(m, "WARNING!  F parameter not specified.", "警告! F パラメーターが指定されていません。"),
-            tr(m, "Running CHKDSK in read-only mode.", "読み取り専用モードで CHKDSK を実行しています。"),
-            "",
             *_stages(m, 3),
             "",
         ]
@@ -223,3 +227,32 @@ def chkntfs(m: HostModel, v: Vol) -> str:
     else:
         lines.append(tr(m, f"{name} is not dirty.", f"{name} はダーティではありません。"))
     return crlf(lines)
+
+
+def schedule_prompt(m: HostModel, kind: str) -> str:
+    """A question ``chkdsk X: /F`` asks on a volume it cannot lock (Windows 10 wording for
+    English [3P: transcripts]; Japanese [U]).  ``kind`` "dismount" or "restart"; any other
+    kind is a question the agent does not know (a state can model one: ``chkdsk_prompts``)."""
+    in_use = tr(
+        m,
+        "Chkdsk cannot run because the volume is in use by another\r\nprocess.  ",
+        "ボリュームは別のプロセスで使用されているため、Chkdsk を実行できません。",
+    )
+    if kind == "dismount":
+        return in_use + tr(
+            m,
+            "Chkdsk may run if this volume is dismounted first.\r\n"
+            "ALL OPENED HANDLES TO THIS VOLUME WOULD THEN BE INVALID.\r\n"
+            "Would you like to force a dismount on this volume? (Y/N) ",
+            "このボリュームのマウントを最初に解除すると、Chkdsk を実行できる可能性があります。"
+            "このボリュームへのすべてのハンドルは無効になります。\r\n"
+            "このボリュームのマウントを強制的に解除しますか? (Y/N) ",
+        )
+    if kind == "restart":
+        return in_use + tr(
+            m,
+            "Would you like to schedule this volume to be\r\n"
+            "checked the next time the system restarts? (Y/N) ",
+            "次回のシステム再起動時に、このボリュームをチェックするようにスケジュールしますか? (Y/N) ",
+        )
+    return tr(m, "Convert lost chains to files? (Y/N) ", "失われたチェーンをファイルに変換しますか? (Y/N) ")

@@ -101,7 +101,15 @@ def critical_reasons(
 
 
 def volume(values: Sequence[Any], args: Args) -> Rec | None:
-    return resolve(values[0], args.get("volume"))
+    v = resolve(values[0], args.get("volume"))
+    if v is None:
+        return None
+    # Free space as a share of the volume, so a playbook can say "at least 10 % free" without
+    # knowing the disk's size (issue 10's walkthrough); None when Windows reports no size.
+    size, free = v.get("size_mb"), v.get("free_mb")
+    known = isinstance(size, int | float) and size > 0 and isinstance(free, int | float)
+    share = round(100.0 * free / size, 1) if known else None
+    return {**v, "free_percent": share}
 
 
 def disk_of(values: Sequence[Any], args: Args) -> Rec | None:
