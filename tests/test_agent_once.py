@@ -73,10 +73,10 @@ def test_reads_writes_and_verifies_upload_the_agent_once(recording: tuple[LabSer
         assert stdin.startswith(protocol.SEPARATOR.encode() + b"\n")  # no agent text on stdin
         assert protocol.unpack_agent(environment) == protocol.agent_script()
     agent_bytes = len(protocol.agent_script())
-    uploaded = sum(r.body_bytes for r in lab.log)
     create = sum(r.body_bytes for r in lab.log if r.action == "Create")
     assert create < agent_bytes  # packed: ~30 % of the agent's size, base64 included
-    assert uploaded < agent_bytes  # five runs, all their requests and the agent, less than one raw agent
+    sends = [r.body_bytes for r in lab.log if r.action == "Send"]
+    assert len(sends) == 5 and max(sends) < 10_000  # each run sends its request, never the agent
 
 
 def test_a_new_shell_carries_its_own_copy(recording: tuple[LabServer, Recording]) -> None:

@@ -62,4 +62,11 @@ def test_a_scan_whose_step_is_skipped_is_not_run(state_file) -> None:
 def test_a_scan_whose_when_holds_still_runs(state_file) -> None:
     _, host = dry_run(state_file("win7-target-bad-sectors"), {"target": "E:"})
     assert sorted(scans(host)) == ["C:", "E:"]
-    assert host.round_trips == 2  # the batched read, then the conditional scan once its when held
+    assert host.round_trips == 1  # its when names only variables: known to hold before the batch
+
+
+def test_a_scan_whose_when_names_an_earlier_step_waits_for_it(state_file) -> None:
+    # source-repair-needed's scans wait for the steps their when names; none runs if they are ok.
+    report, host = dry_run(state_file("win10-healthy"), {})
+    assert scans(host) == ["C:"]  # the unconditional source scan only
+    assert all(s.status in ("ok", "skipped") for s in report.steps)

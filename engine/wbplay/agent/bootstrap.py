@@ -69,8 +69,8 @@ _BOOTSTRAP_TEMPLATE = r"""$ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 $wbMode = [string]$ExecutionContext.SessionState.LanguageMode
 if ($wbMode -ne 'FullLanguage') {
-    Write-Output ("@BEGIN@`r`n" + '{"v":1,"fatal":{"message":"' + @CLM@ + '"},"results":[]}' + "`r`n@END@")
-    exit 1
+ Write-Output ("@BEGIN@`r`n" + '{"v":1,"fatal":{"message":"' + @CLM@ + '"},"results":[]}' + "`r`n@END@")
+ exit 1
 }
 try {
  $wbText = @($input) -join "`n"

@@ -55,10 +55,28 @@ def is_slow(probe: Probe) -> bool:
     return any(op.name in SLOW_OPS for op in probes.to_ops(probe))
 
 
-def batched(b: Bound) -> list[Probe]:
-    """What of the step's reads goes into the up-front batch: all but a conditional step's slow ones."""
+def batched(b: Bound, variables: Mapping[str, Any]) -> list[Probe]:
+    """What of the step's reads goes into the up-front batch: all but the slow ones of a step
+    whose ``when`` is not known to hold yet (it names host facts or earlier steps, or is false)."""
     reads = reads_for(b)
-    return reads if b.step.when is None else [p for p in reads if not is_slow(p)]
+    when = b.step.when
+    if when is None or (_on_variables_only(when) and conditions.holds(when, variables=variables, facts={},
+                                                                        statuses={})):
+        return reads
+    return [p for p in reads if not is_slow(p)]
+
+
+def _on_variables_only(cond: Any) -> bool:
+    if isinstance(cond, list | tuple):
+        return all(_on_variables_only(c) for c in cond)
+    if not isinstance(cond, Mapping):
+        return False
+    if "var" in cond:
+        return True
+    for key in ("all", "any"):
+        if key in cond:
+            return _on_variables_only(cond[key])
+    return "not" in cond and _on_variables_only(cond["not"])
 
 
 def _complete(b: Bound, results: MutableMapping[tuple[str, str], OpResult], fetch: Fetch) -> None:

@@ -182,7 +182,7 @@ class Runner:
         if writes:
             wanted.append(_SESSION)  # a playbook that writes needs an elevated admin: checked up front
         for b in self.bound:
-            wanted += batched(b)  # a conditional step's slow scan waits for its when (assess.py)
+            wanted += batched(b, ctx.variables)  # a slow scan waits for its when (assess.py)
         t0 = time.monotonic()
         results = batch_read(ctx.host, wanted)
         if writes:
