@@ -66,9 +66,13 @@ class BenchHandler:
         self.model = model
         self.agent = AgentHandler(model)
 
-    def __call__(self, argv: list[str], stdin: bytes) -> CommandOutput:
+    takes_environment = True  # wbplay's agent travels in the shell's environment
+
+    def __call__(
+        self, argv: list[str], stdin: bytes, environment: dict[str, str] | None = None
+    ) -> CommandOutput:
         if list(argv) == list(POWERSHELL_ARGS):
-            return self.agent(argv, stdin)
+            return self.agent(argv, stdin, environment)
         script = encoded_command(argv) or ""
         if script == _OS:
             return CommandOutput(stdout=self.model.os["version"] + "\r\n")

@@ -177,3 +177,19 @@ def test_resolve_finds_library_playbooks_by_bare_name(
     local.parent.mkdir()
     local.write_text("x: 1\n")
     assert playbook.resolve("mine") == local
+
+
+def test_a_playbook_is_validated_once_per_content_per_process(tmp_path, monkeypatch) -> None:
+    # issue 17: a fleet loads a playbook once; an edited file is loaded afresh.
+    from wbplay.playbook import load as load_mod
+
+    src = load_mod.resolve("fix-0x80070422")
+    copy = tmp_path / "pb.yml"
+    copy.write_bytes(src.read_bytes())
+    calls: list[str] = []
+    real = load_mod.validate
+    monkeypatch.setattr(load_mod, "validate", lambda doc, name: (calls.append(doc.path), real(doc, name)))
+    first = load_mod.load(copy)
+    assert load_mod.load(copy) is first and len(calls) == 1
+    copy.write_bytes(src.read_bytes().replace(b"title:", b"title: ", 1))
+    assert load_mod.load(copy) is not first and len(calls) == 2

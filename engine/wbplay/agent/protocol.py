@@ -4,6 +4,7 @@ One round trip::
 
     powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand <BOOTSTRAP>
     stdin : the agent's text, the SEPARATOR line, the request      (ASCII, LF line ends)
+            (over WinRM the agent is in the shell's environment instead, sent once per shell)
     stdout: <<<WBPLAY-BEGIN>>> / one JSON line / <<<WBPLAY-END>>>  (ASCII, CRLF line ends)
 
 The command line stays tiny (cmd.exe caps it at 8191 characters); the agent
@@ -31,7 +32,9 @@ from wbplay.agent.bootstrap import (
     SEPARATOR,
     bootstrap_command_line,
     build_stdin,
+    packed_agent,
     split_stdin,
+    unpack_agent,
 )
 from wbplay.agent.console import clean_stderr
 from wbplay.agent.request import MODES, PROTOCOL_VERSION, REQUEST_MAGIC, decode_request, encode_request
@@ -71,5 +74,7 @@ __all__ = [
     "encode_output_line",
     "encode_request",
     "encode_response",
+    "packed_agent",
     "split_stdin",
+    "unpack_agent",
 ]

@@ -7,6 +7,7 @@ documented in the README and in :class:`wbplay.errors.ExitCode`.
 
 from __future__ import annotations
 
+import signal
 import warnings
 from typing import Annotated
 
@@ -68,6 +69,12 @@ def _show_warning(message: Warning | str, category: type[Warning], *args: object
     err.print(f"[yellow]warning:[/] {multiline(message)}", highlight=False)
 
 
+def _terminated(signum: int, frame: object) -> None:
+    # SIGTERM ends a run the way Ctrl-C does: the open shell is deleted, the journal closed.
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     warnings.showwarning = _show_warning  # type: ignore[assignment]
+    signal.signal(signal.SIGTERM, _terminated)
     app()

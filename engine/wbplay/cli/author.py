@@ -9,12 +9,14 @@ import typer
 import yaml
 from rich.markup import escape
 
-from wbplay import app as app_mod
 from wbplay.cli.common import fail, out
+from wbplay.cli.lazy import lazy_module
 from wbplay.errors import ExitCode, UsageError, WbplayError
 from wbplay.playbook.lint import output as lint_output
 from wbplay.playbook.lint.table import ERROR
 from wbplay.vocab.kinddoc import KindDoc
+
+app_mod = lazy_module("wbplay.app")
 
 
 def new(

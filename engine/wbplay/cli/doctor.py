@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from wbplay import app as app_mod
 from wbplay.cli.common import HostOpt, InsecureOpt, InventoryOpt, TransportOpt, err, fail, out
+from wbplay.cli.lazy import lazy_module
 from wbplay.errors import WbplayError
-from wbplay.hosts.doctor import FAIL, PASS, SKIP, WARN, Check
 from wbplay.hosts.factory import ConnectOptions
 from wbplay.safetext import bounded, one_line
+
+if TYPE_CHECKING:
+    from wbplay.hosts.doctor import Check
+
+app_mod = lazy_module("wbplay.app")
+# The statuses of wbplay.hosts.doctor (which imports the agent): not imported for --help.
+PASS, WARN, FAIL, SKIP = "PASS", "WARN", "FAIL", "SKIP"
 
 _STYLE = {PASS: "green", WARN: "yellow", FAIL: "red", SKIP: "dim"}
 

@@ -13,15 +13,16 @@ from typing import Annotated, Any
 import typer
 from rich.prompt import Confirm
 
-from wbplay import app as app_mod
-from wbplay import report as report_mod
 from wbplay.cli.common import err, out
+from wbplay.cli.lazy import lazy_module
 from wbplay.cli.text import multiline, plain
 from wbplay.errors import ExitCode
 from wbplay.hosts.factory import ConnectOptions
-from wbplay.report import fleet as fleet_report
 from wbplay.run.fleet import Progress
 from wbplay.run.fleet_review import FleetReview, HostOutcome, change_set, worst
+
+app_mod = lazy_module("wbplay.app")
+report_mod = lazy_module("wbplay.report")
 
 ForksOpt = Annotated[int, typer.Option("--forks", min=1, help="How many PCs to work on at once")]
 TimeoutPerHostOpt = Annotated[
@@ -113,6 +114,8 @@ def print_table(outcomes: list[HostOutcome], not_started: list[str]) -> None:
 def write_reports(
     outcomes: list[HostOutcome], not_started: list[str], specs: list[report_mod.ReportSpec]
 ) -> int:
+    from wbplay.report import fleet as fleet_report  # lazily: --help imports no report writer
+
     code = int(worst(o.exit_code for o in outcomes))
     if not_started:
         code = int(worst([ExitCode(code), ExitCode.INTERRUPTED]))

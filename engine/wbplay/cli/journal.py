@@ -9,16 +9,18 @@ from typing import Annotated
 import typer
 from rich.prompt import Confirm
 
-from wbplay import app as app_mod
 from wbplay.cli import render
 from wbplay.cli.common import InsecureOpt, InventoryOpt, TransportOpt, err, fail, out
 from wbplay.cli.console import ConsoleListener
+from wbplay.cli.lazy import lazy_module
 from wbplay.cli.text import plain
 from wbplay.errors import UsageError, WbplayError
 from wbplay.hosts.factory import ConnectOptions
-from wbplay.run import journal
 from wbplay.run.rollback import UndoPolicy
 from wbplay.run.rollback_run import RollbackPlan
+
+app_mod = lazy_module("wbplay.app")
+journal = lazy_module("wbplay.run.journal")
 
 
 def runs(

@@ -8,10 +8,12 @@ from typing import Annotated
 import typer
 
 from wbplay.cli.common import fail, out
+from wbplay.cli.lazy import lazy_module
 from wbplay.cli.text import plain
 from wbplay.errors import WbplayError
 from wbplay.lab.users import DEFAULT_USER
-from wbplay.sim import state as sim_state
+
+sim_state = lazy_module("wbplay.sim.state")
 
 LAB_ACCOUNT = (
     f"Without --users the lab has one account, {DEFAULT_USER.name} / {DEFAULT_USER.password}: a documented "

@@ -10,13 +10,15 @@ from typing import Annotated, Any
 
 import typer
 
-from wbplay import app as app_mod
 from wbplay.cli import render, render_library
 from wbplay.cli.common import InsecureOpt, InventoryOpt, TransportOpt, fail, out
 from wbplay.cli.console import ConsoleListener
+from wbplay.cli.lazy import lazy_module
 from wbplay.errors import ExitCode, UsageError, WbplayError
 from wbplay.hosts.factory import ConnectOptions
-from wbplay.library import scenarios as scenarios_mod
+
+app_mod = lazy_module("wbplay.app")
+scenarios_mod = lazy_module("wbplay.library.scenarios")
 
 
 def validate(

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
-from wbplay.app import ValidationResult
 from wbplay.cli.text import multiline, plain
 from wbplay.playbook import matchers
 from wbplay.playbook.model import Playbook
@@ -16,6 +15,9 @@ from wbplay.run import history
 from wbplay.run.history import RunSummary
 from wbplay.run.recorded import Skipped
 from wbplay.run.rollback_run import RollbackPlan, RollbackResult
+
+if TYPE_CHECKING:
+    from wbplay.app import ValidationResult
 
 TABLE_WIDTH = 150  # tables are wider than a default 80-column pipe; pasted output must stay readable
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.table import Table
 
 from wbplay.cli.text import multiline, plain
-from wbplay.library.scenarios import Result
-from wbplay.library.triage import ASK_FOR_ERROR_MESSAGE, TriageResult
+
+if TYPE_CHECKING:
+    from wbplay.library.scenarios import Result
+    from wbplay.library.triage import TriageResult
 
 
 def triage(console: Console, result: TriageResult) -> None:
@@ -19,6 +23,8 @@ def triage(console: Console, result: TriageResult) -> None:
     if len(result.evidence) > 5:
         console.print(f"[dim]evidence[/] ... and {len(result.evidence) - 5} more", highlight=False)
     for code in result.unknown_codes:
+        from wbplay.library.triage import ASK_FOR_ERROR_MESSAGE  # lazily: --help loads no library
+
         console.print(f"[dim]unknown[/] {plain(ASK_FOR_ERROR_MESSAGE.format(code=code))}", highlight=False)
     if not result.matches:
         console.print("No playbook in the library applies.", highlight=False)

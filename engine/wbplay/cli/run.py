@@ -11,8 +11,6 @@ import typer
 from rich.console import Console
 from rich.prompt import Confirm, Prompt
 
-from wbplay import app as app_mod
-from wbplay import report as report_mod
 from wbplay.cli import fleet
 from wbplay.cli.common import (
     ForEventOpt,
@@ -32,13 +30,17 @@ from wbplay.cli.common import (
     out,
 )
 from wbplay.cli.console import ConsoleListener, summary
+from wbplay.cli.lazy import lazy_module
 from wbplay.cli.text import multiline, plain
 from wbplay.errors import ExitCode, UsageError, WbplayError
 from wbplay.hosts.factory import ConnectOptions
 from wbplay.playbook.model import Step
 from wbplay.playbook.variables import parse_assignments
-from wbplay.run import fleet_plan
 from wbplay.run.results import RunReport
+
+app_mod = lazy_module("wbplay.app")
+report_mod = lazy_module("wbplay.report")
+fleet_plan = lazy_module("wbplay.run.fleet_plan")
 
 
 def _confirm(yes: bool) -> object:

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wbplay.hosts.base import Host
-from wbplay.hosts.sim import SimHost
-from wbplay.sim.state import resolve_state_file
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +54,10 @@ def expand(spec: str, options: ConnectOptions | None = None) -> list[str]:
 def open_host(spec: str, *, read_only: bool, options: ConnectOptions | None = None) -> Host:
     opts = options or ConnectOptions()
     if is_sim(spec):
+        # Imported here: only a sim run needs the simulator (and its schema validation).
+        from wbplay.hosts.sim import SimHost
+        from wbplay.sim.state import resolve_state_file
+
         target = spec[len("sim:") :]
         path = resolve_state_file(target)
         name = Path(target).stem if target.endswith((".yml", ".yaml")) else target

@@ -3,12 +3,13 @@
 On Windows, wbplay runs ``powershell.exe <POWERSHELL_ARGS>`` whose
 ``-EncodedCommand`` is a small bootstrap that reads the agent script and the
 request from stdin.  The lab cannot run PowerShell, so this handler checks
-that it is given exactly that: the bootstrap (decoded from ``-EncodedCommand``
-and compared to ``protocol.BOOTSTRAP``) and, on stdin, the agent script this
-wbplay ships.  It then decodes the request, runs every op through the
-simulator's executor (refusing writes in a read-only request, as the agent
-does) and prints the encoded response, exit 0.  Anything else exits 1 with a
-clear message on stderr.
+that it is given exactly that: the bootstrap (decoded from
+``-EncodedCommand`` and compared to ``protocol.BOOTSTRAP``) and, on stdin or
+(packed) in the shell's environment, the agent script this wbplay ships.  It
+then decodes the request, runs every op through the simulator's executor
+(refusing writes in a read-only request, as the agent does) and prints the
+encoded response, exit 0.  Anything else exits 1 with a clear message on
+stderr.
 
 Ops run under a lock (commands of several shells may arrive at once), and
 ``on_change`` is called after a request that ran write ops, so the caller can
@@ -28,7 +29,7 @@ from __future__ import annotations
 import base64
 import binascii
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import Any
 
@@ -102,12 +103,18 @@ class AgentHandler:
         self._protocol = protocol
         self._execute = execute
 
-    def __call__(self, argv: list[str], stdin: bytes) -> CommandOutput:
+    takes_environment = True  # the shell's environment, where the agent travels once per shell
+
+    def __call__(
+        self, argv: list[str], stdin: bytes, environment: Mapping[str, str] | None = None
+    ) -> CommandOutput:
         protocol = self._protocol
         if encoded_command(argv) != protocol.BOOTSTRAP:
             return reject_powershell(argv, stdin)
         try:
             agent_text, request_text = protocol.split_stdin(stdin)
+            if not agent_text:  # as the bootstrap: nothing before the separator, so the shell's copy
+                agent_text = protocol.unpack_agent(environment or {})
         except (WbplayError, ValueError) as e:
             return _failure(f"stdin does not hold the agent and a request: {e}")
         if _normalise(agent_text) != _normalise(protocol.agent_script()):

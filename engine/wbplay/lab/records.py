@@ -17,6 +17,7 @@ class RequestRecord:
     content_type: str  # of the request as it arrived on the socket
     encrypted: bool
     user: str | None
+    body_bytes: int = 0  # the request body's size on the wire (Content-Length): what the client uploaded
 
 
 @dataclass(frozen=True)

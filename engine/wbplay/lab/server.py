@@ -358,6 +358,7 @@ class LabServer:
             content_type=handler.headers.get("Content-Type", ""),
             encrypted=encrypted,
             user=user,
+            body_bytes=_content_length(handler.headers.get("Content-Length")),
         )
         with self._lock:
             self._log.append(record)
@@ -388,3 +389,10 @@ class LabServer:
 
 
 __all__ = ["Counters", "Interruption", "LabConfig", "LabServer", "RequestRecord"]
+
+
+def _content_length(value: str | None) -> int:
+    try:
+        return max(0, int(value or 0))
+    except ValueError:
+        return 0

@@ -305,7 +305,11 @@ class ShellManager:
     def _run_powershell(self, shell: _Shell, command: _Command, argv: list[str], stdin: bytes) -> None:
         output: CommandOutput | None = None
         try:
-            output = self.powershell(argv, stdin)
+            if getattr(self.powershell, "takes_environment", False):
+                # The process sees the shell's environment (wbplay's agent travels there once per shell).
+                output = self.powershell(argv, stdin, environment=dict(shell.environment))  # type: ignore[call-arg]
+            else:
+                output = self.powershell(argv, stdin)
         finally:
             # A crashing handler is a crashed process: the command still ends, so no client waits forever.
             # The exception itself propagates to threading.excepthook, which prints it on the lab's stderr.

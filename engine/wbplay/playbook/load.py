@@ -23,15 +23,31 @@ from wbplay.resources import playbooks_dir
 from wbplay.vocab import actions
 from wbplay.vocab.probe_fields import RECORD_FIELDS, SINGLE_VALUE_KINDS
 
+# Validated playbooks by (path, content hash), for this process: a fleet, triage or a
+# library listing loads and validates each file once.  The file is read every time,
+# so an edited playbook is never served stale.  Not on disk: a cache file would be
+# one more thing to trust, and a cold load is a few milliseconds since libyaml and
+# the by-kind schema (measured in bench/bench_startup.py).
+_CACHE: dict[tuple[str, str], Playbook] = {}
+CACHE_SIZE = 512  # entries; far above the shipped library
+
 
 def load(path: Path) -> Playbook:
-    """Read, validate and build one playbook file."""
+    """Read, validate and build one playbook file (validated once per content, per process)."""
     text, raw = read_text(path, what="playbook")
+    key = (str(path), hashlib.sha256(raw).hexdigest())
+    cached = _CACHE.get(key)
+    if cached is not None:
+        return cached
     doc = load_text(text, str(path))
     if not isinstance(doc.data, dict):
         raise doc.error("a playbook must be a YAML mapping", (), "start with id:, title:, steps:")
     validate(doc, "playbook")
-    return _build(doc, hashlib.sha256(raw).hexdigest())
+    playbook = _build(doc, key[1])
+    if len(_CACHE) >= CACHE_SIZE:
+        _CACHE.pop(next(iter(_CACHE)))  # the oldest entry
+    _CACHE[key] = playbook
+    return playbook
 
 
 def resolve(name: str, cwd: Path | None = None) -> Path:

@@ -1,20 +1,112 @@
 """JSON Schema validation that points at ``file:line:column`` and says what
-would be valid, instead of dumping jsonschema's internals."""
+would be valid, instead of dumping jsonschema's internals.
+
+Speed (issue 17): jsonschema is imported on first use (``wbplay --help`` never
+pays for it), each schema's validator is built once per process, and a
+mapping whose ``kind`` selects its argument schema (``$defs/check``,
+``$defs/action``: an ``allOf`` of ``if kind == K then ...`` branches closed by
+``unevaluatedProperties: false``) is rewritten at load time into a table the
+validator looks the kind up in (:func:`by_kind`): one schema applied instead
+of dozens of ``if`` branches tried, and ``unevaluatedProperties`` (which
+re-evaluates every branch) becomes a plain ``additionalProperties`` on the
+selected one.  The schema file is unchanged; errors say the same things.
+"""
 
 from __future__ import annotations
 
+import copy
 import difflib
 import re
-from collections.abc import Iterator
-from typing import Any
-
-import jsonschema
-from jsonschema.exceptions import ValidationError
+from collections.abc import Iterator, Mapping
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from wbplay.errors import PlaybookError
 from wbplay.playbook.yamlsafe import Document, KeyPath
 from wbplay.resources import schema
 from wbplay.safetext import bounded, quoted
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+    from jsonschema.protocols import Validator
+
+BY_KIND = "x-wbplay-by-kind"  # the keyword of the rewritten schema: kind -> that kind's schema
+
+
+def by_kind(schema_doc: Mapping[str, Any]) -> dict[str, Any]:
+    """``schema_doc`` with every kind-dispatched ``$defs`` entry rewritten as a :data:`BY_KIND` table.
+
+    Each table entry is the mapping's own ``properties`` plus that kind's
+    ``then`` (``properties``, ``required``), closed with
+    ``additionalProperties: false``.  An entry whose ``allOf`` is anything
+    else is left as it is.
+    """
+    out = copy.deepcopy(dict(schema_doc))
+    for name, part in out.get("$defs", {}).items():
+        kinds = _kind_branches(part)
+        if kinds is None:
+            continue
+        table = {
+            kind: {
+                "properties": {**part.get("properties", {}), **then.get("properties", {})},
+                "required": list(then.get("required", [])),
+                "additionalProperties": False,
+            }
+            for kind, then in kinds.items()
+        }
+        rest = {k: v for k, v in part.items() if k not in ("allOf", "unevaluatedProperties")}
+        out["$defs"][name] = {**rest, BY_KIND: table}
+    leaves = {f"#/$defs/{n}": d for n, d in out.get("$defs", {}).items() if not _refs(d)}
+    return _inline(out, leaves)  # type: ignore[no-any-return]
+
+
+INLINED = "x-wbplay-ref"  # where an inlined ``$ref`` is remembered (the hints read it)
+
+
+def _inline(part: Any, leaves: Mapping[str, Any]) -> Any:
+    """``part`` with each ``$ref`` to a ref-free ``$defs`` entry replaced by a copy of it:
+    the validator then resolves no reference for them (a lookup per use, the next cost)."""
+    if isinstance(part, list):
+        return [_inline(v, leaves) for v in part]
+    if not isinstance(part, dict):
+        return part
+    ref = part.get("$ref")
+    if isinstance(ref, str) and ref in leaves and len(part) == 1:
+        return {**copy.deepcopy(leaves[ref]), INLINED: ref}
+    return {k: _inline(v, leaves) for k, v in part.items()}
+
+
+def _kind_branches(part: Any) -> dict[str, Any] | None:
+    if not isinstance(part, dict) or part.get("unevaluatedProperties") is not False or "allOf" not in part:
+        return None
+    kinds: dict[str, Any] = {}
+    for branch in part["allOf"]:
+        cond = branch.get("if", {}) if isinstance(branch, dict) else {}
+        const = cond.get("properties", {}).get("kind", {}).get("const")
+        plain = set(branch) == {"if", "then"} and not set(cond) - {"properties", "required"}
+        if not plain or not isinstance(const, str) or set(cond["properties"]) != {"kind"} or const in kinds:
+            return None
+        kinds[const] = branch["then"]
+    return kinds
+
+
+def _apply_by_kind(validator: Any, table: Mapping[str, Any], instance: Any, schema: Any) -> Iterator[Any]:
+    if not isinstance(instance, dict):
+        return
+    kind = instance.get("kind")
+    chosen = table.get(kind) if isinstance(kind, str) else None
+    if chosen is not None:  # an unknown kind is the enum's error, reported on its own
+        yield from validator.descend(instance, chosen)
+
+
+@cache
+def _validator(schema_name: str) -> Validator:
+    """The validator of a shipped schema, built once per process."""
+    import jsonschema  # deferred: the heaviest import of a playbook load, and only validation needs it
+
+    cls = jsonschema.validators.extend(jsonschema.Draft202012Validator, {BY_KIND: _apply_by_kind})
+    return cls(by_kind(schema(schema_name)))  # type: ignore[no-any-return]
+
 
 _UNEXPECTED = re.compile(r"'(.+)' (?:was|were) unexpected")
 
@@ -49,7 +141,7 @@ def _deepest(error: ValidationError) -> ValidationError:
 
 
 def _allowed_keys(error: ValidationError) -> list[str]:
-    keys: set[str] = set(error.schema.get("properties", {}))
+    keys: set[str] = set(error.schema.get("properties", {}))  # the selected kind's, in a by-kind table
     for branch in error.schema.get("allOf", []):
         kind = branch.get("if", {}).get("properties", {}).get("kind", {}).get("const")
         if kind is not None and isinstance(error.instance, dict) and error.instance.get("kind") == kind:
@@ -110,8 +202,7 @@ def _explain(error: ValidationError) -> tuple[str, KeyPath, str]:
 def validate(doc: Document, schema_name: str, cls: type[PlaybookError] = PlaybookError) -> None:
     """Raise ``cls`` for every schema violation in ``doc`` (the most relevant one per place,
     in file order), so one ``validate`` shows all there is to fix."""
-    validator = jsonschema.Draft202012Validator(schema(schema_name))
-    errors = sorted(validator.iter_errors(doc.data), key=lambda e: _sort_key(doc, e))
+    errors = sorted(_validator(schema_name).iter_errors(doc.data), key=lambda e: _sort_key(doc, e))
     found: list[PlaybookError] = []
     seen: set[tuple[str | int, ...]] = set()
     for error in errors:
@@ -134,7 +225,8 @@ def _sort_key(doc: Document, error: ValidationError) -> tuple[int, int, int]:
 
 def _refs(schema_part: Any) -> list[str]:
     if isinstance(schema_part, dict):
-        return [str(schema_part.get("$ref", ""))] + [r for v in schema_part.values() for r in _refs(v)]
+        own = [str(schema_part[k]) for k in ("$ref", INLINED) if k in schema_part]
+        return own + [r for v in schema_part.values() for r in _refs(v)]
     if isinstance(schema_part, list):
         return [r for v in schema_part for r in _refs(v)]
     return []
@@ -142,8 +234,7 @@ def _refs(schema_part: Any) -> list[str]:
 
 def check_value(value: Any, schema_name: str) -> list[str]:
     """Schema problems of in-memory data (no file), as readable lines."""
-    validator = jsonschema.Draft202012Validator(schema(schema_name))
     return [
         f"{bounded('/'.join(map(str, e.absolute_path))) or '(top)'}: {bounded(e.message)}"
-        for e in validator.iter_errors(value)
+        for e in _validator(schema_name).iter_errors(value)
     ]

@@ -100,7 +100,8 @@ class _Apply:
         if changed:
             # Something changed since the batch read: decide on fresh facts.
             t0 = time.monotonic()
-            new = classify(ctx, b, batch_read(ctx.host, reads_for(b)), statuses)
+            # Reads only once the step's when holds (a skipped step's scan never runs).
+            new = classify(ctx, b, {}, statuses, fetch=lambda more: batch_read(ctx.host, more))
             new.duration_ms = ms_since(t0)
             if (new.status, new.observed) != (res.status, res.observed):
                 emit_check(ctx, new)

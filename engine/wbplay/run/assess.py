@@ -2,7 +2,14 @@
 
 Reads are batched (a probe may join several ops; identical reads run once).  A
 step is then skipped, ok, a finding, manual, blocked or drift, and a drift
-carries the change it would make.  The fingerprint of what a step read is what
+carries the change it would make.
+
+A step's ``when`` is decided before its reads are needed: a slow read (a
+scan that takes minutes on a real PC, ``SLOW_OPS``) of a step with a ``when``
+is left out of the batch (:func:`batched`) and made only once that ``when``
+holds (``fetch``), so a step that ends SKIPPED never runs its scan.  Fast
+reads of such steps still ride in the one batched read: skipping them would
+cost a round trip each, and they change nothing.  The fingerprint of what a step read is what
 a saved plan pins.
 """
 
@@ -10,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,9 +28,10 @@ from wbplay.run.binding import Bound, reads_for
 from wbplay.run.context import RunContext
 from wbplay.run.results import BLOCKED, DRIFT, ERROR, FINDING, MANUAL, OK, SKIPPED, Change, StepResult
 from wbplay.vocab import actions, probes
-from wbplay.vocab.ops import Op, OpResult
+from wbplay.vocab.ops import SLOW_OPS, Op, OpResult
 
 Reads = Mapping[tuple[str, str], OpResult]  # op key -> what the host answered
+Fetch = Callable[[list[Probe]], Reads]  # reads probes the batch left out
 
 
 @dataclass(slots=True)
@@ -41,6 +49,41 @@ def batch_read(host: Host, probe_list: list[Probe]) -> dict[tuple[str, str], OpR
             ops.setdefault(op.key(), op)
     results = host.read(list(ops.values()))
     return dict(zip(ops.keys(), results, strict=True))
+
+
+def is_slow(probe: Probe) -> bool:
+    return any(op.name in SLOW_OPS for op in probes.to_ops(probe))
+
+
+def batched(b: Bound, variables: Mapping[str, Any]) -> list[Probe]:
+    """What of the step's reads goes into the up-front batch: all but the slow ones of a step
+    whose ``when`` is not known to hold yet (it names host facts or earlier steps, or is false)."""
+    reads = reads_for(b)
+    when = b.step.when
+    if when is None or (_on_variables_only(when) and conditions.holds(when, variables=variables, facts={},
+                                                                        statuses={})):
+        return reads
+    return [p for p in reads if not is_slow(p)]
+
+
+def _on_variables_only(cond: Any) -> bool:
+    if isinstance(cond, list | tuple):
+        return all(_on_variables_only(c) for c in cond)
+    if not isinstance(cond, Mapping):
+        return False
+    if "var" in cond:
+        return True
+    for key in ("all", "any"):
+        if key in cond:
+            return _on_variables_only(cond[key])
+    return "not" in cond and _on_variables_only(cond["not"])
+
+
+def _complete(b: Bound, results: MutableMapping[tuple[str, str], OpResult], fetch: Fetch) -> None:
+    """Read what the step needs and ``results`` lacks (its ``when`` held)."""
+    missing = [p for p in reads_for(b) if any(op.key() not in results for op in probes.to_ops(p))]
+    if missing:
+        results.update(fetch(missing))
 
 
 def observe(probe: Probe, results: Reads) -> tuple[Any, str | None]:
@@ -65,8 +108,18 @@ def _evaluate(b: Bound, results: Reads) -> _Eval:
     return _Eval(observed, matchers.matches(b.expect, observed), before)
 
 
-def classify(ctx: RunContext, b: Bound, results: Reads, statuses: Mapping[str, str]) -> StepResult:
-    """The step's status from ``results``; ``statuses`` are the earlier steps' (for ``when``)."""
+def classify(
+    ctx: RunContext,
+    b: Bound,
+    results: MutableMapping[tuple[str, str], OpResult],
+    statuses: Mapping[str, str],
+    fetch: Fetch | None = None,
+) -> StepResult:
+    """The step's status from ``results``; ``statuses`` are the earlier steps' (for ``when``).
+
+    Reads ``results`` lacks are made through ``fetch`` (and added to
+    ``results``), only once the step's ``when`` holds.
+    """
     step = b.step
     expected = matchers.describe(b.expect)
     res = StepResult(step.id, step.title, OK, expected=expected, why=step.why)
@@ -77,6 +130,8 @@ def classify(ctx: RunContext, b: Bound, results: Reads, statuses: Mapping[str, s
         else:
             res.status, res.message = SKIPPED, "condition (when) not met"
         return res
+    if fetch is not None:
+        _complete(b, results, fetch)
     ev = _evaluate(b, results)
     res.observed = ev.observed
     if ev.error:
@@ -176,11 +231,14 @@ def _change(b: Bound, before: Any) -> Change:
 
 
 def fingerprint(b: Bound, results: Reads) -> str:
-    """A digest of everything the step read, failures included."""
-    seen = []
+    """A digest of everything the step read, failures included (a read not made, as such)."""
+    seen: list[list[Any]] = []
     for probe in reads_for(b):
         op = probes.to_op(probe)
-        r = results[op.key()]
+        r = results.get(op.key())
+        if r is None:  # skipped by its when before a slow read was made
+            seen.append([op.name, dict(op.args), "not read"])
+            continue
         seen.append([op.name, dict(op.args), r.ok, r.value, r.error.code if r.error else None])
     return digest(seen)
 

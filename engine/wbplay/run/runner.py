@@ -27,8 +27,8 @@ from wbplay.hosts.base import Host
 from wbplay.playbook.model import Playbook, Probe, Risk
 from wbplay.run import identity, planguard, verdict
 from wbplay.run.apply import apply_changes
-from wbplay.run.assess import batch_read, classify, digest, emit_check, fingerprint
-from wbplay.run.binding import bind, reads_for
+from wbplay.run.assess import batch_read, batched, classify, digest, emit_check, fingerprint
+from wbplay.run.binding import bind
 from wbplay.run.context import RunContext, ms_since
 from wbplay.run.journal import Journal, now_iso
 from wbplay.run.options import AskManual, Confirm, Listener, Options
@@ -182,7 +182,7 @@ class Runner:
         if writes:
             wanted.append(_SESSION)  # a playbook that writes needs an elevated admin: checked up front
         for b in self.bound:
-            wanted += reads_for(b)
+            wanted += batched(b, ctx.variables)  # a slow scan waits for its when (assess.py)
         t0 = time.monotonic()
         results = batch_read(ctx.host, wanted)
         if writes:
@@ -196,7 +196,7 @@ class Runner:
         planned: dict[str, str] = {}
         for b in self.bound:
             t0 = time.monotonic()
-            result = classify(ctx, b, results, planned)
+            result = classify(ctx, b, results, planned, fetch=lambda more: batch_read(ctx.host, more))
             result.fingerprint = fingerprint(b, results)
             result.duration_ms = ms_since(t0)
             planned[b.step.id] = FIXED if result.status == DRIFT else result.status
@@ -205,8 +205,8 @@ class Runner:
 
     @contextmanager
     def _sigint_deferred(self) -> Iterator[None]:
-        """Ctrl-C during a change finishes that change, then rolls back cleanly; during a wait
-        (``RunContext.interruptible``: a prompt, a restart) it stops the wait at once."""
+        """Ctrl-C (or SIGTERM) during a change finishes that change, then rolls back cleanly; during
+        a wait (``RunContext.interruptible``: a prompt, a restart) it stops the wait at once."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
@@ -216,11 +216,12 @@ class Runner:
             if self.ctx.waiting:
                 raise KeyboardInterrupt
 
-        previous = signal.signal(signal.SIGINT, handler)
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             yield
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for sig, old in previous.items():
+                signal.signal(sig, old)
 
 
 # Preconditions are the runner's, not a step's: every playbook that writes gets them, before

@@ -103,13 +103,13 @@ class WinRMHost(Host):
         self._session.close()
 
     def _read(self, ops: Sequence[Op]) -> list[OpResult]:
-        payload = build_stdin(list(ops), mode="read")
+        payload = build_stdin(list(ops), mode="read", with_agent=False)
         raw = self._execute(payload, write=None, deadline=deadline_for(ops, self.read_deadline))
         self._raw(raw.stdout, raw.stderr, raw.exit_code)
         return interpret(raw, len(ops), where=self.name)
 
     def _apply(self, op: Op) -> OpResult:
-        payload = build_stdin([op], mode="write")
+        payload = build_stdin([op], mode="write", with_agent=False)
         raw = self._execute(payload, write=op, deadline=deadline_for([op], self.write_deadline))
         return interpret(raw, 1, where=self.name)[0]
 

@@ -1,7 +1,8 @@
 """One connection and the WinRS shell reused on it: run the agent, feed its stdin, collect its output.
 
 * the shell is opened on first use with ``WINRS_CODEPAGE=65001`` and
-  ``WINRS_NOPROFILE``;
+  ``WINRS_NOPROFILE``, and the agent (packed) in its environment: it travels
+  once per shell, and each run's stdin holds only the request;
 * each agent run is ONE command: the fixed bootstrap is the only thing on the
   command line, the payload goes over stdin in ``Send`` chunks well under the
   PC's envelope limit (``MaxEnvelopeSizekb``, 150 KiB on old hosts);
@@ -17,14 +18,17 @@ connection or shell is the host's decision, not this module's.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from winrm.exceptions import WinRMOperationTimeoutError
 from winrm.protocol import Protocol
 
-from wbplay.agent.protocol import POWERSHELL_ARGS, OutputLines
+from wbplay.agent.protocol import POWERSHELL_ARGS, OutputLines, packed_agent
 from wbplay.errors import HostError
 from wbplay.hosts.agent_runner import RawOutput, chunks
 from wbplay.hosts.credentials import Credentials
@@ -37,6 +41,31 @@ T = TypeVar("T")
 
 STDIN_CHUNK = 100_000  # bytes per Send; base64 makes it ~133 KB, under the 150 KiB envelope of old hosts
 CODEPAGE_UTF8 = 65001
+
+
+@contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait until the block is done, then interrupt (KeyboardInterrupt).
+
+    For short requests whose answer must not be lost: Create (the ShellId is
+    what Delete needs) and Delete itself.  Only the main thread gets signals.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+
+    def hold(signum: int, frame: object) -> None:
+        held.append(signum)
+
+    previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if held:
+        raise KeyboardInterrupt
 
 
 @dataclass
@@ -81,6 +110,7 @@ class WinRSSession:
         self._protocol: Protocol | None = None
         self._shell_id: str | None = None
         self._connected_once = False
+        self._interrupted = False  # a request was cut off by Ctrl-C/SIGTERM: this connection is unusable
 
     @property
     def name(self) -> str:
@@ -91,22 +121,56 @@ class WinRSSession:
         if self._protocol is None:
             self._protocol = self._connect()
         if self._shell_id is None:
-            self._shell_id = self.call(self._protocol.open_shell, codepage=CODEPAGE_UTF8, noprofile=True)
+            # The agent travels here, once per shell, not with every run (agent/bootstrap.py).
+            # Ctrl-C or SIGTERM waits for Create's answer: without the ShellId the shell
+            # could not be deleted, and would stay open on the PC until its IdleTimeout.
+            with interrupts_held():
+                self._shell_id = self.call(
+                    self._protocol.open_shell, codepage=CODEPAGE_UTF8, noprofile=True, env_vars=packed_agent()
+                )
             self.counters.shells_opened += 1
             self._connected_once = True
         return self._protocol, self._shell_id
 
     def close(self) -> None:
-        protocol, shell_id = self._protocol, self._shell_id
+        """Delete the open shell (Windows allows 30 per user), on a new connection if need be.
+
+        After an interrupted request the connection's security context is gone
+        (a Delete sealed with its keys is refused), so the Delete goes out on a
+        new ``Protocol``: new TCP connection, new authentication.
+        """
+        protocol, shell_id, interrupted = self._protocol, self._shell_id, self._interrupted
         self._protocol = self._shell_id = None
+        self._interrupted = False
         if protocol is None:
             return
-        if shell_id is not None:
-            try:
-                self.call(protocol.close_shell, shell_id, close_session=True)
-            except HostError as e:  # the shell dies with its IdleTimeout anyway
-                log.debug("closing the shell on %s failed: %s", self.name, e)
-        protocol.transport.close_session()
+        try:
+            if shell_id is not None and (interrupted or not self._delete(protocol, shell_id)):
+                self._delete_on_new_connection(shell_id)
+        finally:
+            protocol.transport.close_session()
+
+    def _delete(self, protocol: Protocol, shell_id: str) -> bool:
+        try:
+            self.call(protocol.close_shell, shell_id, close_session=False)
+        except HostError as e:
+            log.debug("deleting the shell on %s failed: %s; trying a new connection", self.name, e)
+            return False
+        return True
+
+    def _delete_on_new_connection(self, shell_id: str) -> None:
+        try:
+            fresh = self._connect()
+        except HostError as e:
+            log.warning("%s: could not reconnect to delete shell %s: %s", self.name, shell_id, e)
+            return
+        try:
+            with interrupts_held():  # a second Ctrl-C must not leave this Delete half-sent
+                self.call(fresh.close_shell, shell_id, close_session=False)
+        except HostError as e:  # it dies with its IdleTimeout anyway
+            log.warning("%s: could not delete shell %s: %s", self.name, shell_id, e)
+        finally:
+            fresh.transport.close_session()
 
     def forget_shell(self) -> None:
         """Open a new shell next time (the old one expired or hit a quota)."""
@@ -176,6 +240,9 @@ class WinRSSession:
             return fn(*args, **kwargs)
         except WinRMOperationTimeoutError:
             raise  # not a failure: the caller's Receive loop asks again
+        except KeyboardInterrupt:
+            self._interrupted = True  # possibly mid-request: close() deletes the shell on a new connection
+            raise
         except WINRM_FAILURES as e:
             failure = translate(
                 e,
