@@ -42,7 +42,7 @@ def test_dry_run_then_run_then_rollback(state_file) -> None:
     log = invoke("log", run_id)
     assert "change.intent" in log.output and "wbengine-not-disabled" in log.output
 
-    back = invoke("rollback", run_id)
+    back = invoke("rollback", run_id, "--yes")
     assert back.exit_code == 0, back.output
     assert read_state(state) == original
 

@@ -87,7 +87,7 @@ def test_dry_run_run_and_rollback_over_winrm(lab_pc42: Lab) -> None:
     assert sealed and all(r.encrypted for r in sealed)
 
     run_id = done.output.split("runs/")[1].split(".jsonl")[0]
-    back = invoke("rollback", run_id)
+    back = invoke("rollback", run_id, "--yes")
     assert back.exit_code == 0, back.output
     assert read_state(lab_pc42.state) == original
 
@@ -244,7 +244,7 @@ def test_sigkill_mid_change_then_rollback_restores_exactly(lab_pc42: Lab, wbplay
     assert len(runs) == 1
     assert '"run.end"' not in runs[0].read_text()  # it really died mid-run
 
-    r = invoke("rollback", runs[0].stem)
+    r = invoke("rollback", runs[0].stem, "--yes")
     assert r.exit_code == 0, r.output
     assert "Could not confirm" not in r.output
     assert read_state(lab_pc42.state) == original

@@ -70,18 +70,61 @@ def _ok_informational_findings_after_a_repair(state_file, **_: object):
     return r
 
 
-def _ok_rollback_of_a_restart(state_file, wbplay_home: Path, **_: object):
+# A run whose only change is a restart (chkdsk was already scheduled by someone else).
+RESTART_ONLY = """\
+schema_version: 1
+id: t-restart-only
+title: "Restart so that the chkdsk already scheduled on C: runs"
+description: For the exit-code table.
+applies_to: {os: [windows-7]}
+references: ["test"]
+vars:
+  allow_restart: {type: boolean, description: consent to restart, default: false}
+steps:
+  - id: restart
+    title: No chkdsk waits for a restart on C
+    why: a test step for the exit-code table
+    check: {kind: chkdsk.scheduled, volume: "C:"}
+    expect: {equals: false}
+    remedy: {kind: host.reboot, reason: "run the scheduled chkdsk"}
+    opt_in: allow_restart
+"""
+
+
+def _ok_rollback_of_a_restart(state_file, tmp_path: Path, wbplay_home: Path, **_: object):
+    state = state_file("pc42-io-errors")
+    text = state.read_text(encoding="utf-8")
+    scheduled = text.replace("  letter: 'C:'\n", "  letter: 'C:'\n  chkdsk_scheduled: r\n", 1)
+    state.write_text(scheduled, encoding="utf-8")
+    pb = tmp_path / "t-restart-only.yml"
+    pb.write_text(RESTART_ONLY, encoding="utf-8")
+    consent = ("--yes", "--allow", "restart", "--reboot-poll", "0")
+    ran = invoke("run", str(pb), "--host", f"sim:{state}", *consent)
+    assert "restart" in ran.output and "change.intent" in _last_journal(wbplay_home), ran.output
+    r = invoke("rollback", _last_run_id(wbplay_home))
+    assert "restart" in r.output and "leaves nothing to restore" in r.output, r.output
+    return r
+
+
+def _attention_rollback_of_a_chkdsk_pass(state_file, wbplay_home: Path, **_: object):
+    # chkdsk /r ran at the restart: it is listed as having run, never as undone or not applied.
     one_pass = ("--var", "allow_chkdsk_r=true", "--var", "max_passes=1", "--reboot-poll", "0")
     invoke("run", "fix-0x8007045d", "--host", f"sim:{state_file('pc42-io-errors')}", "--yes", *one_pass)
     r = invoke("rollback", _last_run_id(wbplay_home))
-    assert "note: source-pass-1-restart: the restart at" in r.output, r.output
+    schedule = next(x for x in r.output.splitlines() if "source-pass-1-schedule" in x)
+    assert "ran at" in schedule and "cannot be undone" in schedule, r.output
+    assert "leaves nothing to restore" in r.output, r.output
     return r
+
+
+def _last_journal(home: Path) -> str:
+    return sorted((home / "runs").glob("*.jsonl"))[-1].read_text(encoding="utf-8")
 
 
 def _ok_rollback_twice(state_file, wbplay_home: Path, **_: object):
     invoke("run", "fix-0x80070422", "--host", f"sim:{state_file('pc42')}", "--yes")
     run_id = _last_run_id(wbplay_home)
-    assert invoke("rollback", run_id).exit_code == 0
+    assert invoke("rollback", run_id, "--yes").exit_code == 0
     r = invoke("rollback", run_id)
     assert "was already rolled back" in r.output, r.output
     return r
@@ -142,6 +185,7 @@ TABLE: list[tuple[ExitCode, Case]] = [
     (ExitCode.ROLLED_BACK, _rolled_back),
     (ExitCode.CONNECTION, _connection),
     (ExitCode.NEEDS_ATTENTION, _needs_attention_not_admin),
+    (ExitCode.NEEDS_ATTENTION, _attention_rollback_of_a_chkdsk_pass),
     (ExitCode.NO_CAUSE, _no_cause),
     (ExitCode.INTERRUPTED, _interrupted),
 ]

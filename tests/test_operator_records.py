@@ -102,9 +102,10 @@ def test_writing_a_users_state_file_keeps_its_comments_and_mode(state_file) -> N
 
 
 def test_docs_cited_by_the_playbooks_ship_with_them() -> None:
-    """A `why` may cite docs/NAME.md §N only if that file ships (wheel: wbplay/_data/docs) and has §N."""
+    """A `why` may cite docs/NAME.md §N only if that file ships beside the playbooks (playbooks/docs/,
+    in the wheel wbplay/_data/playbooks/docs/) and has §N."""
     pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
-    assert '"docs" = "wbplay/_data/docs"' in pyproject
+    assert '"playbooks" = "wbplay/_data/playbooks"' in pyproject
     cited: dict[str, set[str]] = {}
     for book in sorted(playbooks_dir().glob("*.yml")):
         text = book.read_text(encoding="utf-8")

@@ -15,7 +15,7 @@ from wbplay.errors import ExitCode, ReadOnlyHostError
 from wbplay.hosts.factory import ConnectOptions
 from wbplay.hosts.sim import SimHost
 from wbplay.playbook import load as playbook
-from wbplay.run import journal
+from wbplay.run import identity, journal
 from wbplay.run.journal import Journal
 from wbplay.run.options import Options
 from wbplay.run.runner import Runner
@@ -143,13 +143,17 @@ def test_failure_at_step_k_rolls_back_to_exactly_the_prior_state(state_file, k: 
     report, _path, rec = run(state, dry_run=False, fail_write=k)
     assert report.exit_code == ExitCode.ROLLED_BACK
     assert read_state(state) == original
-    assert len(report.rolled_back) == k  # the k-1 applied changes and the failed one (confirmed not applied)
     assert not report.rollback_failed
     undone = [f["step"] for n, f in rec.events if n == "undo.verify" and f["ok"]]
     assert len(undone) == k - 1
     # newest first
     intents = [f["step"] for n, f in rec.events if n == "change.intent"]
     assert undone == list(reversed(intents[: k - 1]))
+    # The change that failed before it was applied is confirmed as such, never listed as rolled back.
+    assert report.rolled_back == undone
+    assert intents[k - 1] not in report.rolled_back
+    skip = next(f for n, f in rec.events if n == "undo.skip" and f["step"] == intents[k - 1])
+    assert "failed before it was applied" in skip["reason"]
 
 
 def test_no_rollback_leaves_changes_and_says_so(state_file) -> None:
@@ -209,6 +213,7 @@ def test_rollback_of_a_run_killed_between_intent_and_write(state_file, tmp_path:
     j.append(
         "run.start", playbook={"id": "fix-0x80070422"}, host="sim", host_spec=f"sim:{state}", mode="apply"
     )
+    j.append("host.identity", **identity.read(SimHost(state, read_only=True))[0].to_record())
     j.append(
         "change.intent",
         step="wbengine-not-disabled",

@@ -168,7 +168,7 @@ def test_apply_log_rollback_and_triage_show_values_escaped(hostile) -> None:
     log = invoke("log", run_id)
     assert log.exit_code == 0
     assert_shown_escaped(log.output, where="log")
-    back = invoke("rollback", run_id)
+    back = invoke("rollback", run_id, "--yes")
     assert back.exit_code == 0, back.output
     assert read_state(state)["registry"]["HKLM\\SOFTWARE\\Contoso"]["Note"]["value"] == HOSTILE
     assert not [c for c in back.output if c != "\n" and is_hidden(c)]

@@ -30,8 +30,9 @@ def schemas_dir() -> Path:
 
 
 def docs_dir() -> Path:
-    """The notes the playbooks cite (``docs/domain.md``)."""
-    return _data_dir("docs")
+    """The notes the playbooks cite (``docs/domain.md``): beside them, so a ``docs/…``
+    citation resolves from the playbook's own folder, in a checkout and in the wheel."""
+    return playbooks_dir() / "docs"
 
 
 def states_dir() -> Path:

@@ -34,6 +34,9 @@ _STYLE = {
     "UNDO": "cyan",
     "UNDONE": "green",
     "KEPT": "dim",
+    "CONFLICT": "red",
+    "CONSENT": "magenta",
+    "RAN": "dim",
     "VERIFY": "green",
     "WAIT": "cyan",
     "BACK": "green",
@@ -247,6 +250,12 @@ class ConsoleListener:
 
     def _on_undo_skip(self, f: Mapping[str, Any]) -> None:
         self._line("KEPT", f["step"], f["reason"])
+
+    def _on_undo_left(self, f: Mapping[str, Any]) -> None:
+        self._line("CONFLICT" if f["reason"] == "conflict" else "CONSENT", f["step"], f["detail"])
+
+    def _on_undo_irreversible(self, f: Mapping[str, Any]) -> None:
+        self._line("RAN", f["step"], f["note"])
 
     def _on_undo_failed(self, f: Mapping[str, Any]) -> None:
         self._line("FAILED", f["step"], f"undo failed: {f['error']}")

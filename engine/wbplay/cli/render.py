@@ -1,4 +1,4 @@
-"""Tables and text for the commands that are not a run: list, show, validate, runs, log."""
+"""Tables and text for the commands that are not a run: list, show, validate, runs, log, rollback."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from wbplay.app import ValidationResult
 from wbplay.cli.text import multiline, plain
 from wbplay.playbook import matchers
 from wbplay.playbook.model import Playbook
-from wbplay.run.journal import RunSummary
+from wbplay.run import history
+from wbplay.run.history import RunSummary
+from wbplay.run.recorded import Skipped
+from wbplay.run.rollback_run import RollbackPlan, RollbackResult
 
 TABLE_WIDTH = 150  # tables are wider than a default 80-column pipe; pasted output must stay readable
 
@@ -94,12 +97,28 @@ def validation(console: Console, results: Sequence[ValidationResult]) -> None:
 
 
 def runs(console: Console, items: Sequence[RunSummary]) -> None:
-    table = Table(title="wbplay runs")
-    for col in ("run", "started", "playbook", "host", "mode", "outcome"):
-        table.add_column(col)
+    """One line per run, newest first, ids in full: pasteable into `wbplay rollback`."""
+    if not items:
+        console.print("no runs recorded (journals live in $WBPLAY_HOME/runs)", highlight=False)
+        return
     for r in items:
-        table.add_row(*(plain(v) for v in (r.run_id, r.started, r.playbook, r.host, r.mode, r.outcome)))
-    _print_table(console, table)
+        damaged = f"  [yellow]({r.damaged} damaged line(s))[/]" if r.damaged else ""
+        console.print(
+            f"{plain(r.run_id)}  {plain(r.started)}  {plain(r.playbook)}  {plain(r.host)}  {plain(r.mode)}  "
+            f"{plain(r.status)}{damaged}",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def pruned(console: Console, result: history.Pruned) -> None:
+    for r in result.deleted:
+        console.print(f"deleted {plain(r.run_id)} (last record {plain(r.last_activity)})", highlight=False)
+    for r in result.kept:
+        console.print(f"[yellow]kept[/]    {plain(r.run_id)}: {plain(r.why_kept)}", highlight=False)
+    console.print(
+        f"{len(result.deleted)} journal(s) deleted, {len(result.kept)} old one(s) kept", highlight=False
+    )
 
 
 def log(console: Console, records: Sequence[dict[str, Any]]) -> None:
@@ -110,3 +129,70 @@ def log(console: Console, records: Sequence[dict[str, Any]]) -> None:
         console.print(
             f"{plain(r['ts'])}  {plain(r['event']):<16} {plain(step):<24} {plain(text)}", highlight=False
         )
+
+
+_DECISION = {
+    "undo": ("UNDO", "cyan", "would change {detail}"),
+    "not-applied": ("KEEP", "dim", "nothing to undo: {detail}"),
+    "ran": ("RAN", "dim", "{detail}"),
+    "irreversible": ("RAN", "red", "{detail}"),
+    "conflict": ("CONFLICT", "red", "{detail}"),
+    "needs-consent": ("CONSENT", "magenta", "{detail}"),
+    "unconfirmed": ("UNKNOWN", "red", "{detail}"),
+    "failed": ("FAILED", "red", "{detail}"),
+    "undone": ("UNDONE", "green", "{detail}"),
+}
+
+
+def _entry(console: Console, status: str, step: str, detail: str) -> None:
+    label, style, text = _DECISION.get(status, (status.upper(), "", "{detail}"))
+    console.print(
+        f" [{style}]{label:<8}[/] {plain(step):<24} {plain(text.format(detail=detail))}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def rollback_plan(console: Console, plan: RollbackPlan) -> None:
+    """What a rollback would do, newest change first, and every journal line it skipped."""
+    console.print(
+        f"[bold]Rollback of {plain(plan.run_id)}[/] on {plain(plan.pc.describe())}  "
+        f"[dim]{plain(str(plan.journal))}[/]",
+        highlight=False,
+    )
+    for d in plan.decisions:
+        _entry(console, d.status, d.step_id, d.detail)
+    _skipped(console, plan.skipped)
+
+
+def _skipped(console: Console, skipped: Sequence[Skipped]) -> None:
+    for s in skipped:
+        style = "red" if s.hides_change else "dim"
+        console.print(f" [{style}]{'SKIPPED':<8}[/] {plain(s.describe())}", highlight=False, soft_wrap=True)
+
+
+_SUMMARY = {
+    "undone": "undone",
+    "not-applied": "not applied",
+    "ran": "ran (nothing to restore)",
+    "irreversible": "ran (cannot be undone)",
+    "conflict": "conflict (left)",
+    "needs-consent": "needs consent (left)",
+    "failed": "failed",
+    "unconfirmed": "unconfirmed",
+}
+
+
+def rollback_result(console: Console, result: RollbackResult, *, plan_shown: bool) -> None:
+    """The closing lines of a rollback (each undo was shown as it happened)."""
+    if result.applied:
+        counts: dict[str, int] = {}
+        for o in result.outcomes:
+            counts[o.status] = counts.get(o.status, 0) + 1
+        parts = [f"{n} {_SUMMARY.get(status, status)}" for status, n in counts.items()]
+        console.print(f"[bold]Summary[/]  {' · '.join(parts) or 'nothing to undo'}", highlight=False)
+    if not plan_shown:
+        _skipped(console, result.skipped)
+    code = int(result.exit_code)
+    console.print(f"  Journal: {plain(str(result.journal))}", style="dim", highlight=False)
+    console.print(f"  Exit {code}: {plain(result.message)}", highlight=False)

@@ -59,6 +59,11 @@ class Host(ABC):
         """Release the connection, if the host holds one."""
 
     @property
+    def user(self) -> str | None:
+        """The account wbplay logs on as, when it is not the local one (WinRM); never a password."""
+        return None
+
+    @property
     def identity(self) -> str:
         """A stable description of which PC this is, for journals and plans."""
         return self.name

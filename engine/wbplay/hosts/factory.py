@@ -21,6 +21,7 @@ class ConnectOptions:
     transport: str | None = None
     insecure_skip_tls_verify: bool = False
     fail_write: int | None = None  # tests only: inject a failure at the n-th write (sim)
+    username: str | None = None  # WinRM: log on as this user (rollback: the one the journal names)
 
 
 def is_sim(spec: str) -> bool:

@@ -342,7 +342,9 @@ def run_scenario(sf: ScenarioFile, sc: Mapping[str, Any]) -> Result:
 def _rollback(work: Path, runs: Path, run_id: str, original: Mapping[str, Any]) -> list[str]:
     changes = rollback.from_journal(journal_mod.read(run_id, runs))
     with SimHost(work, read_only=False) as host:
-        outcomes = rollback.undo(host, changes, lambda *_a, **_k: None)
+        # "restores" means: with the operator's consent to undos that are themselves irreversible.
+        consent = rollback.UndoPolicy(allow_all=True)
+        outcomes = rollback.undo(host, changes, lambda *_a, **_k: None, consent)
     problems = [
         f"rollback: {o.step_id} {o.status}: {o.detail}"
         for o in outcomes

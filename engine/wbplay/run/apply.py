@@ -8,6 +8,7 @@ applied changes in reverse order, unless the run or the step says not to.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -19,8 +20,10 @@ from wbplay.run import rollback, verdict
 from wbplay.run.assess import batch_read, classify, emit_check, observe
 from wbplay.run.binding import Bound, reads_for
 from wbplay.run.context import RunContext, ms_since
+from wbplay.run.journal import now_iso
 from wbplay.run.options import AskManual
 from wbplay.run.reboot import answers, reboot
+from wbplay.run.recorded import MISSING
 from wbplay.run.results import DRIFT, FAILED, FINDING, FIXED, MANUAL, ROLLED_BACK, RunReport, StepResult
 from wbplay.vocab import actions
 
@@ -143,7 +146,7 @@ class _Apply:
         )
         if not done:
             return res
-        observed, error, ok = self._verify(b)
+        observed, error, ok, _ = self._verify(b)
         expected = matchers.describe(b.verify_expect)
         ctx.emit("step.verify", step=b.step.id, observed=observed, expected=expected, ok=ok, error=error)
         res.observed, res.verified = observed, ok
@@ -180,9 +183,12 @@ class _Apply:
             res.status = FAILED
             res.error = f"{err.message} ({err.hresult})" if err else "the change failed"
             ctx.emit("change.failed", step=b.step.id, error=res.error, ms=ms_since(t0))
-            return res, recorded  # may have partly landed: rollback re-reads to find out
+            # It may have partly landed: rollback re-reads to find out.
+            return res, dataclasses.replace(recorded, failed=res.error)
         ctx.emit("change.done", step=b.step.id, ms=ms_since(t0))
-        observed, error, ok = self._verify(b)
+        done_at = now_iso()
+        observed, error, ok, after = self._verify(b, also=b.before_probe)
+        # `after`: what the before-probe reads now, so a rollback can tell if anyone changed it since.
         ctx.emit(
             "step.verify",
             step=b.step.id,
@@ -191,7 +197,9 @@ class _Apply:
             ok=ok,
             error=error,
             ms=ms_since(t0),
+            **({} if after is MISSING else {"after": after}),
         )
+        recorded = dataclasses.replace(recorded, done=done_at, after=after)
         res.verified = ok
         res.duration_ms = ms_since(t0)
         if ok:
@@ -204,11 +212,16 @@ class _Apply:
             )
         return res, recorded
 
-    def _verify(self, b: Bound) -> tuple[Any, str | None, bool]:
-        """A fresh read of the step's verify probe: (observed, error, matches the expectation)."""
-        fresh = batch_read(self.ctx.host, [b.verify_probe])
+    def _verify(self, b: Bound, also: Probe | None = None) -> tuple[Any, str | None, bool, Any]:
+        """A fresh read of the step's verify probe: (observed, error, matches the expectation, and the
+        value of ``also`` read in the same batch, or MISSING)."""
+        fresh = batch_read(self.ctx.host, [b.verify_probe] + ([also] if also is not None else []))
         observed, error = observe(b.verify_probe, fresh)
-        return observed, error, error is None and matchers.matches(b.verify_expect, observed)
+        after: Any = MISSING
+        if also is not None:
+            value, also_error = observe(also, fresh)
+            after = MISSING if also_error else value
+        return observed, error, error is None and matchers.matches(b.verify_expect, observed), after
 
     # -- undo -----------------------------------------------------------------------------
     def _stop(self, failed: Step | None) -> None:
@@ -239,14 +252,17 @@ class _Apply:
     def _roll_back(self) -> None:
         ctx, report, by_id = self.ctx, self.report, self.by_id
         ctx.emit("rollback.start", changes=[c.step_id for c in self.applied])
-        outcomes = rollback.undo(ctx.host, self.applied, ctx.emit)
+        # An undo that is itself irreversible runs only for steps the operator named with --allow.
+        policy = rollback.UndoPolicy(allow=ctx.options.allow, run_id=ctx.journal.run_id)
+        outcomes = rollback.undo(ctx.host, self.applied, ctx.emit, policy)
         for o in outcomes:
-            if o.status in ("undone", "not-applied"):
+            if o.status == "undone":
                 report.rolled_back.append(o.step_id)
                 if by_id[o.step_id].status == FIXED:
                     by_id[o.step_id].status = ROLLED_BACK
-            else:
+            elif o.status in rollback.ATTENTION:
                 report.rollback_failed.append(o.step_id)
+            # "not-applied" (it never landed) and "ran" (a restart) are neither undone nor failed.
         self._sync_report()
         ctx.emit("rollback.end", undone=report.rolled_back, failed=report.rollback_failed)
 

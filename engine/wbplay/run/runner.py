@@ -25,7 +25,7 @@ from typing import Any
 from wbplay.errors import ExitCode, HostError, PlanError, UsageError
 from wbplay.hosts.base import Host
 from wbplay.playbook.model import Playbook, Probe, Risk
-from wbplay.run import planguard, verdict
+from wbplay.run import identity, planguard, verdict
 from wbplay.run.apply import apply_changes
 from wbplay.run.assess import batch_read, classify, digest, emit_check, fingerprint
 from wbplay.run.binding import bind, reads_for
@@ -177,7 +177,7 @@ class Runner:
     # -- phase 1: assess every step from one batched read ---------------------------------
     def _assess(self, report: RunReport) -> None:
         ctx = self.ctx
-        wanted: list[Probe] = [Probe("os.info", {})]
+        wanted: list[Probe] = [Probe("os.info", {}), identity.GUID_PROBE]  # the same batch: no extra trip
         writes = any(b.remedy is not None and b.remedy.kind != "manual" for b in self.bound)
         if writes:
             wanted.append(_SESSION)  # a playbook that writes needs an elevated admin: checked up front
@@ -191,6 +191,8 @@ class Runner:
         report.facts = dict(ctx.facts)
         report.facts_fingerprint = digest(ctx.facts)
         ctx.emit("host.facts", facts=ctx.facts, reads=len(results), ms=ms_since(t0))
+        # Which PC this is, for `wbplay rollback` to check before it writes anything back.
+        ctx.emit("host.identity", **identity.from_reads(results).to_record(), user=ctx.host.user)
         planned: dict[str, str] = {}
         for b in self.bound:
             t0 = time.monotonic()

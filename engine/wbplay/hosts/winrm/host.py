@@ -24,6 +24,7 @@ IdleTimeout.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -84,6 +85,10 @@ class WinRMHost(Host):
         )
 
     # -- Host contract --------------------------------------------------------------
+    @property
+    def user(self) -> str | None:
+        return username_for(self.target, self._credentials)
+
     @property
     def identity(self) -> str:
         user = username_for(self.target, self._credentials)
@@ -193,4 +198,8 @@ def open_winrm_host(spec: str, *, read_only: bool, options: Any = None) -> WinRM
         raise UsageError(
             f"--host {spec} names {len(targets)} hosts ({names}); this command takes one host at a time"
         )
-    return WinRMHost(targets[0], read_only=read_only)
+    target = targets[0]
+    username = getattr(options, "username", None)
+    if username:
+        target = dataclasses.replace(target, username=username)
+    return WinRMHost(target, read_only=read_only)
