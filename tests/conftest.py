@@ -33,3 +33,14 @@ def state_file(tmp_path: Path):
         return dst
 
     return make
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The recovery sweep's figures (test_recovery_sweep.py), when it ran."""
+    import faultsweep
+
+    lines = faultsweep.summary_lines()
+    if lines:
+        terminalreporter.section("recovery sweep: every kill point")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -31,6 +31,9 @@ HANDLERS: dict[str, tuple[str, ...]] = {
     "shadowstorage.list": ("Get-WbShadowStorageList", "ConvertTo-WbVolumeRef"),
     "backup.catalog": ("Get-WbBackupCatalog",),
     "session.info": ("Get-WbSessionInfo",),
+    "session.interactive": ("Get-WbInteractiveSessions",),
+    "user.libraries": ("Get-WbUserLibraries",),
+    "service.policy": ("Get-WbServicePolicy",),
     "agent.environment": ("Get-WbAgentEnvironment",),
     "user.shell_folders": ("Get-WbShellFolders",),
     "printer.list": ("Get-WbPrinters",),
@@ -41,10 +44,12 @@ HANDLERS: dict[str, tuple[str, ...]] = {
     "fsutil.ntfsinfo": ("Get-WbCommandRead",),
     "vssadmin.list_writers": ("Get-WbCommandRead",),
     "vssadmin.list_shadowstorage": ("Get-WbCommandRead",),
+    "vssadmin.list_providers": ("Get-WbCommandRead",),
     "wbadmin.get_versions": ("Get-WbCommandRead",),
     "reagentc.info": ("Get-WbCommandRead",),
     "sfc.verifyonly": ("Get-WbCommandRead",),
     "cbs.sr_lines": ("Get-WbCbsLines",),
+    "dism.scanhealth": ("Get-WbCommandRead",),
 }
 # Objects whose keys are data (value names, event fields), not shape.
 DYNAMIC = {"folders", "fields", "values"}

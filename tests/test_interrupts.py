@@ -22,6 +22,9 @@ from wbplay.lab.serve import build_lab
 from wbplay.lab.users import DEFAULT_USER
 from wbplay.sim.state import load_host_model
 
+# fix-0x81000031 touches Windows RE only once a repair disc exists (KB975692 step 2; issue 12).
+DISC = ["--var", "repair_disc_ready=true"]
+
 
 def journal_events(home: Path) -> list[dict]:
     (path,) = (home / "runs").glob("*.jsonl")
@@ -119,7 +122,7 @@ def winre_state(tmp_path: Path) -> Path:
 
 def test_ctrl_c_at_a_manual_prompt_acts_at_once_and_rolls_back(wbplay_home: Path, tmp_path: Path) -> None:
     state = winre_state(tmp_path)
-    run = PtyRun(["run", "fix-0x81000031", "--host", f"sim:{state}", "--yes"], dict(os.environ))
+    run = PtyRun(["run", "fix-0x81000031", "--host", f"sim:{state}", *DISC, "--yes"], dict(os.environ))
     text = run.expect(r'Answer "done" once it is done')
     # The instruction and the prompt ask for the same answer.
     assert re.search(r'Answer "done"\s+once it is disconnected', text), text
@@ -137,7 +140,7 @@ def test_a_manual_step_whose_verify_fails_is_reported_failed(wbplay_home: Path, 
     state = winre_state(tmp_path)
     report = tmp_path / "r.json"
     run = PtyRun(
-        ["run", "fix-0x81000031", "--host", f"sim:{state}", "--yes", "--report", f"json:{report}"],
+        ["run", "fix-0x81000031", "--host", f"sim:{state}", *DISC, "--yes", "--report", f"json:{report}"],
         dict(os.environ),
     )
     run.expect(r'Answer "done" once it is done')
@@ -156,14 +159,14 @@ def test_without_a_terminal_a_manual_step_refuses_before_the_first_change(
 ) -> None:
     state = winre_state(tmp_path)
     before = state.read_bytes()
-    result = CliRunner().invoke(app, ["run", "fix-0x81000031", "--host", f"sim:{state}", "--yes"])
+    result = CliRunner().invoke(app, ["run", "fix-0x81000031", "--host", f"sim:{state}", *DISC, "--yes"])
     assert result.exit_code == 1, result.output
     assert "Nothing was changed" in result.output and "--skip-manual" in result.output
     assert state.read_bytes() == before
     assert "change.intent" not in names(journal_events(wbplay_home))
 
     skipped = CliRunner().invoke(
-        app, ["run", "fix-0x81000031", "--host", f"sim:{state}", "--yes", "--skip-manual"]
+        app, ["run", "fix-0x81000031", "--host", f"sim:{state}", *DISC, "--yes", "--skip-manual"]
     )
     assert skipped.exit_code == 1, skipped.output  # the change ran; the manual step stays pending
     assert state.read_bytes() != before
@@ -172,7 +175,9 @@ def test_without_a_terminal_a_manual_step_refuses_before_the_first_change(
 def test_apply_of_a_plan_asks_for_its_manual_step_on_a_terminal(wbplay_home: Path, tmp_path: Path) -> None:
     state = winre_state(tmp_path)
     plan = tmp_path / "plan.json"
-    made = CliRunner().invoke(app, ["plan", "fix-0x81000031", "--host", f"sim:{state}", "-o", str(plan)])
+    made = CliRunner().invoke(
+        app, ["plan", "fix-0x81000031", "--host", f"sim:{state}", *DISC, "-o", str(plan)]
+    )
     assert made.exit_code == 1, made.output
     run = PtyRun(["apply", str(plan), "--yes"], dict(os.environ))
     run.expect(r'Answer "done" once it is done, or "skip"')

@@ -148,7 +148,7 @@ def test_reports_md_json_junit_at_once_and_json_on_stdout(state_file, tmp_path: 
     assert "| `wbengine-not-disabled` | wbengine start mode: Disabled → Manual | reversible | yes" in text
     assert "Why: " in text
     xml = ju.read_text()
-    assert 'tests="11"' in xml and 'failures="5"' in xml and 'type="drift"' in xml
+    assert 'tests="12"' in xml and 'failures="5"' in xml and 'type="drift"' in xml
 
 
 def test_bad_report_spec_is_a_usage_error(state_file) -> None:

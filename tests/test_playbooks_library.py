@@ -80,6 +80,7 @@ def test_irreversible_actions() -> None:
         "chkdsk.schedule",
         "chkdsk.run",
         "sfc.scannow",
+        "dism.restorehealth",
         "host.reboot",
         "shadowstorage.delete",
     }

@@ -53,6 +53,7 @@ def test_vssadmin_writers_failed_state_is_read_by_number(locale: str) -> None:
 @pytest.mark.parametrize("locale", LOCALES)
 def test_vssadmin_shadowstorage_positional_parse(locale: str) -> None:
     m = pc("win7-system-reserved-full", locale)
+    m.os["product_type"] = "server"  # associations can only be created on Server (issue 12)
     empty = run(m, "vssadmin.list_shadowstorage")
     assert empty["exit_code"] == 1 and cmdparse.shadowstorage(empty["output"]) == []
     assert execute(

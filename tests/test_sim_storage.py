@@ -183,7 +183,10 @@ def test_service_restart_resets_its_writers_and_restarts_dependents() -> None:
 
 
 def test_shadow_storage_associations() -> None:
-    m = load_host_model("win7-system-reserved-full")
+    client = load_host_model("win7-system-reserved-full")
+    # Win32_ShadowStorage.Create: "Minimum supported client: None supported" [V].
+    assert fails(client, "shadowstorage.add", for_volume="@system", on_volume="C:", max_size_mb=1024) == 50
+    m = load_host_model("srv2019-system-reserved-full")
     assert "shadow_storage" not in m.state
     assert fails(m, "shadowstorage.add", for_volume="@system", on_volume="C:", max_size_mb=100) == 87
     assert (
@@ -220,7 +223,10 @@ def test_backup_catalog_ignores_quarantined_sets() -> None:
     ok(m, "path.rename", path="E:\\PC42-PATH2", new_name="PC42-PATH2.wbplay-old")
     assert ok(m, "backup.catalog", target="E:")["file_sets"] == []
     stale = load_host_model("win11-stale-imagebackup")
-    assert ok(stale, "backup.catalog", target="E:")["image_sets"][0]["readable"] is False
+    sets = {s["machine"]: s["readable"] for s in ok(stale, "backup.catalog", target="E:")["image_sets"]}
+    assert sets == {"W10-FAMILY": True, "W11-STALE": False}  # a shared disk: another PC's set too
+    ok(stale, "path.rename", path="E:\\WindowsImageBackup\\W11-STALE", new_name="W11-STALE.wbplay-old")
+    assert [s["machine"] for s in ok(stale, "backup.catalog", target="E:")["image_sets"]] == ["W10-FAMILY"]
     assert ok(stale, "backup.catalog", target="Q:") is None
 
 

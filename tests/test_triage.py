@@ -155,3 +155,34 @@ def test_cli_offline_and_host() -> None:
     result = runner.invoke(app, ["triage", "--error", "nothing useful here at all"])
     assert result.exit_code == 1 and "No playbook" in result.output
     assert runner.invoke(app, ["triage"]).exit_code == 2
+
+
+MSLLDP_513 = (
+    "Cryptographic Services failed while processing the OnIdentity() call in the System Writer Object.\r\n"
+    "Details:\r\nAddLegacyDriverFiles: Unable to back up image of binary Microsoft Link-Layer Discovery "
+    "Protocol.\r\nSystem Error:\r\nAccess is denied."
+)
+
+
+def test_the_mslldp_capi2_513_of_every_server_is_not_evidence(library: list[Playbook]) -> None:
+    # KB3209092 [V]: benign on every Windows Server; only other 513s point at relocated profiles.
+    benign = {"provider": "Microsoft-Windows-CAPI2", "id": 513, "message": MSLLDP_513}
+    relocated = {
+        "provider": "Microsoft-Windows-CAPI2",
+        "id": 513,
+        "message": "Cryptographic Services failed while processing the OnIdentity() call in the System "
+        "Writer Object.",
+    }
+    failure = triage.from_text("0x807800A1")
+    assert triage.rank(failure, library, [benign])[0].playbook_id == "fix-vss-writers"
+    assert triage.rank(failure, library, [benign, relocated])[0].playbook_id == "check-user-folders"
+
+
+@pytest.mark.parametrize("code", ["0x80780081", "0x8078006B", "0x80780038"])
+def test_codes_without_a_known_meaning_are_called_unknown(library: list[Playbook], code: str) -> None:
+    # docs/domain-review.md B: no authoritative meaning; ask for the event's ErrorMessage, never guess.
+    result = triage.run(error=code, host=None, playbooks=library)
+    assert result.matches == () and result.unknown_codes == (code,)
+    out = CliRunner().invoke(app, ["triage", "--error", code])
+    assert out.exit_code == 1
+    assert "no authoritative meaning" in out.output and "ErrorMessage" in out.output

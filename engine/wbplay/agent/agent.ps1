@@ -42,6 +42,7 @@ $WbWriteOps = @{
     'chkdsk.schedule' = $true
     'chkdsk.run' = $true
     'sfc.scannow' = $true
+    'dism.restorehealth' = $true
     'shadowstorage.add' = $true
     'shadowstorage.resize' = $true
     'shadowstorage.delete' = $true
@@ -57,6 +58,8 @@ $WbWriteOps = @{
 $WbSlowOps = @{
     'chkdsk.scan' = $true
     'chkdsk.run' = $true
+    'dism.scanhealth' = $true
+    'dism.restorehealth' = $true
     'sfc.verifyonly' = $true
     'sfc.scannow' = $true
 }

@@ -262,6 +262,17 @@ function Invoke-WbSfcRepair {
     return 'null'
 }
 
+function Invoke-WbDismRepair {
+    # DISM /Online /Cleanup-Image /RestoreHealth (Windows 8+: "first run the
+    # inbox DISM tool prior to running the System File Checker", KB929833).
+    # DISM exits with 0 or the HRESULT of what failed (0x800F081F: no source).
+    $run = Invoke-WbNative -Name 'dism' -Tokens @('/Online', '/Cleanup-Image', '/RestoreHealth')
+    if ($run.ExitCode -ne 0) {
+        throw (New-WbFailure ([long]$run.ExitCode -band 4294967295) ('DISM: ' + (Get-WbLastLine $run.Output)))
+    }
+    return 'null'
+}
+
 function Set-WbWinre {
     # reagentc /enable | /disable (KB975692: /enable "might fail").  A PC
     # without reagentc has no WinRE to switch: 50, as in the simulator.

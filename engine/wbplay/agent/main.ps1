@@ -38,6 +38,9 @@ function Invoke-WbOp {
             'service.list' {
                 $value = Get-WbServiceList
             }
+            'service.policy' {
+                $value = Get-WbServicePolicy
+            }
             'registry.get' {
                 $value = Get-WbRegistryValue (Get-WbArg $a 'key' 'string') (Get-WbArg $a 'name' 'string')
             }
@@ -94,6 +97,12 @@ function Invoke-WbOp {
             'session.info' {
                 $value = Get-WbSessionInfo
             }
+            'session.interactive' {
+                $value = Get-WbInteractiveSessions
+            }
+            'user.libraries' {
+                $value = Get-WbUserLibraries
+            }
             'agent.environment' {
                 $value = Get-WbAgentEnvironment
             }
@@ -124,6 +133,9 @@ function Invoke-WbOp {
             'vssadmin.list_shadowstorage' {
                 $value = Get-WbCommandRead 'vssadmin' @('list', 'shadowstorage')
             }
+            'vssadmin.list_providers' {
+                $value = Get-WbCommandRead 'vssadmin' @('list', 'providers')
+            }
             'wbadmin.get_versions' {
                 $value = Get-WbBackupVersions (Get-WbArg $a 'target' 'string' -Optional)
             }
@@ -132,6 +144,9 @@ function Invoke-WbOp {
             }
             'sfc.verifyonly' {
                 $value = Get-WbCommandRead 'sfc' @('/verifyonly') -Unicode
+            }
+            'dism.scanhealth' {
+                $value = Get-WbCommandRead 'dism' @('/Online', '/Cleanup-Image', '/ScanHealth')
             }
             'cbs.sr_lines' {
                 $value = Get-WbCbsLines
@@ -144,6 +159,9 @@ function Invoke-WbOp {
             }
             'sfc.scannow' {
                 $value = Invoke-WbSfcRepair
+            }
+            'dism.restorehealth' {
+                $value = Invoke-WbDismRepair
             }
             'shadowstorage.add' {
                 $value = Set-WbShadowStorage $a 'add'
@@ -165,7 +183,7 @@ function Invoke-WbOp {
                 $value = Restart-WbService (Get-WbArg $a 'name' 'string')
             }
             'host.reboot' {
-                $value = Restart-WbHost (Get-WbArg $a 'reason' 'string')
+                $value = Restart-WbHost (Get-WbArg $a 'reason' 'string') (Get-WbArg $a 'notice_minutes' 'integer' -Optional)
             }
             default {
                 throw (New-WbFailure 1 "unknown op '$name'")

@@ -25,6 +25,56 @@ function Get-WbSessionInfo {
             'elevated', (ConvertTo-WbJsonBool $elevated)))
 }
 
+function Get-WbInteractiveSessions {
+    # Who has a desktop now: the sessions running explorer.exe (services and
+    # the WinRM session have no shell), the console user
+    # (Win32_ComputerSystem.UserName), and the local wall-clock time for a
+    # maintenance window.
+    $ids = @{}
+    foreach ($p in @([Diagnostics.Process]::GetProcessesByName('explorer'))) {
+        $ids[[int]$p.SessionId] = (ConvertTo-WbJsonNumber $p.SessionId)
+    }
+    $items = @($ids.Keys | Sort-Object | ForEach-Object { $ids[$_] })
+    $console = [string]@(Get-WmiObject -Class Win32_ComputerSystem)[0].UserName
+    if ($console.Length -eq 0) {
+        $console = $null
+    }
+    $now = [DateTime]::Now.ToString('yyyy-MM-ddTHH:mm:ss', [Globalization.CultureInfo]::InvariantCulture)
+    return (ConvertTo-WbJsonObject @(
+            'local_time', (ConvertTo-WbJsonString $now),
+            'console_user', (ConvertTo-WbJsonString $console),
+            'desktop_sessions', (ConvertTo-WbJsonList $items)))
+}
+
+function Get-WbServicePolicy {
+    # Start modes that Group Policy enforces ("System Services" security
+    # settings, applied through RChangeServiceConfigW at every refresh,
+    # MS-GPSB): RSOP_SystemService, winning entries (precedence 1) only.
+    # No RSoP data (no policy, or the namespace is absent) is no policy.
+    $modes = @($null, $null, 'Automatic', 'Manual', 'Disabled')
+    $keys = New-Object System.Collections.ArrayList
+    $items = New-Object System.Collections.ArrayList
+    try {
+        $found = @(Get-WmiObject -Namespace 'root\rsop\computer' -Class RSOP_SystemService)
+    } catch {
+        $found = @()
+    }
+    foreach ($entry in $found) {
+        if ([int]$entry.precedence -gt 1) {
+            continue
+        }
+        $mode = $null
+        if ([int]$entry.StartupMode -lt 5) {
+            $mode = $modes[[int]$entry.StartupMode]
+        }
+        [void]$keys.Add([string]$entry.Service)
+        [void]$items.Add((ConvertTo-WbJsonObject @(
+                    'name', (ConvertTo-WbJsonString ([string]$entry.Service)),
+                    'start_mode', (ConvertTo-WbJsonString $mode))))
+    }
+    return (ConvertTo-WbJsonList (Get-WbSortedItems ([string[]]$keys.ToArray()) $items.ToArray()))
+}
+
 function Get-WbShellFolders {
     # User Shell Folders of every loaded HKU\S-1-5-21-* hive (over WinRM,
     # HKCU is no user's: Assert-WbUserHive), values raw
@@ -73,6 +123,69 @@ function Get-WbShellFolders {
                     'folders', (ConvertTo-WbJsonObject $pairs.ToArray()))))
     }
     return (ConvertTo-WbJsonList $items.ToArray())
+}
+
+function Get-WbUserLibraries {
+    # Every profile's libraries (%APPDATA%\Microsoft\Windows\Libraries\
+    # *.library-ms, XML: simpleLocation/url), each folder with whether it is
+    # reachable now from this session (KB975692 scenario 1).  knownfolder:
+    # references (the default libraries) are not paths and are left out.
+    # The XML is read as data with no resolver (no external entities).
+    Assert-WbRegistryView
+    $keys = New-Object System.Collections.ArrayList
+    $items = New-Object System.Collections.ArrayList
+    $list = (Get-WbBaseKey 'HKLM').OpenSubKey('SOFTWARE\Microsoft\Windows NT\CurrentVersion\ProfileList', $false)
+    if ($null -eq $list) {
+        return '[]'
+    }
+    try {
+        foreach ($sid in (Get-WbSorted $list.GetSubKeyNames())) {
+            if ($sid -notmatch '^S-1-5-21-[0-9-]+\z') {
+                continue
+            }
+            $pk = $list.OpenSubKey($sid, $false)
+            if ($null -eq $pk) {
+                continue
+            }
+            try {
+                $profilePath = [Environment]::ExpandEnvironmentVariables([string]$pk.GetValue('ProfileImagePath', ''))
+            } finally {
+                $pk.Close()
+            }
+            $dir = [IO.Path]::Combine($profilePath, 'AppData\Roaming\Microsoft\Windows\Libraries')
+            if ($profilePath.Length -eq 0 -or -not [IO.Directory]::Exists($dir)) {
+                continue
+            }
+            foreach ($file in @([IO.Directory]::GetFiles($dir, '*.library-ms'))) {
+                $doc = New-Object Xml.XmlDocument
+                $doc.XmlResolver = $null
+                try {
+                    $doc.Load($file)
+                } catch {
+                    continue  # not a library we can read: say nothing rather than guess
+                }
+                $locations = New-Object System.Collections.ArrayList
+                foreach ($node in @($doc.GetElementsByTagName('url'))) {
+                    $url = [string]$node.InnerText
+                    if ($url -notmatch '^([A-Za-z]:\\|\\\\)') {
+                        continue
+                    }
+                    [void]$locations.Add((ConvertTo-WbJsonObject @(
+                                'path', (ConvertTo-WbJsonString $url),
+                                'available', (ConvertTo-WbJsonBool ([IO.Directory]::Exists($url))))))
+                }
+                $name = [IO.Path]::GetFileNameWithoutExtension($file)
+                [void]$keys.Add($profilePath + [char]9 + $name)
+                [void]$items.Add((ConvertTo-WbJsonObject @(
+                            'profile', (ConvertTo-WbJsonString $profilePath),
+                            'name', (ConvertTo-WbJsonString $name),
+                            'locations', (ConvertTo-WbJsonList $locations.ToArray()))))
+            }
+        }
+    } finally {
+        $list.Close()
+    }
+    return (ConvertTo-WbJsonList (Get-WbSortedItems ([string[]]$keys.ToArray()) $items.ToArray()))
 }
 
 # ---------------------------------------------------------------- printers ---
@@ -178,17 +291,25 @@ function Restart-WbService {
 }
 
 function Restart-WbHost {
-    # "shutdown /r /t 5 /c <reason>" without a command line: the reason is a
-    # typed argument of Win32ShutdownTracker (Vista+).  Forced, as shutdown
-    # implies /f with /t > 0; reason "planned: application maintenance".
-    # Returns at once, so the answer leaves before the PC goes down.
-    param([string]$Reason)
+    # "shutdown /r /t <notice> /c <reason>" without a command line: the reason
+    # is a typed argument of Win32ShutdownTracker (Vista+).  A signed-in user
+    # sees the warning for NoticeMinutes (5 unless told; a few seconds lose
+    # their work, docs/domain-review.md A.2).  Forced, as shutdown implies /f
+    # with /t > 0; reason "planned: application maintenance".  Returns at
+    # once, so the answer leaves before the PC goes down.
+    param([string]$Reason, $NoticeMinutes)
+    if ($null -eq $NoticeMinutes) {
+        $NoticeMinutes = 5
+    }
+    if ([int]$NoticeMinutes -lt 0 -or [int]$NoticeMinutes -gt 720) {
+        throw (New-WbFailure 87 "argument 'notice_minutes' must be 0-720")
+    }
     if ($Reason.Length -gt 512) {
         $Reason = $Reason.Substring(0, 512)
     }
     $os = @(Get-WmiObject -Class Win32_OperatingSystem -EnableAllPrivileges)[0]
     $in = $os.psbase.GetMethodParameters('Win32ShutdownTracker')
-    $in.psbase.SetPropertyValue('Timeout', [uint32]5)
+    $in.psbase.SetPropertyValue('Timeout', [uint32]([int]$NoticeMinutes * 60))
     $in.psbase.SetPropertyValue('Comment', $Reason)
     $in.psbase.SetPropertyValue('ReasonCode', [uint32]2147745793)
     $in.psbase.SetPropertyValue('Flags', [int]6)

@@ -7,7 +7,7 @@ from rich.table import Table
 
 from wbplay.cli.text import multiline, plain
 from wbplay.library.scenarios import Result
-from wbplay.library.triage import TriageResult
+from wbplay.library.triage import ASK_FOR_ERROR_MESSAGE, TriageResult
 
 
 def triage(console: Console, result: TriageResult) -> None:
@@ -18,6 +18,8 @@ def triage(console: Console, result: TriageResult) -> None:
         console.print(f"[dim]evidence[/] {plain(ev.source)}: {plain(codes)}", highlight=False)
     if len(result.evidence) > 5:
         console.print(f"[dim]evidence[/] ... and {len(result.evidence) - 5} more", highlight=False)
+    for code in result.unknown_codes:
+        console.print(f"[dim]unknown[/] {plain(ASK_FOR_ERROR_MESSAGE.format(code=code))}", highlight=False)
     if not result.matches:
         console.print("No playbook in the library applies.", highlight=False)
         return

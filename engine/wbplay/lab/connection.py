@@ -28,6 +28,7 @@ from wbplay.lab.auth import ConnectionAuth, Outcome
 from wbplay.lab.users import LabUser
 
 if TYPE_CHECKING:
+    from wbplay.lab.records import Interruption
     from wbplay.lab.server import LabServer
 
 _BODY_HARD_CAP = 16 * 1024 * 1024  # beyond this the body is not even read: 413 and close
@@ -55,6 +56,7 @@ class ConnectionHandler(BaseHTTPRequestHandler):
     sys_version = ""
     timeout = 120  # seconds an idle keep-alive connection stays open
     server: LabHTTPServer
+    _interruption: Interruption | None = None
 
     def setup(self) -> None:
         lab = self.server.lab
@@ -81,7 +83,7 @@ class ConnectionHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         lab = self.server.lab
-        lab._bump("requests")
+        self._interruption = lab._count_request()
         if lab._stale(self):
             lab._bump("refused")
             lab._record(self, 0)
@@ -89,6 +91,9 @@ class ConnectionHandler(BaseHTTPRequestHandler):
             return
         body = self._read_body()
         if body is None:
+            return
+        if self._interruption is not None and not self._interruption.serve:
+            self._interrupt()
             return
         if body and lab._take_drop():
             lab._bump("dropped")
@@ -212,6 +217,9 @@ class ConnectionHandler(BaseHTTPRequestHandler):
         content_type: str | None = None,
         headers: list[tuple[str, str]] | None = None,
     ) -> None:
+        if self._interruption is not None:
+            self._interrupt()  # served: only the answer is lost
+            return
         latency = self.server.lab.latency_s
         if latency > 0:
             time.sleep(latency)
@@ -223,6 +231,18 @@ class ConnectionHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def _interrupt(self) -> None:
+        """interrupt_at: once no agent command runs, call its ``then`` and close without answering."""
+        lab, interruption = self.server.lab, self._interruption
+        assert interruption is not None
+        self._interruption = None
+        lab.shells.wait_idle()
+        lab._bump("interrupted")
+        lab._record(self, 0)
+        if interruption.then is not None:
+            interruption.then()
+        self._drop()
 
     def _drop(self) -> None:
         """Close the TCP connection without answering."""

@@ -8,7 +8,13 @@
 
 It keeps a request log of ``(action, shell_id, status, ...)`` records (never
 bodies or credentials), counters, and fault injection: :meth:`LabServer.drop_after`,
-:meth:`LabServer.fail_with_500` and :attr:`LabServer.latency_s`.
+:meth:`LabServer.fail_with_500`, :attr:`LabServer.latency_s` and
+:meth:`LabServer.interrupt_at`, which stops the exchange at the k-th request of
+any kind (auth legs included) for fault sweeps: the request is lost, or served
+and only its answer lost, and a callback runs first (kill the client, crash the
+lab) while no agent command is still running, so every sweep point is
+deterministic.  :meth:`LabServer.crash` and :meth:`LabServer.revive` kill the
+endpoint and bring it back on the same port.
 
 Each connection is served by :class:`~wbplay.lab.connection.ConnectionHandler`
 (HTTP, auth, encryption, the Windows status codes); the underscore methods of
@@ -28,11 +34,13 @@ ever being fetched does not restart the lab (Windows would, 5 s later).
 from __future__ import annotations
 
 import contextlib
+import math
 import socket
 import ssl
 import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -41,6 +49,7 @@ from wbplay.errors import UsageError
 from wbplay.lab.auth import Authenticator
 from wbplay.lab.cmdexe import HostIdentity, PowerShellHandler
 from wbplay.lab.connection import ConnectionHandler, LabHTTPServer
+from wbplay.lab.records import Counters, Interruption, RequestRecord
 from wbplay.lab.service import WinRSService
 from wbplay.lab.shell import ShellManager, reject_powershell
 from wbplay.lab.tls import LabCertificates, generate
@@ -82,34 +91,6 @@ class LabConfig:
         return self.reboot_downtime_s * self.timeout_scale
 
 
-@dataclass(frozen=True)
-class RequestRecord:
-    """One HTTP request as the lab saw it: no bodies, no credentials."""
-
-    connection: int
-    action: str | None  # "Create", "Command", ... or None for auth legs and unparsed bodies
-    shell_id: str | None
-    status: int  # 0: the lab dropped the connection instead of answering (drop_after)
-    content_type: str  # of the request as it arrived on the socket
-    encrypted: bool
-    user: str | None
-
-
-@dataclass(frozen=True)
-class Counters:
-    requests: int = 0
-    connections: int = 0
-    auth_handshakes: int = 0
-    auth_failures: int = 0
-    shells_created: int = 0
-    commands: int = 0
-    faults: int = 0
-    dropped: int = 0
-    connection_errors: int = 0  # failed TLS handshakes, clients that vanished mid-request
-    reboots: int = 0  # restarts of the PC (the agent ran host.reboot and its answer went out)
-    refused: int = 0  # connections reset, and stray requests dropped, while the PC was restarting
-
-
 class LabServer:
     """A WinRM endpoint on loopback serving one simulated PC; a context manager."""
 
@@ -141,6 +122,7 @@ class LabServer:
         self._log: list[RequestRecord] = []
         self._drop_countdown = 0
         self._fail_remaining = 0
+        self._interruption: Interruption | None = None
         self._connections: dict[int, socket.socket] = {}
         self._next_connection = 0
         self._boot = 0  # bumped by every restart: a connection of an earlier boot is dead
@@ -177,8 +159,10 @@ class LabServer:
             ) from e
         httpd.lab = self
         self._httpd = httpd
+        # stop() waits for serve_forever to notice, up to one poll: 10 ms keeps the suite's hundreds
+        # of lab stops quick, at a negligible cost for an idle lab.
         self._thread = threading.Thread(
-            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="wbplay-lab", daemon=True
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, name="wbplay-lab", daemon=True
         )
         self._thread.start()
         return self
@@ -263,6 +247,37 @@ class LabServer:
         with self._lock:
             self._fail_remaining = n
 
+    def interrupt_at(
+        self, request: int, *, serve: bool = False, then: Callable[[], None] | None = None
+    ) -> None:
+        """Give no answer to the ``request``-th request (counted like ``counters.requests``).
+
+        The lab reads the request; if ``serve`` it also serves it (a write lands) and
+        waits for any agent command to finish; in any case it waits until no command
+        runs, calls ``then`` (from the connection's thread: a test kills the client or
+        stops the lab there) and closes the connection without a byte of answer.
+        """
+        with self._lock:
+            self._interruption = Interruption(request, serve, then)
+
+    def crash(self) -> None:
+        """The endpoint dies (the WinRM service or the PC crashes) until :meth:`revive`.
+
+        Every connection closes, every shell and command is forgotten, and new
+        connections are reset as soon as they are accepted.  The port stays the
+        lab's, so the endpoint that comes back is this one.
+        """
+        for sock in self._go_down(math.inf, counter="crashes"):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def revive(self, powershell: PowerShellHandler | None = None) -> None:
+        """Come back after :meth:`crash`; ``powershell``: the handler of the PC as it restarted."""
+        if powershell is not None:
+            self.shells.powershell = powershell
+        with self._lock:
+            self._down_until = 0.0
+
     @property
     def restarting(self) -> bool:
         """True while the simulated PC is restarting and WinRM does not listen."""
@@ -295,15 +310,16 @@ class LabServer:
             sock.close()
         return False
 
-    def _go_down(self) -> list[socket.socket]:
+    def _go_down(self, downtime_s: float | None = None, counter: str = "reboots") -> list[socket.socket]:
         """The PC starts restarting: forget every shell, refuse connections a while.
 
         Returns the open connections, for :meth:`_close` once the last answer is out.
         """
         with self._lock:
             self._boot += 1
-            self._down_until = time.monotonic() + self.config.downtime_s
-            self._counters["reboots"] = self._counters.get("reboots", 0) + 1
+            down = self.config.downtime_s if downtime_s is None else downtime_s
+            self._down_until = time.monotonic() + down
+            self._counters[counter] = self._counters.get(counter, 0) + 1
             open_sockets = list(self._connections.values())
         self.shells.close()
         return open_sockets
@@ -346,6 +362,16 @@ class LabServer:
         with self._lock:
             self._log.append(record)
 
+    def _count_request(self) -> Interruption | None:
+        """Count one POST; the interruption planned for it, if any."""
+        with self._lock:
+            n = self._counters["requests"] = self._counters.get("requests", 0) + 1
+            planned = self._interruption
+            if planned is None or planned.request != n:
+                return None
+            self._interruption = None
+            return planned
+
     def _take_drop(self) -> bool:
         with self._lock:
             if self._drop_countdown <= 0:
@@ -361,4 +387,4 @@ class LabServer:
             return True
 
 
-__all__ = ["Counters", "LabConfig", "LabServer", "RequestRecord"]
+__all__ = ["Counters", "Interruption", "LabConfig", "LabServer", "RequestRecord"]

@@ -117,6 +117,8 @@ class ShellManager:
         self._clock = clock
         self._lock = threading.Lock()
         self._shells: dict[str, _Shell] = {}
+        self._running = 0  # PowerShell handlers still running in their worker threads
+        self._idle = threading.Condition(self._lock)
 
     # --- shells ---------------------------------------------------------------------------
 
@@ -173,6 +175,11 @@ class ShellManager:
                     command.terminated = True
                     command.cond.notify_all()
             self._shells.clear()
+
+    def wait_idle(self, timeout_s: float = 30.0) -> bool:
+        """Wait until no PowerShell handler is running (its changes have landed); False on timeout."""
+        with self._lock:
+            return self._idle.wait_for(lambda: self._running == 0, timeout_s)
 
     def open_shells(self) -> int:
         with self._lock:
@@ -288,6 +295,7 @@ class ShellManager:
         command.started = True
         argv = list(command.powershell_argv or ())
         stdin = bytes(command.stdin)
+        self._running += 1
         worker = threading.Thread(
             target=self._run_powershell, args=(shell, command, argv, stdin), name=f"lab-ps-{command.id[:8]}"
         )
@@ -306,6 +314,8 @@ class ShellManager:
             with self._lock:
                 if not command.terminated and not command.done:
                     self._finish(shell, command, output, powershell=True)
+                self._running -= 1
+                self._idle.notify_all()
 
     def _finish(
         self, shell: _Shell, command: _Command, output: CommandOutput, powershell: bool = False

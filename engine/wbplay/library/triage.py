@@ -27,7 +27,7 @@ from typing import Any
 
 from wbplay.hosts.base import Host
 from wbplay.playbook.model import Playbook, Probe
-from wbplay.vocab import codes, probes
+from wbplay.vocab import codes, domain, probes
 
 PRIMARY = 100.0  # the code a playbook is for
 RELATED = 60.0  # a related code it also handles (minus a little per position)
@@ -180,6 +180,15 @@ def _score(pb: Playbook, ev: Evidence) -> tuple[float, list[str]]:
     return score * ev.weight, reasons
 
 
+def _benign(event: dict[str, Any]) -> bool:
+    """An event that is never evidence: the MSLLDP CAPI2 513 of every Windows Server (KB3209092 [V])."""
+    return (
+        event.get("id") == 513
+        and str(event.get("provider", "")).lower() == "microsoft-windows-capi2"
+        and domain.benign_capi2_513(event.get("message"))
+    )
+
+
 def rank(
     evidence: Sequence[Evidence], playbooks: Iterable[Playbook], events: Sequence[dict[str, Any]] = ()
 ) -> list[Match]:
@@ -203,7 +212,9 @@ def rank(
             seen = [
                 e
                 for e in events
-                if str(e.get("provider", "")).lower() == provider.lower() and e.get("id") in ids
+                if str(e.get("provider", "")).lower() == provider.lower()
+                and e.get("id") in ids
+                and not _benign(e)
             ]
             if seen and pb_id == pb.id:
                 m.score += bonus
@@ -218,6 +229,22 @@ class TriageResult:
     evidence: tuple[Evidence, ...]
     matches: tuple[Match, ...]
     corroborating: tuple[dict[str, Any], ...] = ()
+    unknown_codes: tuple[str, ...] = ()  # codes with no known meaning and no playbook: never guessed
+
+
+ASK_FOR_ERROR_MESSAGE = (
+    "no authoritative meaning is known for {code}; wbplay does not guess. Paste the failed "
+    "backup event's ErrorMessage field (Event Viewer > Applications and Services Logs > "
+    "Microsoft > Windows > Backup, the event's Details) with --error"
+)
+
+
+def unknown_codes(evidence: Sequence[Evidence], playbooks: Iterable[Playbook]) -> tuple[str, ...]:
+    """The codes in ``evidence`` that no playbook lists, known-unknown ones first, once each."""
+    listed = {c for pb in playbooks for c in pb.applies_to.error_codes}
+    seen = [c for ev in evidence for c in (ev.code, ev.detailed_code) if c and c not in listed]
+    ordered = sorted(dict.fromkeys(seen), key=lambda c: c not in codes.NO_KNOWN_MEANING)
+    return tuple(ordered)
 
 
 def run(
@@ -235,4 +262,10 @@ def run(
     if host is not None:
         found, events = read_host(host, since_days)
         evidence += found
-    return TriageResult(tuple(evidence), tuple(rank(evidence, playbooks, events)), tuple(events))
+    library = list(playbooks)
+    return TriageResult(
+        tuple(evidence),
+        tuple(rank(evidence, library, events)),
+        tuple(events),
+        unknown_codes(evidence, library),
+    )

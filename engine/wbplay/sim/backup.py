@@ -13,8 +13,9 @@ reported:
    Windows 7 cannot write an image to a 4K-native disk: 0x8078002A (s.2, s.5.5
    [V KB2510009]); Windows 7 file backup fails with 0x81000031 when BitLocker
    setup moved WinRE onto the external drive (s.5.2 [V KB975692]).
-3. **sources**: Windows 7 images are VHDs: a source volume above 2,088,958 MB
-   gives 0x807800B4 (s.2 [V KB2696906]); a stale or foreign
+3. **sources**: a Windows 7 file backup whose library folder sits on an unavailable network
+   or removable drive gives 0x81000031 (KB975692 scenario 1 [V]); Windows 7 images are VHDs:
+   a source volume above 2,088,958 MB gives 0x807800B4 (s.2 [V KB2696906]); a stale or foreign
    ``WindowsImageBackup`` set gives 0x80780166 (s.2 [3P]) or, on Windows 7,
    0x807800C5 (s.5.8 [3P]; the split by version is [U]).
 4. **snapshot**: a writer in a failed state (6-15, s.3.2 [V]) fails the
@@ -25,7 +26,8 @@ reported:
    [U]); the Windows 7 file-backup client reports any shadow-copy failure as
    0x81000019 (s.2 [3P]).
 5. **write**: unreadable sectors on a source or on the target make the read or
-   write fail with 0x8007045D (s.2, s.3.4, s.5.10 [V]); file-system damage on a
+   write fail with 0x8007045D (s.2, s.3.4, s.5.10 [V]); so does a target whose connection
+   times out (Disk 153, the data-corruption guide [V]; the code is [U]); file-system damage on a
    source does too in this model, as the seed's final fix implies (repeating
    chkdsk /r until clean made the image work); docs/domain.md s.5.12 found no
    source linking the two: [U].
@@ -44,13 +46,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wbplay.sim import clock, storage
-from wbplay.sim.backup_events import disk_event, failure_events, ntfs_event, success_events
+from wbplay.sim.backup_events import (
+    disk_event,
+    extend_denied_event,
+    failure_events,
+    mslldp_event,
+    ntfs_event,
+    provider_events,
+    success_events,
+    transport_event,
+)
 from wbplay.sim.catalog import file_sets, image_sets
 from wbplay.sim.model import HostModel
 from wbplay.sim.services import start_service
 from wbplay.sim.storage import Vol
+from wbplay.sim.sysinfo import location_available
 from wbplay.sim.text.language import lang
 from wbplay.sim.text.messages import SETTINGS_NOT_CURRENT, backup_ui_message
+from wbplay.vocab import domain
 from wbplay.vocab.ops import Win32Error
 
 BACKUP_CHAIN = ("EventSystem", "VSS", "swprv", "SDRSVC", "wbengine")
@@ -210,6 +223,17 @@ def _sources(m: HostModel, job: dict[str, Any]) -> list[Vol]:
 def _check_sources(
     m: HostModel, job: dict[str, Any], tgt: Vol | None, sources: list[Vol], warnings: list[str]
 ) -> None:
+    if job["kind"] == "files" and m.major_minor < (6, 2):
+        for lib in m.state.get("libraries", []):
+            gone = [p for p in lib.get("locations", []) if not location_available(m, p)]
+            if gone:  # KB975692 scenario 1 [V]
+                why = f"library {lib['name']}: {gone[0]} is unavailable"
+                raise _Fail(0x81000031, "library-unavailable", why)
+    if job["kind"] == "files" and job["tool"] == "wbadmin" and not _extend_excluded(m):
+        v = next((s for s in sources if s.get("file_system") == "NTFS" and s.get("letter")), None)
+        if v is not None:  # KB2747459 [V]: file-level backup meets $Extend\$RmMetadata
+            extend_denied_event(m, v)
+            raise _Fail(0x80070005, "extend-access-denied", f"{storage.name_of(v)}\\$Extend: access denied")
     if job["kind"] == "image" and tgt is not None and any(s is tgt for s in sources):
         raise _Fail(None, "target-critical", "the target is one of the volumes in the backup [U: no code]")
     if job["kind"] == "image" and m.major_minor < (6, 2):
@@ -240,7 +264,46 @@ def _vss_code(m: HostModel, job: dict[str, Any], default: int) -> int:
     )
 
 
+def _extend_excluded(m: HostModel) -> bool:
+    found = m.registry_key(domain.FILES_NOT_TO_BACKUP_KEY)
+    values = found[1].values() if found else []
+    return any(
+        isinstance(v.get("value"), list)
+        and any(str(x).lower() == domain.IGNORE_NTFS_PATTERN.lower() for x in v["value"])
+        for v in values
+    )
+
+
+def _swprv_broken(m: HostModel) -> bool:
+    """KB2009513: the Parameters key exists but ServiceDll is missing or wrong (a state without
+    the key keeps Windows' default)."""
+    found = m.registry_key(domain.SWPRV_PARAMETERS_KEY)
+    if found is None:
+        return False
+    dll = next((v["value"] for n, v in found[1].items() if n.lower() == "servicedll"), None)
+    return str(dll or "").lower() != domain.SWPRV_SERVICE_DLL.lower()
+
+
+def _providers(m: HostModel, job: dict[str, Any]) -> None:
+    if _swprv_broken(m):
+        provider_events(m, swprv=True)
+        why = "swprv's ServiceDll is missing or wrong"
+        raise _Fail(_vss_code(m, job, 0x8004230F), "swprv-servicedll", why)
+    vetoing = [p for p in m.state.get("vss_providers", []) if p.get("veto")]
+    if vetoing:
+        provider_events(m, swprv=False, name=vetoing[0]["name"])
+        why = f"{vetoing[0]['name']} vetoed the snapshot"
+        raise _Fail(_vss_code(m, job, 0x80042306), "provider-veto", why)
+
+
 def _snapshot(m: HostModel, job: dict[str, Any], sources: list[Vol]) -> None:
+    if m.os.get("product_type") != "workstation":
+        mslldp_event(m)  # KB3209092: every Server backup logs it; harmless
+    _providers(m, job)
+    esp = next((v for v in sources if v.get("system") and v.get("file_system") == "FAT32"), None)
+    if job["kind"] == "image" and esp is not None and m.state.get("esp_locked_by"):
+        # Another process (antivirus) holds the ESP: 0x8078011E [3P] (docs/domain-review.md B #9).
+        raise _Fail(0x8078011E, "esp-locked", f"{m.state['esp_locked_by']} holds the EFI system partition")
     if storage.profiles_relocated(m):
         for w in storage.writers(m):
             if w["name"] == "System Writer":
@@ -279,6 +342,9 @@ def _write(m: HostModel, job: dict[str, Any], tgt: Vol | None, sources: list[Vol
         if v.get("fs_errors") and v["fs_errors"][0] > 0:
             ntfs_event(m, v)
             raise _Fail(0x8007045D, "source-corrupt", f"file-system damage on {storage.name_of(v)} [U]")
+    if tgt is not None and (storage.disk(m, tgt["disk"]) or {}).get("transport_fault"):
+        transport_event(m, tgt["disk"])
+        raise _Fail(0x8007045D, "target-transport", f"I/O to the target {storage.name_of(tgt)} times out")
     if tgt is not None and tgt.get("bad_sectors"):
         disk_event(m, tgt)
         raise _Fail(0x8007045D, "target-io", f"unwritable sectors on the target {storage.name_of(tgt)}")

@@ -31,6 +31,94 @@ def disk_event(m: HostModel, v: Vol) -> None:
     )
 
 
+def transport_event(m: HostModel, disk_number: int) -> None:
+    """Disk 153: the miniport timed out an I/O and it was retried (the data-corruption guide's
+    text [V]; the PDO name and the block address are made up)."""
+    clock.log_event(
+        m,
+        log="System",
+        provider="disk",
+        event_id=153,
+        level="Warning",
+        message=f"The IO operation at logical block address 0x3a2f1c for Disk {disk_number} "
+        f"(PDO name: \\Device\\0000002f) was retried.",
+        fields={"DeviceName": f"\\Device\\Harddisk{disk_number}\\DR{disk_number}"},
+    )
+
+
+def mslldp_event(m: HostModel) -> None:
+    """The CAPI2 513 every Windows Server logs when VSS runs a backup, "safe to ignore"
+    (KB3209092 [V]; the Japanese wording is [U], the binary's name is kept in English)."""
+    clock.log_event(
+        m,
+        log="Application",
+        provider="Microsoft-Windows-CAPI2",
+        event_id=513,
+        level="Error",
+        message=tr(
+            m,
+            "Cryptographic Services failed while processing the OnIdentity() call in the System Writer "
+            "Object.\r\n\r\nDetails:\r\nAddLegacyDriverFiles: Unable to back up image of binary Microsoft "
+            "Link-Layer Discovery Protocol.\r\n\r\nSystem Error:\r\nAccess is denied.",
+            "System Writer オブジェクトでの OnIdentity() 呼び出しの処理中に"
+            "暗号化サービスでエラーが発生しました。\r\n\r\n詳細:\r\n"
+            "AddLegacyDriverFiles: Unable to back up image of binary Microsoft "
+            "Link-Layer Discovery Protocol.\r\n\r\nシステム エラー:\r\nアクセスが拒否されました。",
+        ),
+    )
+
+
+def extend_denied_event(m: HostModel, v: Vol) -> None:
+    """Backup event 547 naming the volume and the error log (KB2747459's Symptoms [V])."""
+    name = storage.name_of(v)
+    stamp = clock.now(m).strftime("%d-%m-%Y_%H-%M-%S")
+    clock.log_event(
+        m,
+        log="Microsoft-Windows-Backup",
+        provider=PROVIDER,
+        event_id=547,
+        level="Error",
+        message=f"The backup operation that started at '{_started(m)}' has encountered errors for the "
+        f"volume(s)'{name}'. Log of files not successfully backed up "
+        f"'C:\\Windows\\Logs\\WindowsServerBackup\\Backup_Error-{stamp}.log'.",
+        fields={"HRESULT": "0x80070005", "ErrorMessage": "Access is denied."},
+    )
+
+
+def provider_events(m: HostModel, *, swprv: bool, name: str = "") -> None:
+    """KB2009513's events for a broken swprv (SCM 7023, VSS 12292 [V]), or a third-party
+    provider's veto (VSS 12293 [U])."""
+    if swprv:
+        clock.log_event(
+            m,
+            log="System",
+            provider="Service Control Manager",
+            event_id=7023,
+            level="Error",
+            message="The Microsoft Software Shadow Copy Provider service terminated with the following "
+            "error: The system cannot find the file specified.",
+        )
+        clock.log_event(
+            m,
+            log="Application",
+            provider="VSS",
+            event_id=12292,
+            level="Error",
+            message="Volume Shadow Copy Service error: Error creating the Shadow Copy Provider COM class "
+            "with CLSID {65ee1dba-8ff4-4a58-ac1c-3470ee2f376a} [0x80080005].",
+        )
+        return
+    clock.log_event(
+        m,
+        log="Application",
+        provider="VSS",
+        event_id=12293,
+        level="Error",
+        message=f"Volume Shadow Copy Service error: Error calling a routine on a Shadow Copy Provider "
+        f"({name}). Routine details PreFinalCommitSnapshots [hr = 0x80042306].",
+    )
+
+
 def ntfs_event(m: HostModel, v: Vol) -> None:
     name = storage.name_of(v)
     clock.log_event(

@@ -17,7 +17,7 @@ from wbplay.sim.disks import repair_pass
 from wbplay.sim.model import HostModel
 from wbplay.sim.reply import Handler
 from wbplay.sim.services import start_service
-from wbplay.vocab.ops import OpResult
+from wbplay.vocab.ops import ERROR_INVALID_PARAMETER, OpResult, win32_failure
 
 PASS_MINUTES = {
     "r": 45,
@@ -48,6 +48,9 @@ def reboot(m: HostModel) -> OpResult:
         )
     clock.advance(m, 1)
     services = m.state["services"]
+    for name, mode in (m.state.get("policy_start_modes") or {}).items():
+        if name in services:  # Group Policy applies its System Services settings again at boot
+            services[name]["start_mode"] = mode
     for s in services.values():
         s["state"] = "Stopped"
     for name in sorted(services, key=str.lower):
@@ -58,7 +61,13 @@ def reboot(m: HostModel) -> OpResult:
     return OpResult.success()
 
 
-def handle_reboot(m: HostModel, _: dict[str, object]) -> OpResult:
+def handle_reboot(m: HostModel, a: dict[str, object]) -> OpResult:
+    notice = a.get("notice_minutes")
+    minutes = 5 if notice is None else notice
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or not 0 <= minutes <= 720:
+        return win32_failure(ERROR_INVALID_PARAMETER)
+    clock.advance(m, minutes)  # the users' notice (shutdown /t), then the restart
+    m.state.pop("signed_in", None)  # a restart ends every desktop session
     return reboot(m)
 
 

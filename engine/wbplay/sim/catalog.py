@@ -16,6 +16,9 @@ from wbplay.vocab.ops import OpResult, unc_target
 ERROR_FILE_CORRUPT = 0x80070570
 
 
+_MACHINE = re.compile(r"^[A-Za-z0-9_-]{1,15}$")  # a NetBIOS name, as for image sets (agent: backup.ps1)
+
+
 def _under_damaged(m: HostModel, folder: str) -> bool:
     base = folder.lower().rstrip("\\") + "\\"
     return any(
@@ -30,14 +33,14 @@ def image_sets(m: HostModel, letter: str) -> list[dict[str, Any]]:
     key = m.file_key(root)
     if key is None or m.state["files"][key]["kind"] != "directory":
         return []
+    # One folder per computer; a quarantined <PC>.wbplay-old is not a computer name, so it is
+    # out of Windows Backup's sight, as for file sets below [U].
     return [
         {"machine": name, "path": f"{root}\\{name}", "readable": not _under_damaged(m, f"{root}\\{name}")}
         for name in m.children(root)
-        if m.state["files"][m.file_key(f"{root}\\{name}") or ""].get("kind") == "directory"
+        if _MACHINE.match(name)
+        and m.state["files"][m.file_key(f"{root}\\{name}") or ""].get("kind") == "directory"
     ]
-
-
-_MACHINE = re.compile(r"^[A-Za-z0-9_-]{1,15}$")  # a NetBIOS name, as for image sets (agent: backup.ps1)
 
 
 def file_sets(m: HostModel, letter: str) -> list[dict[str, Any]]:

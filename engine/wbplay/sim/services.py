@@ -139,7 +139,14 @@ def _service_restart(m: HostModel, a: dict[str, Any]) -> OpResult:
     return OpResult.success()
 
 
+def _service_policy(m: HostModel, _: dict[str, Any]) -> OpResult:
+    # RSOP_SystemService's winning entries (a state's ``policy_start_modes``).
+    modes = m.state.get("policy_start_modes") or {}
+    return OpResult.success([{"name": n, "start_mode": modes[n]} for n in sorted(modes, key=str.lower)])
+
+
 HANDLERS: dict[str, Handler] = {
+    "service.policy": _service_policy,
     "service.get": _service_get,
     "service.list": _service_list,
     "service.set_start_mode": _set_start_mode,

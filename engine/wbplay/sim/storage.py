@@ -227,7 +227,7 @@ def association_for(m: HostModel, v: Vol) -> dict[str, Any] | None:
 
 
 def headroom_needed_mb(v: Vol) -> int:
-    """docs/domain.md s.2 0x80780119: 50 MB on a volume under 500 MB, else 320 MB [U]."""
+    """KB3135522: 50 MB under 500 MB, 320 MB from 500 MB, 1 GB above 1 GB [V] (domain.py)."""
     return domain.headroom_needed_mb(v["size_mb"])
 
 
@@ -238,6 +238,8 @@ def shadow_room(m: HostModel, v: Vol) -> tuple[bool, str]:
     there; with one it needs free space on the storage volume and a maximum that allows it
     (docs/domain.md s.2 0x80780119/0x81000019 [3P], s.5.4).
     """
+    if v.get("file_system") not in domain.SHADOW_STORAGE_FILE_SYSTEMS:
+        return True, ""  # a FAT32 ESP has no diff area (VSS FAQ [V]; how a backup treats it is [U])
     need = headroom_needed_mb(v)
     a = association_for(m, v)
     if a is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from wbplay.sim import clock
+from wbplay.sim import clock, storage
 from wbplay.sim.account import account
 from wbplay.sim.model import HostModel, normalise_key
 from wbplay.sim.reply import Handler
@@ -41,6 +41,19 @@ def _session_info(m: HostModel, _: dict[str, Any]) -> OpResult:
             "sid": s.get("sid", "S-1-5-21-1004336348-1177238915-682003330-500"),
             "is_admin": a.admin,
             "elevated": a.elevated,
+        }
+    )
+
+
+def _interactive(m: HostModel, _: dict[str, Any]) -> OpResult:
+    # The simulated PCs keep their clock in UTC and use it as local time; the first signed-in
+    # user sits at the console.
+    users = m.state.get("signed_in") or []
+    return OpResult.success(
+        {
+            "local_time": clock.parse(m.state["clock"]).strftime("%Y-%m-%dT%H:%M:%S"),
+            "console_user": users[0]["user"] if users else None,
+            "desktop_sessions": sorted({int(u.get("session_id", 1)) for u in users}),
         }
     )
 
@@ -101,6 +114,29 @@ def _user_shell_folders(m: HostModel, _: dict[str, Any]) -> OpResult:
     return OpResult.success(sorted(out, key=lambda u: u["sid"]))
 
 
+def location_available(m: HostModel, path: str) -> bool:
+    """A library folder can be reached: it exists, on a volume that is attached (a removable
+    drive that was taken away, or a share whose server is down, is not)."""
+    if m.file_key(path) is None:
+        return False
+    letter = re.match(r"^([A-Za-z]:)", path)
+    return letter is None or storage.find_volume(m, letter.group(1).upper()) is not None
+
+
+def _user_libraries(m: HostModel, _: dict[str, Any]) -> OpResult:
+    out = [
+        {
+            "profile": lib["profile"],
+            "name": lib["name"],
+            "locations": [
+                {"path": p, "available": location_available(m, p)} for p in lib.get("locations", [])
+            ],
+        }
+        for lib in m.state.get("libraries", [])
+    ]
+    return OpResult.success(sorted(out, key=lambda x: (x["profile"], x["name"])))
+
+
 def _printer_list(m: HostModel, _: dict[str, Any]) -> OpResult:
     return OpResult.success(
         [
@@ -126,8 +162,10 @@ def _printer_drivers(m: HostModel, _: dict[str, Any]) -> OpResult:
 HANDLERS: dict[str, Handler] = {
     "os.info": _os_info,
     "session.info": _session_info,
+    "session.interactive": _interactive,
     "agent.environment": _agent_environment,
     "user.shell_folders": _user_shell_folders,
+    "user.libraries": _user_libraries,
     "printer.list": _printer_list,
     "printer.drivers": _printer_drivers,
 }

@@ -9,7 +9,11 @@ from wbplay.sim import storage
 from wbplay.sim.model import HostModel
 from wbplay.sim.reply import Handler, command
 from wbplay.sim.storage import Vol
-from wbplay.sim.text.vssadmin import vssadmin_list_shadowstorage, vssadmin_list_writers
+from wbplay.sim.text.vssadmin import (
+    vssadmin_list_providers,
+    vssadmin_list_shadowstorage,
+    vssadmin_list_writers,
+)
 from wbplay.vocab import ops as O
 from wbplay.vocab.ops import OpResult, win32_failure
 
@@ -57,6 +61,10 @@ def _list_writers(m: HostModel, _: dict[str, Any]) -> OpResult:
     return command("vssadmin list writers", 0, vssadmin_list_writers(m))
 
 
+def _list_providers(m: HostModel, _: dict[str, Any]) -> OpResult:
+    return command("vssadmin list providers", 0, vssadmin_list_providers(m))
+
+
 def _list_shadowstorage(m: HostModel, _: dict[str, Any]) -> OpResult:
     code, out = vssadmin_list_shadowstorage(m)
     return command("vssadmin list shadowstorage", code, out)
@@ -90,6 +98,10 @@ def _storage_add(m: HostModel, a: dict[str, Any]) -> OpResult:
     if isinstance(vols, OpResult):
         return vols
     for_v, on_v = vols
+    if m.os.get("product_type") == "workstation":
+        # Win32_ShadowStorage.Create: "Minimum supported client: None supported" [V]; client
+        # vssadmin has no "add shadowstorage" either (docs/domain-review.md A.4).
+        return win32_failure(O.ERROR_NOT_SUPPORTED)
     if _bad_max(a) or on_v["file_system"] != "NTFS":
         return win32_failure(O.ERROR_INVALID_PARAMETER)
     if storage.association_for(m, for_v) is not None:
@@ -136,6 +148,7 @@ HANDLERS: dict[str, Handler] = {
     "shadowstorage.list": _shadowstorage_list,
     "vssadmin.list_writers": _list_writers,
     "vssadmin.list_shadowstorage": _list_shadowstorage,
+    "vssadmin.list_providers": _list_providers,
     "shadowstorage.add": _storage_add,
     "shadowstorage.resize": _storage_resize,
     "shadowstorage.delete": _storage_delete,

@@ -249,14 +249,27 @@ ACTIONS: dict[str, ActionSpec] = {
             "Replace corrupt protected system files from the component store",
         ),
         ActionSpec(
+            "dism.restorehealth",
+            "dism.restorehealth",
+            Risk.IRREVERSIBLE,
+            (),
+            lambda a: Probe("dism.health", {}, "healthy"),
+            lambda a, b: f"DISM /Online /Cleanup-Image /RestoreHealth (component store healthy: {show(b)})",
+            None,
+            "Repair the component store from Windows Update (Windows 8 and later), before sfc /scannow",
+        ),
+        ActionSpec(
             "host.reboot",
             "host.reboot",
             Risk.IRREVERSIBLE,
-            ("reason",),
+            ("reason", "notice_minutes"),
             lambda a: Probe("os.info", {}, "boot_time"),
-            lambda a, b: f"restart the PC ({a['reason']}; last boot {show(b)})",
+            lambda a, b: (
+                f"restart the PC in {a.get('notice_minutes', 5)} min ({a['reason']}; last boot {show(b)})"
+            ),
             None,
-            "Restart now; wbplay waits for the PC to come back and reads on",
+            "Restart after a notice to signed-in users (5 minutes unless notice_minutes says); wbplay "
+            "waits for the PC to come back and reads on",
         ),
         ActionSpec(
             "shadowstorage.add",

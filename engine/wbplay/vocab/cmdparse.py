@@ -312,6 +312,36 @@ def sfc(output: str) -> dict[str, Any]:
     return {"violations": not clean, "repaired": repaired, "unrepaired": unrepaired}
 
 
+def providers(output: str) -> list[dict[str, Any]]:
+    """``vssadmin list providers`` -> ``[{name, id, third_party}]``: a block starts at a line
+    ending in a quoted name, its first GUID is the provider id; Microsoft's own providers are
+    told by id (the text is localized, the ids are not)."""
+    out: list[dict[str, Any]] = []
+    for line in _lines(output):
+        name = re.match(r"^\S.*?:\s*'(.+)'\s*$", line)
+        if name:
+            out.append({"name": name.group(1), "id": None, "third_party": None})
+            continue
+        guid = _GUID.search(line)
+        if guid and out and out[-1]["id"] is None:
+            pid = guid.group(0).lower()
+            out[-1]["id"] = pid
+            out[-1]["third_party"] = pid not in domain.MICROSOFT_VSS_PROVIDERS
+    return out
+
+
+def dism_health(output: str) -> dict[str, Any]:
+    """``DISM /Online /Cleanup-Image /ScanHealth`` -> ``{healthy, repairable}`` (the phrases are
+    [3P]; the Japanese ones [U]).  Text that says neither counts as not healthy: the repair is
+    then offered, never skipped on a misread."""
+    text = _norm(output)
+    healthy = _any(
+        text, ("no component store corruption detected", "コンポーネント ストアの破損は検出されませんでした")
+    )
+    repairable = _any(text, ("component store is repairable", "コンポーネント ストアは修復可能です"))
+    return {"healthy": healthy, "repairable": repairable}
+
+
 _SR_REPAIRED = re.compile(r'\[SR\] Repairing corrupted file .*?"([^"]+)"\\\[l:\d+\{\d+\}\]"([^"]+)"')
 _SR_CANNOT = re.compile(r'\[SR\] Cannot repair member file \[l:\d+\{\d+\}\]"([^"]+)"')
 

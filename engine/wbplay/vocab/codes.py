@@ -13,6 +13,10 @@ import re
 import unicodedata
 from typing import Any
 
+# Codes users report for which no authoritative meaning was found (docs/domain-review.md B, last
+# row): triage must say "unknown" and ask for the event's ErrorMessage field, never guess.
+NO_KNOWN_MEANING = frozenset({"0x80780081", "0x8078006B", "0x80780038"})
+
 _HEX = re.compile(r"(?<![0-9A-Za-z])0[xX]([0-9A-Fa-f]{8})(?![0-9A-Fa-f])")
 _BARE_HEX = re.compile(r"(?<![0-9A-Za-z])(8[0-9A-Fa-f]{7})(?![0-9A-Za-z])")
 _DECIMAL = re.compile(r"(?<![0-9.,])(-?\d{10})(?![0-9.,])")

@@ -63,6 +63,10 @@ ARGS: dict[str, ArgDoc] = {
     "mode": ArgDoc("string", "f (chkdsk /F: fix metadata) or r (/R: also find bad sectors, hours)", "f"),
     "reason": ArgDoc("string", "why the PC restarts, shown in the plan and the journal", "finish the repair"),
     "max_size_mb": ArgDoc("integer", "the association's maximum in MB (0 = UNBOUNDED)", 10240),
+    "notice_minutes": ArgDoc("integer", "minutes of warning signed-in users get (default 5)", 5),
+    "window": ArgDoc("string", "maintenance window HH:MM-HH:MM, PC's local time; empty: any", "22:00-05:00"),
+    "allow_signed_in": ArgDoc("boolean", "restart even while someone has a desktop session", False),
+    "names": ArgDoc("list of strings", "service names (short names, as in sc query)", ["VSS", "swprv"]),
     "instruction": ArgDoc(
         "string", "what the human must do, in full sentences", "Reconnect the backup drive."
     ),
@@ -119,6 +123,13 @@ EXPECT: dict[str, tuple[str | None, dict[str, Any]]] = {
     "volume.repair_needed": ("needed", {"equals": False}),
     "backup.errors": (None, {"equals": []}),
     "printer.easy_print": ("present", {"equals": False}),
+    "host.reboot_ok": ("ok", {"equals": True}),
+    "backup.in_progress": ("running", {"equals": False}),
+    "capi2.system_writer": (None, {"equals": []}),
+    "dism.health": ("healthy", {"equals": True}),
+    "libraries.unavailable": (None, {"equals": []}),
+    "vss.third_party_providers": (None, {"equals": []}),
+    "services.policy_disabled": (None, {"equals": []}),
     # Nothing (no pass recorded, no association) passes these too: a PC never checked is fine.
     "chkdsk.last_result": ("clean", {"not": {"equals": False}}),
     "shadowstorage.max": (None, {"not": {"equals": 0}}),
@@ -148,6 +159,7 @@ _WINDOWS: dict[str, str] = {
     "cbs": "%windir%\\Logs\\CBS\\CBS.log",
     "winre": "reagentc.exe",
     "host": "Restart-Computer",
+    "dism": "DISM.exe /Online /Cleanup-Image",
 }
 
 UNDO: dict[str, str] = {
@@ -162,6 +174,7 @@ UNDO: dict[str, str] = {
     "chkdsk.schedule": "none once the check has run (irreversible)",
     "chkdsk.run": "none: the repair changes file-system metadata (irreversible)",
     "sfc.scannow": "none: replaced files stay replaced (irreversible)",
+    "dism.restorehealth": "none: the repaired component store stays repaired (irreversible)",
     "host.reboot": "none: a restart cannot be taken back (irreversible)",
     "shadowstorage.add": "deletes the association, or resizes it back if one existed",
     "shadowstorage.resize": "resizes it back (a shrink may already have deleted shadow copies)",
@@ -224,12 +237,19 @@ _OPTIONAL_USES = frozenset(
         ("backup.versions", "target"),
         ("backup.errors", "since_days"),
         ("volume.repair_needed", "since_days"),
+        ("capi2.system_writer", "since_days"),
+        ("host.reboot_ok", "window"),
+        ("host.reboot_ok", "allow_signed_in"),
     }
 )
 
 
+# Remedy arguments with a default (ActionSpec does not say which).
+_OPTIONAL_ACTION_ARGS = frozenset({("host.reboot", "notice_minutes")})
+
+
 def action_args(kind: str) -> tuple[tuple[str, bool], ...]:
-    return tuple((n, True) for n in ACTIONS[kind].args)
+    return tuple((n, (kind, n) not in _OPTIONAL_ACTION_ARGS) for n in ACTIONS[kind].args)
 
 
 def example_args(kind: str, names: list[str]) -> dict[str, Any]:

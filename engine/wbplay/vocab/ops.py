@@ -92,6 +92,22 @@ after ``host.reboot``.
     documented check, [U]).
 ``session.info``
     ``{user, sid, is_admin, elevated}``: the account the agent runs as.
+``session.interactive``
+    ``{local_time, console_user, desktop_sessions: [id]}``: who has a desktop on the PC now
+    (the sessions running ``explorer.exe``; services and the WinRM session have none; the
+    console user is ``Win32_ComputerSystem.UserName``) and the PC's local wall-clock time
+    (``yyyy-MM-ddTHH:mm:ss``), for the reboot
+    guard (issue 12: never restart under a signed-in user; honour a maintenance window).
+``service.policy``
+    ``[{name, start_mode}]``: the start modes Group Policy enforces ("Security Settings ›
+    System Services": ``root\\rsop\\computer:RSOP_SystemService``, winning entries only,
+    StartupMode 2/3/4 as :data:`START_MODES` names); ``[]`` where no policy applies.
+``user.libraries``
+    ``[{profile, name, locations: [{path, available}]}]``: the libraries
+    (``%APPDATA%\\Microsoft\\Windows\\Libraries\\*.library-ms``) of every profile in
+    ProfileList, with each folder location (``knownfolder:`` references are left out) and
+    whether it can be reached now from the agent's session (KB975692 scenario 1: a custom
+    library on an unavailable network or removable drive fails Windows 7 file backup).
 ``agent.environment``
     ``{language_mode, ps_version, clr_version, os_64bit, process_64bit,
     shell_codepage, oem_codepage, winrs_max_memory_mb,
@@ -111,9 +127,10 @@ Command reads (a fixed command line, typed arguments, never a free string)
     repairs online, docs/agent-review.md D1),
     ``chkntfs.query`` (``chkntfs X:``), ``fsutil.dirty_query`` (``fsutil dirty
     query X:``), ``fsutil.ntfsinfo`` (``fsutil fsinfo ntfsinfo X:``),
-    ``vssadmin.list_writers``, ``vssadmin.list_shadowstorage``,
+    ``vssadmin.list_writers``, ``vssadmin.list_shadowstorage``, ``vssadmin.list_providers``,
     ``wbadmin.get_versions`` (``wbadmin get versions [-backupTarget:X:]``),
-    ``reagentc.info`` (``reagentc /info``), ``sfc.verifyonly`` (``sfc
+    ``reagentc.info`` (``reagentc /info``), ``dism.scanhealth`` (``DISM /Online
+    /Cleanup-Image /ScanHealth``, Windows 8 and later), ``sfc.verifyonly`` (``sfc
     /verifyonly``, decoded from UTF-16LE) and ``cbs.sr_lines`` (the ``[SR]``
     lines of ``%windir%\\Logs\\CBS\\CBS.log``, as ``findstr /c:"[SR]"`` prints
     them) all answer ``{command_line, exit_code, output}``: the console text
@@ -124,6 +141,8 @@ Writes: ``chkdsk.schedule {volume, mode: f|r}`` (``chkdsk X: /F|/R``
 answering *N* to a forced dismount and *Y* to "check at next restart"),
 ``chkdsk.run {volume, mode}`` (``chkdsk X: /F|/R /X`` now; a volume Windows
 cannot lock (boot, system, page file) fails with 32), ``sfc.scannow``,
+``dism.restorehealth`` (fails with DISM's exit code, an HRESULT such as 0x800F081F
+when no repair source is reachable),
 ``shadowstorage.add|resize {for_volume, on_volume, max_size_mb}`` (0 =
 UNBOUNDED; ``Win32_ShadowStorage`` on every edition: ``Create``, ``MaxSpace`` +
 ``Put``, ``Delete``.  ``Create`` is documented for Server only, "Minimum supported
@@ -132,7 +151,8 @@ client: None supported", as client vssadmin has no ``add``: a client PC may answ
 ``shadowstorage.delete {for_volume, on_volume}``, ``winre.disable`` /
 ``winre.enable`` (``reagentc /disable|/enable``), ``service.restart {name}``
 (stop, then start, restarting running dependents as ``Restart-Service -Force``
-does) and ``host.reboot {reason}`` (``shutdown /r /t 5``; the connection drops,
+does) and ``host.reboot {reason, notice_minutes?}`` (``shutdown /r /t <notice>``, 5 minutes
+unless told otherwise, so that a signed-in user sees the warning; the connection drops,
 see :attr:`OpSpec.reboots`).
 """
 
@@ -178,7 +198,9 @@ class OpSpec:
 # Ops that run for minutes to hours on a real PC (a full-surface chkdsk reads every sector; sfc
 # scans every protected file: docs/domain.md §4, §6).  Hosts give requests containing them a long
 # deadline instead of the default one.
-SLOW_OPS = frozenset({"chkdsk.scan", "chkdsk.run", "sfc.verifyonly", "sfc.scannow"})
+SLOW_OPS = frozenset(
+    {"chkdsk.scan", "chkdsk.run", "sfc.verifyonly", "sfc.scannow", "dism.scanhealth", "dism.restorehealth"}
+)
 SLOW_DEADLINE_S = 8 * 3600.0
 
 
@@ -206,6 +228,7 @@ OP_SPECS: dict[str, OpSpec] = {
         OpSpec("os.info", False, (), "OS facts: version, build, PowerShell version, locale"),
         OpSpec("service.get", False, (_s("name"),), "One service, or None if it does not exist"),
         OpSpec("service.list", False, (), "Every service with its image path"),
+        OpSpec("service.policy", False, (), "Start modes enforced by Group Policy (RSOP_SystemService)"),
         OpSpec("registry.get", False, (_s("key"), _s("name")), "One registry value"),
         OpSpec("registry.list", False, (_s("key"),), "A registry key's subkeys and values"),
         OpSpec("path.get", False, (_s("path"),), "Whether a file or folder exists, and what it is"),
@@ -258,12 +281,16 @@ OP_SPECS: dict[str, OpSpec] = {
             "session.info", False, (), "The account the agent runs as, and whether it is an elevated admin"
         ),
         OpSpec(
+            "session.interactive", False, (), "Users signed in with a desktop, and the PC's local time"
+        ),
+        OpSpec(
             "agent.environment",
             False,
             (),
             "What the agent runs in: language mode, PowerShell/CLR, bitness, codepages, winrs quotas",
         ),
         OpSpec("user.shell_folders", False, (), "User Shell Folders of every loaded HKU\\<SID> hive"),
+        OpSpec("user.libraries", False, (), "Each profile's libraries, their folders reachable or not"),
         OpSpec("printer.list", False, (), "Printers with their driver and port"),
         OpSpec("printer.drivers", False, (), "Installed printer drivers"),
         OpSpec(
@@ -277,12 +304,14 @@ OP_SPECS: dict[str, OpSpec] = {
         OpSpec("fsutil.ntfsinfo", False, (_s("volume"),), "fsutil fsinfo ntfsinfo X: (sector sizes)"),
         OpSpec("vssadmin.list_writers", False, (), "vssadmin list writers"),
         OpSpec("vssadmin.list_shadowstorage", False, (), "vssadmin list shadowstorage"),
+        OpSpec("vssadmin.list_providers", False, (), "vssadmin list providers"),
         OpSpec(
             "wbadmin.get_versions", False, (_s("target", False),), "wbadmin get versions [-backupTarget:X:]"
         ),
         OpSpec("reagentc.info", False, (), "reagentc /info"),
         OpSpec("sfc.verifyonly", False, (), "sfc /verifyonly (read-only integrity scan)"),
         OpSpec("cbs.sr_lines", False, (), "The [SR] lines of CBS.log (sfc's results)"),
+        OpSpec("dism.scanhealth", False, (), "DISM /Online /Cleanup-Image /ScanHealth (read-only)"),
         OpSpec(
             "chkdsk.schedule",
             True,
@@ -291,6 +320,12 @@ OP_SPECS: dict[str, OpSpec] = {
         ),
         OpSpec("chkdsk.run", True, (_s("volume"), _s("mode")), "chkdsk X: /F|/R /X now (non-system volumes)"),
         OpSpec("sfc.scannow", True, (), "sfc /scannow: repair protected system files (irreversible)"),
+        OpSpec(
+            "dism.restorehealth",
+            True,
+            (),
+            "DISM /Online /Cleanup-Image /RestoreHealth: repair the component store (irreversible)",
+        ),
         OpSpec(
             "shadowstorage.add",
             True,
@@ -317,7 +352,13 @@ OP_SPECS: dict[str, OpSpec] = {
             (_s("name"), _i("wait_s", False)),
             "Stop and start a service (and its running dependents)",
         ),
-        OpSpec("host.reboot", True, (_s("reason"),), "Restart the PC now", reboots=True),
+        OpSpec(
+            "host.reboot",
+            True,
+            (_s("reason"), _i("notice_minutes", False)),
+            "Restart the PC after a notice (default 5 minutes)",
+            reboots=True,
+        ),
     )
 }
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wbplay.vocab import cmdparse
-from wbplay.vocab.derive import backup, chkdsk, desktop, shadow, volumes
+from wbplay.vocab.derive import backup, chkdsk, desktop, session, shadow, volumes
 
 ArgsBuilder = Callable[[Mapping[str, Any]], dict[str, Any]]
 Join = Callable[[Sequence[Any], Mapping[str, Any]], Any]
@@ -88,6 +88,10 @@ _CHKDSK_REPORTS = (
     ("events.query", _events("Microsoft-Windows-Wininit", [1001], "Application", 365)),
     ("events.query", _events("Chkdsk", [26226, 26212, 26214], "Application", 365)),
 )
+
+# NTFS corruption events (the data-corruption guide [V]: 55, 98, 50, 140).  Disk 129 comes from
+# the storage miniport's own provider (storahci, storvsc...), which no fixed query can name: [U].
+_NTFS_IDS = list(chkdsk.NTFS_CORRUPTION_IDS)
 
 _STORAGE_PROBES: tuple[ProbeSpec, ...] = (
     ProbeSpec("disks", "disk.list", (), _identity, "Physical disks: media/bus type, sector sizes"),
@@ -186,12 +190,13 @@ _STORAGE_PROBES: tuple[ProbeSpec, ...] = (
         "volume.list",
         (),
         _identity,
-        "Disk 7/11/51/153/157 and Ntfs 55/98 errors on a volume's disk: {count, since_last_check, events}",
+        "Disk 7/11/51/153/157 and Ntfs 55/98/50/140 errors on a volume's disk: {count, since_last_check "
+        "(NTFS corruption since the last pass), transport (11/153/157), bad_blocks (7/51), events}",
         uses=("volume", "since_days"),
         extra=(
             ("events.query", _events("disk", [7, 11, 51, 153, 157], "System")),
-            ("events.query", _events("Ntfs", [55, 98], "System")),
-            ("events.query", _events("Microsoft-Windows-Ntfs", [55, 98], "System")),
+            ("events.query", _events("Ntfs", _NTFS_IDS, "System")),
+            ("events.query", _events("Microsoft-Windows-Ntfs", _NTFS_IDS, "System")),
             *_CHKDSK_REPORTS,
         ),
         join=chkdsk.disk_errors,
@@ -201,13 +206,14 @@ _STORAGE_PROBES: tuple[ProbeSpec, ...] = (
         "volume.list",
         (),
         _identity,
-        "{needed, reasons}: I/O errors since the last pass, dirty bit, read-only scan, last pass not clean",
+        "{needed, reasons}: NTFS corruption since the last pass, dirty bit, read-only scan, last pass "
+        "not clean",
         uses=("volume", "since_days"),
         extra=(
             ("chkdsk.scan", lambda a: {"volume": a["volume"]}),
             ("events.query", _events("disk", [7, 11, 51, 153, 157], "System")),
-            ("events.query", _events("Ntfs", [55, 98], "System")),
-            ("events.query", _events("Microsoft-Windows-Ntfs", [55, 98], "System")),
+            ("events.query", _events("Ntfs", _NTFS_IDS, "System")),
+            ("events.query", _events("Microsoft-Windows-Ntfs", _NTFS_IDS, "System")),
             *_CHKDSK_REPORTS,
         ),
         join=chkdsk.repair_needed,
@@ -221,6 +227,15 @@ _STORAGE_PROBES: tuple[ProbeSpec, ...] = (
         "One VSS writer by name (nothing if absent)",
         uses=("name",),
         join=_named_writer,
+    ),
+    ProbeSpec(
+        "backup.in_progress",
+        "vssadmin.list_writers",
+        (),
+        _identity,
+        "Is a backup or shadow copy running now? {running, why, job_started, busy_writers}",
+        extra=(("events.query", _events("Microsoft-Windows-Backup", [1, 14], days=7)),),
+        join=backup.backup_in_progress,
     ),
     ProbeSpec(
         "vss.failed_writers",
@@ -266,6 +281,20 @@ _STORAGE_PROBES: tuple[ProbeSpec, ...] = (
         join=shadow.critical_room,
     ),
     ProbeSpec(
+        "vss.providers",
+        "vssadmin.list_providers",
+        (),
+        _cmd(cmdparse.providers),
+        "VSS providers: [{name, id, third_party}] (Microsoft's told by id)",
+    ),
+    ProbeSpec(
+        "vss.third_party_providers",
+        "vssadmin.list_providers",
+        (),
+        _cmd(lambda o: [p["name"] for p in cmdparse.providers(o) if p["third_party"]]),
+        "Names of the VSS providers that are not Microsoft's",
+    ),
+    ProbeSpec(
         "vssadmin.shadowstorage",
         "vssadmin.list_shadowstorage",
         (),
@@ -300,8 +329,32 @@ _STORAGE_PROBES: tuple[ProbeSpec, ...] = (
         join=volumes.winre_placement,
     ),
     ProbeSpec("sfc.verify", "sfc.verifyonly", (), _cmd(cmdparse.sfc), "sfc /verifyonly: {violations}"),
+    ProbeSpec(
+        "dism.health",
+        "dism.scanhealth",
+        (),
+        _cmd(cmdparse.dism_health),
+        "DISM /ScanHealth: {healthy, repairable} (Windows 8 and later)",
+    ),
     ProbeSpec("cbs.sr", "cbs.sr_lines", (), _cmd(cmdparse.cbs_sr), "CBS.log [SR]: {repaired, cannot_repair}"),
     ProbeSpec("session", "session.info", (), _identity, "The account wbplay runs as: {user, is_admin...}"),
+    ProbeSpec(
+        "session.interactive",
+        "session.interactive",
+        (),
+        _identity,
+        "Desktop sessions open now, the console user and the PC's local time",
+    ),
+    ProbeSpec(
+        "host.reboot_ok",
+        "session.interactive",
+        (),
+        _identity,
+        "May wbplay restart now? {ok, why, desktop_sessions, console_user, local_time}: no desktop "
+        "session (unless allowed), inside the maintenance window when one is given",
+        uses=("window", "allow_signed_in"),
+        join=session.reboot_ok,
+    ),
     ProbeSpec(
         "user.shell_folders", "user.shell_folders", (), _identity, "Shell folders of each loaded HKU\\<SID>"
     ),
@@ -313,6 +366,23 @@ _STORAGE_PROBES: tuple[ProbeSpec, ...] = (
         "User folders and profiles that live off the system drive",
         extra=(_VOLUMES,),
         join=desktop.folders_off_system,
+    ),
+    ProbeSpec("user.libraries", "user.libraries", (), _identity, "Each profile's libraries and folders"),
+    ProbeSpec(
+        "libraries.unavailable",
+        "user.libraries",
+        (),
+        desktop.unavailable_libraries,
+        "Library folders that cannot be reached now (KB975692 scenario 1)",
+    ),
+    ProbeSpec(
+        "capi2.system_writer",
+        "events.query",
+        (),
+        desktop.system_writer_errors,
+        "CAPI2 513 System Writer errors, without the benign MSLLDP one (KB3209092)",
+        uses=("since_days",),
+        fixed=_events("Microsoft-Windows-CAPI2", [513], "Application"),
     ),
     ProbeSpec("printers", "printer.list", (), _identity, "Printers with driver and port"),
     ProbeSpec("printer.drivers", "printer.drivers", (), _identity, "Installed printer drivers"),
@@ -353,6 +423,15 @@ PROBES: dict[str, ProbeSpec] = {
         ),
         ProbeSpec("service.state", "service.get", ("name",), _field("state"), "Running, Stopped..."),
         ProbeSpec("services", "service.list", (), _identity, "Every service with its image path"),
+        ProbeSpec(
+            "services.policy_disabled",
+            "service.policy",
+            (),
+            _identity,
+            "Which of these services Group Policy sets to Disabled (RSOP_SystemService)",
+            uses=("names",),
+            join=desktop.policy_disabled,
+        ),
         ProbeSpec(
             "registry.value",
             "registry.get",

@@ -37,7 +37,9 @@ RECORD_FIELDS: dict[str, tuple[str, ...]] = {
     "image.sources": ("too_large", "volumes"),
     "volume.ntfsinfo": ("bytes_per_cluster", "bytes_per_physical_sector", "bytes_per_sector", "ntfs"),
     "chkdsk.scan": ("bad_sectors_kb", "exit_code", "problems"),
-    "disk.errors": ("count", "disk", "events", "last_check", "since_last_check", "volume"),
+    "disk.errors": (
+        "bad_blocks", "count", "disk", "events", "last_check", "since_last_check", "transport", "volume",
+    ),
     "volume.repair_needed": ("needed", "reasons", "volume"),
     "vss.writer": ("failed", "id", "instance_id", "last_error", "name", "state"),
     "shadowstorage.room": (
@@ -51,6 +53,10 @@ RECORD_FIELDS: dict[str, tuple[str, ...]] = {
     "cbs.sr": ("cannot_repair", "repaired"),
     "session": ("elevated", "is_admin", "sid", "user"),
     "printer.easy_print": ("drivers", "present", "printers"),
+    "session.interactive": ("console_user", "desktop_sessions", "local_time"),
+    "host.reboot_ok": ("console_user", "desktop_sessions", "local_time", "ok", "why"),
+    "backup.in_progress": ("busy_writers", "job_started", "running", "why"),
+    "dism.health": ("healthy", "repairable"),
 }
 
 SINGLE_VALUE_KINDS = frozenset(

@@ -76,11 +76,31 @@ MESSAGES: dict[int, tuple[str, str]] = {
         "バックアップ セット内のいずれかのボリュームのバックアップ イメージを準備中にエラーが発生しました。",
     ),
     0x80070001: ("Incorrect function.", "ファンクションが間違っています。"),
+    # KB975692 scenario 2's text [V]; the Japanese is [U] (no verified ja-JP source).
     0x81000031: (
-        "Windows Backup failed while trying to read from the shadow copy on one of the volumes being "
-        "backed up.",
-        "バックアップ対象のボリュームのいずれかでシャドウ コピーからの"
-        "読み取り中に Windows バックアップが失敗しました。",
+        "BitLocker Drive Encryption cannot be used because critical BitLocker system files are missing "
+        "or corrupted.",
+        "重要な BitLocker システム ファイルが見つからないか破損しているため、"
+        "BitLocker ドライブ暗号化を使用できません。",
+    ),
+    # KB2009513 [V]; Japanese [U].
+    0x8004230F: (
+        "The shadow copy provider had an unexpected error while trying to process the specified operation.",
+        "シャドウ コピー プロバイダーで、指定された操作の処理中に予期しないエラーが発生しました。",
+    ),
+    0x80042306: (
+        "The shadow copy provider had an error. Please see the system and application event logs for "
+        "more information.",
+        "シャドウ コピー プロバイダーでエラーが発生しました。詳細については、"
+        "システムとアプリケーションのイベント ログを参照してください。",
+    ),
+    0x80070005: ("Access is denied.", "アクセスが拒否されました。"),
+    # The ESP lock: third-party write-ups quote this text [3P]; the Japanese is [U].
+    0x8078011E: (
+        "Windows Backup failed to get an exclusive lock on the EFI system partition (ESP). This may happen "
+        "if another application is using files on the ESP. Please retry the operation.",
+        "Windows バックアップで EFI システム パーティション (ESP) の排他ロックを取得できませんでした。"
+        "別のアプリケーションが ESP 上のファイルを使用している可能性があります。操作を再試行してください。",
     ),
 }
 

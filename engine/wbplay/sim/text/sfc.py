@@ -92,3 +92,36 @@ def cbs_sr_lines(stamp: str, repaired: list[str], unrepairable: list[str]) -> li
         )
     out.append(f"{stamp}, Info                  CSI    000000ff [SR] Repair complete")
     return out
+
+
+def dism_output(m: HostModel, *, scan: bool, healthy: bool, ok: bool = True) -> str:
+    """DISM's console text for /ScanHealth and /RestoreHealth (the English phrases are [3P], the
+    Japanese ones [U]; the engine reads only the verdict line)."""
+    lines = [
+        tr(m, "Deployment Image Servicing and Management tool", "展開イメージのサービスと管理ツール"),
+        f"{tr(m, 'Version', 'バージョン')}: {m.os['version']}.1",
+        "",
+        f"{tr(m, 'Image Version', 'イメージのバージョン')}: {m.os['version']}.1",
+        "",
+        "[==========================100.0%==========================]",
+    ]
+    if scan:
+        lines.append(
+            tr(
+                m,
+                "No component store corruption detected.",
+                "コンポーネント ストアの破損は検出されませんでした。",
+            )
+            if healthy
+            else tr(m, "The component store is repairable.", "コンポーネント ストアは修復可能です。")
+        )
+    elif ok:
+        lines.append(tr(m, "The restore operation completed successfully.", "復元操作は正常に完了しました。"))
+    else:
+        lines.append(
+            tr(m, "Error: 0x800f081f", "エラー: 0x800f081f")
+            + "\r\n\r\n"
+            + tr(m, "The source files could not be found.", "ソース ファイルが見つかりませんでした。")
+        )
+    lines.append(tr(m, "The operation completed successfully.", "操作は正常に完了しました。") if ok else "")
+    return crlf(lines)

@@ -109,3 +109,29 @@ def vssadmin_list_shadowstorage(m: HostModel) -> tuple[int, str]:
             "",
         ]
     return 0, crlf(lines)
+
+
+# The providers every Windows has (KB2009513's provider id [V]); a state's ``vss_providers`` adds
+# third parties'.
+SYSTEM_PROVIDER = {
+    "name": "Microsoft Software Shadow Copy provider 1.0",
+    "id": "{b5946137-7b9f-4925-af80-51abd60b20d5}",
+    "type": "System",
+    "version": "1.0.0.7",
+}
+
+
+def vssadmin_list_providers(m: HostModel) -> str:
+    lines = _vssadmin_header(m)
+    for p in [SYSTEM_PROVIDER, *m.state.get("vss_providers", [])]:
+        kind = {"System": ("System", "システム"), "Software": ("Software", "ソフトウェア")}.get(
+            p.get("type", "Software"), ("Hardware", "ハードウェア")
+        )
+        lines += [
+            f"{tr(m, 'Provider name', 'プロバイダー名')}: '{p['name']}'",
+            f"   {tr(m, 'Provider type', 'プロバイダーの種類')}: {tr(m, *kind)}",
+            f"   {tr(m, 'Provider Id', 'プロバイダー ID')}: {p['id']}",
+            f"   {tr(m, 'Version', 'バージョン')}: {p.get('version', '1.0')}",
+            "",
+        ]
+    return crlf(lines)

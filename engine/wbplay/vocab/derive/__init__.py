@@ -9,5 +9,5 @@ in the order its probe declares them, plus the probe's arguments.
 One module per area: :mod:`.volumes` (selectors, critical volumes, WinRE),
 :mod:`.backup` (system image targets and sources, backup sets, backup errors),
 :mod:`.shadow` (shadow copy storage), :mod:`.chkdsk` (repair history and disk
-errors), :mod:`.desktop` (user folders, printers).
+errors), :mod:`.desktop` (user folders, printers), :mod:`.session` (the reboot guard).
 """

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from wbplay.vocab import codes, domain
+from wbplay.vocab import cmdparse, codes, domain
 from wbplay.vocab.derive.volumes import (
     Args,
     Rec,
@@ -118,3 +118,31 @@ def backup_errors(values: Sequence[Any], args: Args) -> list[Rec]:
                 }
             )
     return sorted(out, key=lambda r: r["time"], reverse=True)
+
+
+def backup_in_progress(values: Sequence[Any], args: Args) -> Rec:
+    """Whether a backup or a shadow copy is running now, so that no VSS/CryptSvc/Winmgmt/BITS
+    restart kills it (docs/domain.md s.6: stopping VSS or wbengine mid-job kills the running
+    backup; docs/domain-review.md A.6).  Two signs, both from reads wbplay already makes:
+    writers in a Waiting* state (any requester's snapshot) and a Backup-log job that started
+    (1) after the newest completion (14)."""
+    writers_cmd, events = values[0], values[1] or []
+    busy = [
+        w["name"]
+        for w in (cmdparse.writers(writers_cmd["output"]) if writers_cmd else [])
+        if w["state"] in domain.WRITER_BUSY_STATES
+    ]
+    started = [e["time"] for e in events if e.get("id") == domain.BACKUP_STARTED_ID]
+    ended = [e["time"] for e in events if e.get("id") == domain.BACKUP_COMPLETED_ID]
+    job = bool(started) and (not ended or max(started) > max(ended))
+    why = []
+    if job:
+        why.append(f"a Windows backup started at {max(started)} and has not completed")
+    if busy:
+        why.append("a shadow copy is in progress (writers waiting: " + ", ".join(busy) + ")")
+    return {
+        "running": bool(why),
+        "why": "; ".join(why),
+        "job_started": max(started) if job else None,
+        "busy_writers": busy,
+    }

@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from wbplay.vocab import domain
 from wbplay.vocab.derive.volumes import Args, Rec, system_drive
 
 
@@ -51,3 +52,36 @@ def easy_print(values: Sequence[Any], args: Args) -> Rec:
         if "easy print" in p.get("driver", "").lower() or re.match(r"^TS\d+", p.get("port", ""))
     )
     return {"present": bool(names or redirected), "drivers": names, "printers": redirected}
+
+
+def system_writer_errors(value: Any) -> list[Rec] | None:
+    """CAPI2 513 events that say something about the System Writer: the MSLLDP "Access is
+    denied" one, benign on every Windows Server (KB3209092 [V]), is left out."""
+    if value is None:
+        return None
+    return [e for e in value if not domain.benign_capi2_513(e.get("message"))]
+
+
+def unavailable_libraries(value: Any) -> list[str] | None:
+    """``"<profile>: <library> -> <folder>"`` for every library folder that cannot be reached now:
+    KB975692's first cause of 0x81000031 (custom libraries on unavailable network or removable
+    drives) [V]."""
+    if value is None:
+        return None
+    return [
+        f"{lib['profile']}: {lib['name']} -> {loc['path']}"
+        for lib in value
+        for loc in lib.get("locations", [])
+        if not loc.get("available")
+    ]
+
+
+def policy_disabled(values: Sequence[Any], args: Args) -> list[str]:
+    """The services of ``names`` that Group Policy sets to Disabled: flipping them locally lasts
+    only until the next policy refresh (RSOP_SystemService [V]; docs/domain-review.md A.1)."""
+    wanted = {str(n).lower() for n in args.get("names") or []}
+    return [
+        p["name"]
+        for p in values[0] or []
+        if str(p.get("name", "")).lower() in wanted and p.get("start_mode") == "Disabled"
+    ]

@@ -32,6 +32,20 @@ def shadowstorage_max(values: Sequence[Any], args: Args) -> int | None:
 
 def _room(v: Rec, assoc: Rec | None, vols: Sequence[Rec], storage: Rec | None = None) -> Rec:
     need = domain.headroom_needed_mb(v["size_mb"])
+    if v.get("file_system") not in domain.SHADOW_STORAGE_FILE_SYSTEMS:
+        # The FAT32 ESP: no diff area to give room to (VSS FAQ [V]); exact behaviour [U].
+        why = f"{v.get('file_system')}: not a shadow-storage volume (VSS keeps diff areas on NTFS)"
+        return {
+            "volume": name_of(v),
+            "size_mb": v["size_mb"],
+            "free_mb": v["free_mb"],
+            "needed_mb": 0,
+            "storage_on": None,
+            "max_mb": None,
+            "ok": True,
+            "why": why,
+            "fix": None,
+        }
     out: Rec = {
         "volume": name_of(v),
         "size_mb": v["size_mb"],
@@ -73,7 +87,7 @@ def _room_fix(v: Rec, assoc: Rec | None, need: int, storage: Rec | None) -> str:
 
 
 def shadowstorage_room(values: Sequence[Any], args: Args) -> Rec | None:
-    """Whether ``volume``'s shadow copy has room (docs/domain.md s.2 0x80780119: thresholds [U])."""
+    """Whether ``volume``'s shadow copy has room (KB3135522's thresholds [V], domain.py)."""
     vols, assocs, winre_cmd = values[0], values[1], values[2]
     winre = winre_of(winre_cmd)
     v = resolve(vols, args.get("volume"), winre)
