@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import base64
 import re
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 import pwsh_lint
@@ -44,8 +46,40 @@ def _plan(book: str, variables: dict[str, str] | None = None, allow: Sequence[st
     return compile_plan(pb, bind(pb.vars, variables or {}), frozenset(allow))
 
 
+def _services_only() -> str:
+    """fix-0x80070422 without its policy check (a joined read no export compiles yet), as a file."""
+    doc = yaml.safe_load((resources.playbooks_dir() / "fix-0x80070422.yml").read_text(encoding="utf-8"))
+    simple = ("service.start_mode", "service.state", "service.exists")
+    dropped = {s["id"] for s in doc["steps"] if s["check"]["kind"] not in simple}
+
+    def keep(cond: object) -> object:
+        if isinstance(cond, list):
+            kept = [c for c in cond if not (isinstance(c, dict) and c.get("step") in dropped)]
+            return kept or None
+        if isinstance(cond, dict) and cond.get("step") in dropped:
+            return None
+        return cond
+
+    steps = []
+    for step in doc["steps"]:
+        if step["id"] in dropped:
+            continue
+        when = keep(step.get("when"))
+        step.pop("when", None)
+        if when is not None:
+            step["when"] = when
+        steps.append(step)
+    doc["steps"] = steps
+    path = Path(tempfile.mkdtemp(prefix="wbplay-export-")) / "fix-0x80070422.yml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return str(path)
+
+
+SERVICES_ONLY = _services_only()
+
+
 def _exportable() -> list[str]:
-    out = []
+    out = [SERVICES_ONLY]
     for book in PLAYBOOKS:
         try:
             _plan(book)
@@ -58,8 +92,8 @@ def _exportable() -> list[str]:
 EXPORTABLE = _exportable()
 
 
-def test_at_least_the_0x80070422_fix_exports() -> None:
-    assert "fix-0x80070422" in EXPORTABLE
+def test_the_service_steps_of_the_0x80070422_fix_export() -> None:
+    assert len(_plan(SERVICES_ONLY).data["steps"]) >= 10
 
 
 @pytest.mark.parametrize("book", sorted(set(PLAYBOOKS) - set(EXPORTABLE)))
@@ -84,21 +118,21 @@ def test_every_exported_script_parses_and_passes_the_agent_lints(mode: str) -> N
 
 
 def test_the_script_holds_the_mode_once_and_no_agent_main() -> None:
-    text = script(_plan("fix-0x80070422"), "detect", "detect.ps1").text
+    text = script(_plan(SERVICES_ONLY), "detect", "detect.ps1").text
     assert text.count("$WbExportMode = 'detect'") == 1
     assert "$wbJson = $null" not in text  # the agent's own main would print a frame and exit
     assert text.startswith("#") and "param([string]$Request)" in text
 
 
 def test_no_playbook_string_is_outside_the_data_block() -> None:
-    plan = _plan("fix-0x80070422")
+    plan = _plan(SERVICES_ONLY)
     text = script(plan, "remediate", "remediate.ps1").text
     code = _DATA_LINE.sub("", text)
     assert code != text
     for step in plan.data["steps"]:
         assert step["id"] not in code and step["title"] not in code
     # The code is the same whatever the playbook says: only the data line differs.
-    hostile = _plan("fix-0x80070422")
+    hostile = _plan(SERVICES_ONLY)
     hostile.data["steps"][0]["title"] = "'; Remove-Item C:\\ -Recurse; '$(evil)`"
     other = script(hostile, "remediate", "remediate.ps1").text
     assert _DATA_LINE.sub("", other) == code
@@ -106,12 +140,12 @@ def test_no_playbook_string_is_outside_the_data_block() -> None:
 
 
 def test_the_embedded_plan_round_trips() -> None:
-    plan = _plan("fix-0x80070422")
+    plan = _plan(SERVICES_ONLY)
     assert interp.embedded_plan(script(plan, "detect", "detect.ps1").text) == plan.data
 
 
 def test_an_export_over_the_size_limit_fails_clearly() -> None:
-    plan = _plan("fix-0x80070422")
+    plan = _plan(SERVICES_ONLY)
     plan.data["padding"] = "x" * SIZE_LIMIT
     with pytest.raises(ExportError, match="200 KB"):
         script(plan, "detect", "detect.ps1")
@@ -168,7 +202,7 @@ def test_remediation_leaves_the_pc_where_run_yes_does(name: str, state_file) -> 
 
 def test_a_failed_change_rolls_back_newest_first(state_file) -> None:
     state = state_file("win10-vdi-disabled")
-    plan = _plan("fix-0x80070422").data
+    plan = _plan(SERVICES_ONLY).data
     execute_ops, model = _sim(state)
     original = read_state(state)
     writes: list[Op] = []
@@ -189,12 +223,12 @@ def test_a_failed_change_rolls_back_newest_first(state_file) -> None:
 
 
 def test_statuses_helper_is_the_runner_view(state_file) -> None:
-    report, _p, _r = run_playbook(state_file("win10-vdi-disabled"), dry_run=True)
+    report, _p, _r = run_playbook(state_file("win10-vdi-disabled"), dry_run=True, book=SERVICES_ONLY)
     assert "drift" in statuses(report).values()
 
 
 def test_cli_writes_the_intune_pair_and_readme(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli_app, ["export", "intune", "fix-0x80070422", "-o", str(tmp_path)])
+    result = CliRunner().invoke(cli_app, ["export", "intune", SERVICES_ONLY, "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["README.md", "detect.ps1", "remediate.ps1"]
@@ -207,13 +241,13 @@ def test_cli_writes_the_intune_pair_and_readme(tmp_path: Path) -> None:
 
 
 def test_cli_configmgr_and_a_clear_error(tmp_path: Path) -> None:
-    ok = CliRunner().invoke(cli_app, ["export", "configmgr", "fix-0x80070422", "-o", str(tmp_path / "cm")])
+    ok = CliRunner().invoke(cli_app, ["export", "configmgr", SERVICES_ONLY, "-o", str(tmp_path / "cm")])
     assert ok.exit_code == 0, ok.output
     assert "Equals" in (tmp_path / "cm" / "README.md").read_text()
     bad = CliRunner().invoke(cli_app, ["export", "intune", "fix-vss-writers", "-o", str(tmp_path / "x")])
     assert bad.exit_code == 2
     assert "cannot be exported" in bad.output
     typo = CliRunner().invoke(
-        cli_app, ["export", "intune", "fix-0x80070422", "-o", str(tmp_path / "y"), "--allow", "nope"]
+        cli_app, ["export", "intune", SERVICES_ONLY, "-o", str(tmp_path / "y"), "--allow", "nope"]
     )
     assert typo.exit_code == 2
