@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -104,7 +105,7 @@ def test_long_actions_show_progress_lines(state_file) -> None:
     assert "APPLY    system-files             sfc /scannow" in r.output
 
 
-def test_many_hosts_run_in_turn_and_exit_with_the_worst(state_file, monkeypatch, tmp_path: Path) -> None:
+def test_many_hosts_run_and_exit_with_the_worst(state_file, monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setenv("WBPLAY_USER", "wbadmin")
     monkeypatch.setenv("WBPLAY_PASSWORD", "not-used-the-port-is-closed")
     broken, healthy = state_file("pc42"), state_file("win10-healthy")
@@ -112,10 +113,13 @@ def test_many_hosts_run_in_turn_and_exit_with_the_worst(state_file, monkeypatch,
     r = invoke("run", "fix-0x80070422", "--host", hosts, "--yes", "--report", f"json:{tmp_path}/r.json")
     assert r.exit_code == 4, r.output  # the unreachable PC is the worst outcome
     assert "all hosts" in r.output
-    assert f"sim:{broken}: exit 0 (fixed)" in r.output
-    assert f"sim:{healthy}: exit 0 (compliant)" in r.output
-    assert "http://127.0.0.1:9: exit 4" in r.output
-    assert len(list(tmp_path.glob("r.*.json"))) == 2  # one report per PC that ran
+    assert "exit 0 fixed: 1 PC(s)" in r.output and f"sim:{broken}: journal" in r.output
+    assert "exit 0 compliant: 1 PC(s)" in r.output and f"sim:{healthy}: journal" in r.output
+    assert "http://127.0.0.1:9: cannot connect" in r.output
+    doc = json.loads((tmp_path / "r.json").read_text())  # one report over every PC
+    assert [(h["host"], h["exit_code"]) for h in doc["hosts"]] == [
+        (f"sim:{broken}", 0), (f"sim:{healthy}", 0), ("http://127.0.0.1:9", 4)
+    ]
 
 
 def test_each_host_of_a_multi_host_run_gets_its_own_report_file() -> None:

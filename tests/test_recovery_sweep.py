@@ -84,7 +84,8 @@ SCENARIOS = [
     Scenario("fix-0x80070422", "pc42"),
     Scenario(
         "fix-shadow-storage",
-        "win7-system-reserved-full",
+        # A Server: on client Windows adding a diff area is unsupported, so the playbook only advises.
+        "srv2019-system-reserved-full",
         consent=("system-volume-add-storage", "recovery-volume-add-storage"),
     ),
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,10 +15,11 @@ from typing import Any
 
 from wbplay import report as report_mod
 from wbplay import resources
-from wbplay.errors import ExitCode, HostError, JournalError, PlaybookError, UsageError
+from wbplay.errors import ExitCode, HostError, JournalError, PlanError, PlaybookError, UsageError, WbplayError
 from wbplay.hosts import doctor as doctor_mod
 from wbplay.hosts import recording
-from wbplay.hosts.factory import ConnectOptions, expand, open_host
+from wbplay.hosts.base import Host
+from wbplay.hosts.factory import ConnectOptions, expand, is_sim, open_host
 from wbplay.library import coverage, failure_context, scaffold
 from wbplay.library import triage as triage_mod
 from wbplay.library.export import build as export_mod
@@ -25,20 +27,22 @@ from wbplay.playbook import lint as lint_mod
 from wbplay.playbook import load as playbook_mod
 from wbplay.playbook.model import Playbook, Step
 from wbplay.playbook.variables import bind
-from wbplay.run import history
+from wbplay.run import fleet as fleet_mod
+from wbplay.run import fleet_plan, history, hostlock
 from wbplay.run import journal as journal_mod
 from wbplay.run import plan as plan_mod
 from wbplay.run import recorded as recorded_mod
 from wbplay.run import rollback as rollback_mod
 from wbplay.run import rollback_run as rollback_run_mod
 from wbplay.run.document import to_document
+from wbplay.run.fleet_review import FleetReview, HostOutcome, change_set, review
 from wbplay.run.history import RunSummary
 from wbplay.run.journal import Journal, new_run_id
 from wbplay.run.options import Listener, Options
 from wbplay.run.planguard import PlanGuard
 from wbplay.run.results import RunReport
 from wbplay.run.runner import Runner, check_allow
-from wbplay.sim.state import read_state
+from wbplay.sim.state import read_state, resolve_state_file
 from wbplay.vocab import kinddoc
 
 
@@ -71,11 +75,17 @@ def run(
     runs_dir: Path | None = None,
     plan_guard: PlanGuard | None = None,
     expect_sha256: str | None = None,
+    loaded: Playbook | None = None,
+    stop: threading.Event | None = None,
     resumes: str = "",
 ) -> tuple[RunReport, Path]:
     """Load, validate, bind and run one playbook on one host.  Nothing touches the
-    host before the playbook and its variables are known to be valid."""
-    pb = load_playbook(req.playbook)
+    host before the playbook and its variables are known to be valid.
+
+    ``loaded``: the playbook already loaded (a fleet loads it once for every PC);
+    ``stop``: set by a fleet's Ctrl-C, the run stops after its current change and rolls back.
+    A real run holds the PC's host lock (:mod:`wbplay.run.hostlock`) for all of its run."""
+    pb = loaded or load_playbook(req.playbook)
     if expect_sha256 is not None:
         plan_mod.check_playbook({"playbook": {"sha256": expect_sha256}}, pb)
     values = bind(pb.vars, req.variables)
@@ -86,34 +96,74 @@ def run(
         if req.for_code is not None or req.for_event:
             failure = failure_context.what_for(req.for_code, host, pb, library())
             values = bind(pb.vars, failure_context.with_context(pb, req.variables, failure))
-        journal = Journal(new_run_id(pb.id, host.name), runs_dir)
+        run_id = new_run_id(pb.id, host.name)
+        lock = None if req.dry_run else hostlock.acquire(_lock_key(req.host, host), run_id)
         try:
-            runner = Runner(
-                pb,
-                host,
-                variables=values,
-                options=Options(
-                    dry_run=req.dry_run,
-                    rollback=req.rollback,
-                    allow=req.allow,
-                    plan=plan_guard,
-                    skip_manual=req.skip_manual,
-                    reboot_timeout_s=req.reboot_timeout_s,
-                    reboot_poll_s=req.reboot_poll_s,
-                    for_failure=failure,
-                ),
-                journal=journal,
-                listener=listener,
-                confirm=confirm,
-                ask_manual=ask_manual,
-                host_spec=req.host,
+            return _run_on(
+                req, pb, host, values, failure, run_id, lock, listener=listener, confirm=confirm,
+                ask_manual=ask_manual, runs_dir=runs_dir, plan_guard=plan_guard, stop=stop,
                 resumes=resumes,
             )
-            return runner.run(), journal.path
         finally:
-            journal.close()
+            if lock is not None:
+                lock.release()
     finally:
         host.close()
+
+
+def _lock_key(spec: str, host: Host) -> str:
+    """One key per PC: a simulated PC is its state file; a WinRM PC is its address and port."""
+    if is_sim(spec):
+        return f"sim:{resolve_state_file(spec[len('sim:'):]).resolve()}"
+    return hostlock.host_key(host.identity)
+
+
+def _run_on(
+    req: RunRequest,
+    pb: Playbook,
+    host: Host,
+    values: dict[str, Any],
+    failure: Any,
+    run_id: str,
+    lock: hostlock.HostLock | None,
+    *,
+    listener: Listener,
+    confirm: Callable[[RunReport], bool],
+    ask_manual: Callable[[Step, str], bool] | None,
+    runs_dir: Path | None,
+    plan_guard: PlanGuard | None,
+    stop: threading.Event | None,
+    resumes: str = "",
+) -> tuple[RunReport, Path]:
+    if lock is not None and lock.recovered is not None:
+        listener.event("lock.recovered", {"host": req.host, "stale": lock.recovered.describe()})
+    journal = Journal(run_id, runs_dir)
+    try:
+        runner = Runner(
+            pb,
+            host,
+            variables=values,
+            options=Options(
+                dry_run=req.dry_run,
+                rollback=req.rollback,
+                allow=req.allow,
+                plan=plan_guard,
+                skip_manual=req.skip_manual,
+                reboot_timeout_s=req.reboot_timeout_s,
+                reboot_poll_s=req.reboot_poll_s,
+                for_failure=failure,
+                stop=stop,
+            ),
+            journal=journal,
+            listener=listener,
+            confirm=confirm,
+            ask_manual=ask_manual,
+            host_spec=req.host,
+            resumes=resumes,
+        )
+        return runner.run(), journal.path
+    finally:
+        journal.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,11 +241,17 @@ def rollback_run(
         opts = dataclasses.replace(opts, username=entries.user)
     pol = dataclasses.replace(policy or rollback_mod.UndoPolicy(), run_id=found.path.stem)
     host = open_host(spec, read_only=dry_run, options=opts)
+    lock = None
     try:
+        # A rollback changes the PC too: it holds the host lock like a run (a stale one is taken over).
+        if not dry_run:
+            lock = hostlock.acquire(_lock_key(spec, host), f"{found.path.stem} (rollback)")
         return rollback_run_mod.roll_back(
             host, found, entries, policy=pol, listener=listener, dry_run=dry_run, confirm=confirm
         )
     finally:
+        if lock is not None:
+            lock.release()
         host.close()
 
 
@@ -334,34 +390,6 @@ def resume_run(
     return report, path, old
 
 
-@dataclass(frozen=True, slots=True)
-class HostOutcome:
-    """One PC of a multi-host run: its report, or the connection error that stopped it."""
-
-    host: str
-    exit_code: ExitCode
-    report: RunReport | None = None
-    journal: Path | None = None
-    error: str = ""
-
-
-# Worst first: the exit code of a multi-host run is that of its worst host.
-_SEVERITY = [
-    ExitCode.INTERRUPTED,
-    ExitCode.NEEDS_ATTENTION,
-    ExitCode.CONNECTION,
-    ExitCode.ROLLED_BACK,
-    ExitCode.NO_CAUSE,
-    ExitCode.PENDING,
-    ExitCode.OK,
-]
-
-
-def worst(codes: Iterable[ExitCode]) -> ExitCode:
-    present = set(codes)
-    return next((c for c in _SEVERITY if c in present), ExitCode.OK)
-
-
 def hosts_of(req: RunRequest) -> list[str]:
     return expand(req.host, req.connect)
 
@@ -379,28 +407,181 @@ def run_many(
     req: RunRequest,
     hosts: list[str],
     *,
-    listener: Listener,
+    listener_for: Callable[[str], Listener],
     confirm: Callable[[RunReport], bool],
-    ask_manual: Callable[[Step, str], bool] | None = None,
-    on_host: Callable[[str], None] | None = None,
-) -> list[HostOutcome]:
-    """Run on each PC in turn.  A PC that cannot be reached does not stop the others;
-    Ctrl-C stops after the current PC, which rolls back its own interrupted change."""
-    load_playbook(req.playbook)  # an invalid playbook fails once, before any PC is touched
-    outcomes: list[HostOutcome] = []
-    for host in hosts:
-        if on_host is not None:
-            on_host(host)
-        one = dataclasses.replace(req, host=host)
+    forks: int = 10,
+    timeout_per_host_s: float | None = None,
+    on_progress: Callable[[fleet_mod.Progress], None] | None = None,
+    guards: dict[str, PlanGuard] | None = None,
+    requests: dict[str, RunRequest] | None = None,
+) -> tuple[list[HostOutcome], list[str]]:
+    """Run on every PC, ``forks`` at a time; return each PC's outcome (in ``hosts`` order)
+    and the PCs never started (Ctrl-C).  The playbook is loaded and validated once, before
+    any PC is touched.  One PC's failure, hang or timeout never stops another's run;
+    ``guards``: a PC's reviewed plan, which its run must match exactly or refuse;
+    ``requests``: a PC's own request (a fleet plan's variables), else ``req`` for that host."""
+    pb = load_playbook(req.playbook)
+
+    def one(host: str, stop: threading.Event) -> HostOutcome:
         try:
-            report, path = run(one, listener=listener, confirm=confirm, ask_manual=ask_manual)
-        except HostError as e:
-            outcomes.append(HostOutcome(host, e.exit_code, error=str(e)))
+            report, path = run(
+                (requests or {}).get(host) or dataclasses.replace(req, host=host),
+                listener=listener_for(host),
+                confirm=lambda r: not stop.is_set() and confirm(r),
+                loaded=pb,
+                stop=stop,
+                plan_guard=(guards or {}).get(host),
+            )
+        except (HostError, PlanError) as e:
+            return HostOutcome(host, e.exit_code, error=str(e))
+        return HostOutcome(host, report.exit_code, report, path)
+
+    def crashed(host: str, e: Exception) -> HostOutcome:
+        if isinstance(e, WbplayError):
+            return HostOutcome(host, e.exit_code, error=str(e))
+        return HostOutcome(host, ExitCode.NEEDS_ATTENTION, error=f"internal error: {type(e).__name__}: {e}")
+
+    def timed_out(host: str) -> HostOutcome:
+        return HostOutcome(
+            host,
+            ExitCode.NEEDS_ATTENTION,
+            error=f"no result within --timeout-per-host {timeout_per_host_s:g} s: told to stop after its "
+            "current change and roll back; check its journal (wbplay journal list) and roll back if needed",
+        )
+
+    done = fleet_mod.fan_out(
+        hosts,
+        one,
+        forks=forks,
+        on_error=crashed,
+        on_timeout=timed_out,
+        failed=lambda o: o.exit_code not in (ExitCode.OK, ExitCode.PENDING, ExitCode.NO_CAUSE),
+        timeout_s=timeout_per_host_s,
+        on_progress=on_progress,
+    )
+    abandoned = HostOutcome(
+        "", ExitCode.INTERRUPTED, error="still running at the second Ctrl-C: check its journal"
+    )
+    outcomes = [
+        done.results.get(h) or dataclasses.replace(abandoned, host=h)
+        for h in hosts
+        if h in done.results or h in done.timed_out
+    ]
+    return outcomes, done.not_started
+
+
+def fleet_review(outcomes: list[HostOutcome]) -> FleetReview:
+    return review(outcomes)
+
+
+def guards_from(outcomes: list[HostOutcome], allow: frozenset[str]) -> dict[str, PlanGuard]:
+    """Each drifting PC's dry-run as the plan its real run must match (what the fleet review showed)."""
+    return {
+        o.host: plan_mod.guard(plan_mod.build(o.report, allow))
+        for o in outcomes
+        if o.report is not None and change_set(o.report)
+    }
+
+
+def make_fleet_plan(
+    req: RunRequest,
+    hosts: list[str],
+    out: Path,
+    *,
+    forks: int = 10,
+    on_progress: Callable[[fleet_mod.Progress], None] | None = None,
+) -> tuple[dict[str, Any], list[HostOutcome], list[str]]:
+    """``wbplay plan --host GROUP -o fleet-plan.json``: every PC's dry-run, saved as one fleet plan."""
+    dry = dataclasses.replace(req, dry_run=True)
+    outcomes, not_started = run_many(
+        dry, hosts, listener_for=lambda h: _NULL, confirm=lambda r: False, forks=forks,
+        on_progress=on_progress,
+    )
+    plans = {o.host: plan_mod.build(o.report, req.allow) for o in outcomes if o.report is not None}
+    unplanned = {o.host: o.error for o in outcomes if o.report is None}
+    unplanned.update(dict.fromkeys(not_started, "not started (interrupted)"))
+    doc = fleet_plan.build(plans, unplanned)
+    fleet_plan.save(doc, out)
+    return doc, outcomes, not_started
+
+
+def apply_fleet_plan(
+    path: Path,
+    *,
+    allow_stale: bool,
+    expect: str | None,
+    trust: bool,
+    connect: ConnectOptions | None = None,
+    forks: int = 10,
+    timeout_per_host_s: float | None = None,
+    on_progress: Callable[[fleet_mod.Progress], None] | None = None,
+) -> tuple[list[HostOutcome], list[str]]:
+    """Apply a fleet plan: each PC exactly as reviewed, or that PC alone is refused."""
+    fdoc = fleet_plan.load(path, expect=expect, trust=trust)
+    refused: dict[str, HostOutcome] = {}
+    requests: dict[str, RunRequest] = {}
+    guards: dict[str, PlanGuard] = {}
+    loaded: dict[str, Playbook] = {}
+    for host, raw in fdoc["plans"].items():
+        try:
+            doc = fleet_plan.check_one(raw, host, path, allow_stale=allow_stale, trust=trust)
+            where = doc["playbook"]["path"]
+            if where not in loaded:
+                loaded[where] = load_playbook(where)
+            plan_mod.check_playbook(doc, loaded[where])
+        except (PlanError, PlaybookError) as e:
+            refused[host] = HostOutcome(host, e.exit_code, error=str(e))
             continue
-        outcomes.append(HostOutcome(host, report.exit_code, report, path))
-        if report.exit_code == ExitCode.INTERRUPTED:
-            break
-    return outcomes
+        requests[host] = RunRequest(
+            playbook=where,
+            host=host,
+            dry_run=False,
+            variables={k: v for k, v in doc["variables"].items() if v is not None},
+            allow=frozenset(doc["allow"]),
+            connect=connect or ConnectOptions(),
+        )
+        guards[host] = plan_mod.guard(doc, path)
+    outcomes: list[HostOutcome] = []
+    not_started: list[str] = []
+    if requests:
+        first = next(iter(requests.values()))
+        outcomes, not_started = run_many(
+            first, list(requests), listener_for=lambda h: _NULL, confirm=lambda r: True, forks=forks,
+            timeout_per_host_s=timeout_per_host_s, on_progress=on_progress, guards=guards, requests=requests,
+        )
+    done = {o.host: o for o in (*outcomes, *refused.values())}
+    return [done[h] for h in fdoc["plans"] if h in done], not_started
+
+
+class _Quiet:
+    def event(self, name: str, fields: Any) -> None:
+        return None
+
+
+_NULL = _Quiet()
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryRow:
+    name: str
+    where: str  # the URL, or the simulated PC / local
+    transport: str
+    origin: str  # the inventory file:line, or "command line"
+
+
+def inventory_list(spec: str, connect: ConnectOptions) -> list[InventoryRow]:
+    """What ``--host spec`` (and ``--limit``) resolve to, one row per PC, without connecting."""
+    from wbplay.hosts.inventory.resolve import resolve
+
+    rows = []
+    for name in expand(spec, connect):
+        if is_sim(name) or name == "local":
+            rows.append(InventoryRow(name, name, "-", "command line"))
+            continue
+        for t in resolve(name, connect.inventory, transport=connect.transport,
+                         insecure_skip_tls_verify=connect.insecure_skip_tls_verify):
+            rows.append(InventoryRow(t.name, t.url, t.transport, t.origin))
+    return rows
 
 
 def triage(

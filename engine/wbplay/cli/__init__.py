@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from wbplay import __version__
-from wbplay.cli import author, doctor, export, journal, lab, library, run
+from wbplay.cli import author, doctor, export, inventory, journal, lab, library, run
 from wbplay.cli.common import err, out
 from wbplay.cli.text import multiline
 
@@ -55,6 +55,7 @@ app.command()(journal.log)
 app.command()(journal.rollback)
 app.command()(run.resume)
 app.command(epilog=lab.LAB_ACCOUNT)(lab.lab)
+app.command("inventory")(inventory.inventory)
 app.command("triage")(library.triage_cmd)
 app.command("test")(library.test_cmd)
 app.command()(author.new)

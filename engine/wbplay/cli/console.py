@@ -115,6 +115,12 @@ class ConsoleListener:
         if handler is not None:
             handler(f)
 
+    def _on_lock_recovered(self, f: Mapping[str, Any]) -> None:
+        self.c.print(
+            f"[yellow]took over the stale host lock of {plain(f['stale'])} (that process is gone)[/]",
+            highlight=False,
+        )
+
     def _on_run_start(self, f: Mapping[str, Any]) -> None:
         pb = f["playbook"]
         self.c.print(

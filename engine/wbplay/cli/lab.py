@@ -42,13 +42,27 @@ def lab(
         float | None,
         typer.Option("--reboot-downtime", help="Seconds the PC stays unreachable when it restarts"),
     ] = None,
+    count: Annotated[
+        int | None, typer.Option("--count", min=1, help="Serve this many PCs, each on its own port")
+    ] = None,
+    mix: Annotated[
+        bool, typer.Option("--mix", help="With --count: broken, healthy, unreachable and failing PCs")
+    ] = False,
+    latency: Annotated[float, typer.Option("--latency", min=0.0, help="Seconds added to every answer")] = 0.0,
+    directory: Annotated[
+        Path, typer.Option("--dir", help="With --count: where the per-PC state files and inventory go")
+    ] = Path("lab-fleet"),
 ) -> None:
     """Serve a simulated PC over WinRM on 127.0.0.1, for pywinrm, pypsrp and `wbplay run --host`.
 
-    A state file given with --state is updated in place as runs change the PC.
+    A state file given with --state is updated in place as runs change the PC.  With --count,
+    many PCs (state files pc0001.yml... and inventory.yml in --dir; `--host lab -i DIR/inventory.yml`).
     """
     from wbplay.lab.serve import serve
 
+    if count is not None:
+        _serve_fleet(state, count, mix, latency, directory)
+        return
     try:
         serve(state, port=port, users=users, tls=tls, basic=basic, reboot_downtime_s=reboot_downtime)
     except WbplayError as e:
@@ -72,3 +86,27 @@ def sim_reset(name: Annotated[str, typer.Argument(help="A built-in simulated PC,
     except WbplayError as e:
         raise fail(e) from None
     out.print(f"reset sim:{plain(name)} ({plain(path)})")
+
+
+def _serve_fleet(state: str, count: int, mix: bool, latency: float, directory: Path) -> None:
+    import time
+
+    from wbplay.lab.fleet import MIX, start_fleet
+
+    try:
+        custom = None if mix else sim_state.resolve_state_file(state)
+        fleet = start_fleet(directory, count, kinds=MIX if mix else ("broken",), latency_s=latency,
+                            timeout_scale=1.0, state=custom)
+    except WbplayError as e:
+        raise fail(e) from None
+    try:
+        inv = fleet.write_inventory(directory / "inventory.yml")
+        out.print(f"wbplay lab: {count} PC(s) on 127.0.0.1, ports {fleet.pcs[0].port}..{fleet.pcs[-1].port}")
+        out.print(f"  inventory: {plain(inv)} (group 'lab'); state files in {plain(directory)}")
+        out.print(f"  {LAB_ACCOUNT.split(':')[0]}; Ctrl-C to stop.")
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fleet.stop()

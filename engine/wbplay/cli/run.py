@@ -13,6 +13,7 @@ from rich.prompt import Confirm, Prompt
 
 from wbplay import app as app_mod
 from wbplay import report as report_mod
+from wbplay.cli import fleet
 from wbplay.cli.common import (
     ForEventOpt,
     ForOpt,
@@ -36,6 +37,7 @@ from wbplay.errors import ExitCode, UsageError, WbplayError
 from wbplay.hosts.factory import ConnectOptions
 from wbplay.playbook.model import Step
 from wbplay.playbook.variables import parse_assignments
+from wbplay.run import fleet_plan
 from wbplay.run.results import RunReport
 
 
@@ -93,8 +95,14 @@ def run(
     reboot_poll: RebootPollOpt = 10.0,
     for_code: ForOpt = None,
     for_event: ForEventOpt = False,
+    forks: fleet.ForksOpt = fleet.DEFAULT_FORKS,
+    timeout_per_host: fleet.TimeoutPerHostOpt = None,
+    limit: fleet.LimitOpt = None,
 ) -> None:
-    """Check a host against a playbook and fix what drifted (or, with --dry-run, show the plan)."""
+    """Check a host against a playbook and fix what drifted (or, with --dry-run, show the plan).
+
+    With several PCs (a group, a list), up to --forks at once: a dry-run of every PC, one
+    review grouped by the same changes, one question, then each PC gets exactly what it showed."""
     console = err if json_out else out
     try:
         specs = report_mod.parse_specs(report)
@@ -105,7 +113,7 @@ def run(
             variables=parse_assignments(var),
             rollback=not no_rollback,
             allow=frozenset(allow),
-            connect=ConnectOptions(inventory, transport, insecure_skip_tls_verify),
+            connect=ConnectOptions(inventory, transport, insecure_skip_tls_verify, limit=limit),
             skip_manual=skip_manual,
             reboot_timeout_s=reboot_timeout,
             reboot_poll_s=reboot_poll,
@@ -120,7 +128,7 @@ def run(
                 raise UsageError(
                     "--json prints one report; use --report json:FILE per host, or one host at a time"
                 )
-            _run_many(req, hosts, specs, yes)
+            fleet.run_fleet(req, hosts, specs, yes=yes, forks=forks, timeout_per_host=timeout_per_host)
         result, journal_path = app_mod.run(
             req,
             listener=ConsoleListener(console),
@@ -131,36 +139,6 @@ def run(
     except WbplayError as e:
         raise fail(e) from None
     _finish(console, result, str(journal_path), json_out)
-
-
-def _run_many(
-    req: app_mod.RunRequest, hosts: list[str], specs: list[report_mod.ReportSpec], yes: bool
-) -> None:
-    """Each PC in turn, then one line per PC; exit with the worst PC's code."""
-
-    def header(host: str) -> None:
-        out.rule(f"[bold]{plain(host)}[/]")
-
-    outcomes = app_mod.run_many(
-        req,
-        hosts,
-        listener=ConsoleListener(out),
-        confirm=_confirm(yes),  # type: ignore[arg-type]
-        ask_manual=_ask_manual if sys.stdin.isatty() else None,
-        on_host=header,
-    )
-    out.rule("[bold]all hosts[/]")
-    for o in outcomes:
-        if o.report is not None:
-            app_mod.write_reports(o.report, app_mod.per_host(specs, o.host))
-            code, outcome = int(o.exit_code), o.report.outcome
-            out.print(f"  {plain(o.host)}: exit {code} ({outcome}); journal {plain(o.journal)}")
-        else:
-            out.print(f"  {plain(o.host)}: exit {int(o.exit_code)}: {multiline(o.error)}")
-    skipped = hosts[len(outcomes) :]
-    if skipped:
-        out.print(f"  not run (interrupted): {plain(', '.join(skipped))}")
-    raise typer.Exit(int(app_mod.worst(o.exit_code for o in outcomes)))
 
 
 def _finish(console: Console, result: RunReport, journal_path: str, json_out: bool) -> None:
@@ -186,8 +164,12 @@ def plan(
     transport: TransportOpt = None,
     insecure_skip_tls_verify: InsecureOpt = False,
     report: ReportOpt = [],  # noqa: B006
+    forks: fleet.ForksOpt = fleet.DEFAULT_FORKS,
+    limit: fleet.LimitOpt = None,
 ) -> None:
-    """Save a dry-run as a plan for review; `wbplay apply PLAN` then does exactly that, or nothing."""
+    """Save a dry-run as a plan for review; `wbplay apply PLAN` then does exactly that, or nothing.
+
+    With several PCs the file is a fleet plan: every PC's plan, one digest for the fleet."""
     try:
         specs = report_mod.parse_specs(report)
         req = app_mod.RunRequest(
@@ -196,8 +178,11 @@ def plan(
             dry_run=True,
             variables=parse_assignments(var),
             allow=frozenset(allow),
-            connect=ConnectOptions(inventory, transport, insecure_skip_tls_verify),
+            connect=ConnectOptions(inventory, transport, insecure_skip_tls_verify, limit=limit),
         )
+        hosts = app_mod.hosts_of(req)
+        if len(hosts) > 1:
+            fleet.plan_fleet(req, hosts, output, specs, forks)
         doc = app_mod.make_plan(req, output, listener=ConsoleListener(out))
         report_mod.write(doc, specs)
     except WbplayError as e:
@@ -228,11 +213,21 @@ def apply(
     insecure_skip_tls_verify: InsecureOpt = False,
     report: ReportOpt = [],  # noqa: B006
     json_out: JsonOpt = False,
+    forks: fleet.ForksOpt = fleet.DEFAULT_FORKS,
+    timeout_per_host: fleet.TimeoutPerHostOpt = None,
 ) -> None:
-    """Apply exactly the changes of a reviewed plan; refuse if the host or playbook changed since."""
+    """Apply exactly the changes of a reviewed plan; refuse if the host or playbook changed since.
+
+    A fleet plan is applied per PC: a PC that drifted since is refused alone."""
     console = err if json_out else out
     try:
         specs = report_mod.parse_specs(report)
+        if fleet_plan.is_fleet_plan(plan_file):
+            fleet.apply_fleet(
+                plan_file, specs, yes=yes, allow_stale=allow_stale, expect=expect, trust=trust,
+                connect=ConnectOptions(inventory, transport, insecure_skip_tls_verify), forks=forks,
+                timeout_per_host=timeout_per_host,
+            )
         result, journal_path = app_mod.apply_plan(
             plan_file,
             allow_stale=allow_stale,

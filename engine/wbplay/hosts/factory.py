@@ -21,6 +21,7 @@ class ConnectOptions:
     transport: str | None = None
     insecure_skip_tls_verify: bool = False
     fail_write: int | None = None  # tests only: inject a failure at the n-th write (sim)
+    limit: str | None = None  # --limit: narrow a group or list by glob, group, !exclude
     username: str | None = None  # WinRM: log on as this user (rollback: the one the journal names)
 
 
@@ -42,7 +43,14 @@ def expand(spec: str, options: ConnectOptions | None = None) -> list[str]:
 
         targets = resolve(item, opts.inventory, transport=opts.transport)
         out += [item] if len(targets) == 1 else [t.name for t in targets]
-    return list(dict.fromkeys(out))
+    out = list(dict.fromkeys(out))
+    if opts.limit is not None:
+        from wbplay.hosts.inventory.limit import select
+        from wbplay.hosts.inventory.resolve import groups_of
+
+        groups = {} if all(is_sim(h) or h == "local" for h in out) else groups_of(opts.inventory)
+        out = select(out, opts.limit, groups)
+    return out
 
 
 def open_host(spec: str, *, read_only: bool, options: ConnectOptions | None = None) -> Host:

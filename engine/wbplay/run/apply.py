@@ -65,7 +65,7 @@ class _Apply:
                 self.applied.append(change)
             by_id[b.step.id] = res
             statuses[b.step.id] = res.status
-            if ctx.interrupted:
+            if ctx.interrupted or (ctx.options.stop is not None and ctx.options.stop.is_set()):
                 ctx.emit("run.interrupted", after_step=b.step.id)
                 self._stop(None)
                 return

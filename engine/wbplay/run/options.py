@@ -3,6 +3,7 @@ confirmation and manual steps."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -33,3 +34,4 @@ class Options:
     plan: PlanGuard | None = None  # apply exactly this plan, or refuse
     skip_manual: bool = False  # without a terminal, leave manual steps pending instead of failing
     for_failure: Failure | None = None  # the failure the run is for (--for, --for-event, triage --run)
+    stop: threading.Event | None = None  # a fleet's Ctrl-C: stop after the current change, as SIGINT does

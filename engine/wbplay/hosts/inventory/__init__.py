@@ -38,5 +38,7 @@ over HTTP is refused; skipping certificate validation takes an explicit
 * :mod:`~wbplay.hosts.inventory.spec`: one ``--host`` item (``host:port``, ``https://...``);
 * :mod:`~wbplay.hosts.inventory.model`: a loaded inventory and its var precedence;
 * :mod:`~wbplay.hosts.inventory.files`: where the inventory is, and reading it;
-* :mod:`~wbplay.hosts.inventory.yaml_file`: the YAML format (parse, validate).
+* :mod:`~wbplay.hosts.inventory.yaml_file`: the YAML format (parse, validate);
+* :mod:`~wbplay.hosts.inventory.table_files`: the CSV and plain host-list formats (same model);
+* :mod:`~wbplay.hosts.inventory.limit`: ``--limit`` (globs, groups, ``!exclude``).
 """

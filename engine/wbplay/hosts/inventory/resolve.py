@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,13 +28,56 @@ from wbplay.hosts.target import (
 _PATH_VARS = ("ca_bundle", "cert_pem", "cert_key_pem")
 
 
+# A fleet resolves every PC through the same file: without this, N PCs parse and validate an
+# N-host inventory N times (quadratic; at 1,000 PCs that dominated the controller's CPU).
+# Keyed by the file's identity and mtime, so an edited inventory is read again.
+_LOADED: dict[tuple[str, int, int, int], Inventory] = {}
+_LOADED_LOCK = threading.Lock()
+
+
+def load_any(path: Path) -> Inventory:
+    """An inventory in any of its formats, told apart by the file name: CSV, host list, else YAML."""
+    try:
+        st = path.stat()
+    except OSError:
+        return _load_any(path)  # let the loader say what is wrong with the path
+    key = (str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
+    with _LOADED_LOCK:
+        if key in _LOADED:
+            return _LOADED[key]
+    inventory = _load_any(path)
+    with _LOADED_LOCK:
+        _LOADED.clear()  # one inventory at a time is all a run uses
+        _LOADED[key] = inventory
+    return inventory
+
+
+def _load_any(path: Path) -> Inventory:
+    from wbplay.hosts.inventory import table_files
+
+    suffix = path.suffix.lower()
+    if suffix in table_files.CSV_SUFFIXES:
+        return table_files.load_csv(path)
+    if suffix in table_files.LIST_SUFFIXES:
+        return table_files.load_host_list(path)
+    return load_inventory(path)
+
+
 def _locate(inventory_path: Path | None, env: Mapping[str, str] | None) -> Inventory | None:
     if inventory_path is not None:
-        return load_inventory(Path(inventory_path))
+        return load_any(Path(inventory_path))
     path, required = default_inventory_path(env)
     if not required and not path.exists():
         return None
-    return load_inventory(path)
+    return load_any(path)
+
+
+def groups_of(
+    inventory_path: Path | None = None, env: Mapping[str, str] | None = None
+) -> dict[str, tuple[str, ...]]:
+    """The inventory's groups (for ``--limit``), or none without an inventory."""
+    inventory = _locate(inventory_path, env)
+    return dict(inventory.groups) if inventory is not None else {}
 
 
 def resolve(

@@ -27,6 +27,11 @@ def load_inventory(path: Path) -> Inventory:
         raise doc.error(
             "an inventory is a mapping with 'all', 'groups' and/or 'hosts'", (), cls=InventoryError
         )
+    return index(doc)
+
+
+def index(doc: Document) -> Inventory:
+    """A parsed inventory document (of any file format), validated against the schema and indexed."""
     _validate(doc)
     data: dict[str, Any] = doc.data
     groups: dict[str, tuple[str, ...]] = {}
@@ -43,7 +48,7 @@ def load_inventory(path: Path) -> Inventory:
                 "--host NAME must mean one thing; rename the group or the host",
                 cls=InventoryError,
             )
-    return Inventory(str(path), doc, dict((data.get("all") or {}).get("vars") or {}), groups, tuple(order))
+    return Inventory(doc.path, doc, dict((data.get("all") or {}).get("vars") or {}), groups, tuple(order))
 
 
 def _validate(doc: Document) -> None:
