@@ -26,7 +26,7 @@ ALLOWED: dict[str, set[str]] = {
     "lab": {"core", "format", "vocab", "agent", "sim"},
     "run": {"core", "format", "vocab", "loader", "hosts"},
     "report": {"core", "format", "vocab", "run"},
-    "library": {"core", "format", "vocab", "loader", "sim", "hosts", "run"},
+    "library": {"core", "format", "vocab", "loader", "agent", "sim", "hosts", "run"},
     "app": {"core", "format", "vocab", "loader", "agent", "sim", "hosts", "lab", "run", "report", "library"},
 }
 ALLOWED["cli"] = {*ALLOWED["app"], "app"}

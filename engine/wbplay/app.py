@@ -22,6 +22,7 @@ from wbplay.hosts.base import Host
 from wbplay.hosts.factory import ConnectOptions, expand, is_sim, open_host
 from wbplay.library import coverage, failure_context, scaffold
 from wbplay.library import triage as triage_mod
+from wbplay.library.export import build as export_mod
 from wbplay.playbook import lint as lint_mod
 from wbplay.playbook import load as playbook_mod
 from wbplay.playbook.model import Playbook, Step
@@ -691,3 +692,12 @@ def doctor(
     if record is None:
         return DoctorResult(report)
     return DoctorResult(report, tuple(recording.write(report, record, identity=opened.identity)))
+
+
+def export(
+    playbook: str, engine: str, out_dir: Path, variables: dict[str, str], allow: frozenset[str]
+) -> export_mod.ExportResult:
+    """``wbplay export ENGINE``: the use case is :func:`wbplay.library.export.build.export`."""
+    pb = load_playbook(playbook)
+    check_allow(pb, allow)
+    return export_mod.export(pb, engine, out_dir, bind(pb.vars, variables), allow)

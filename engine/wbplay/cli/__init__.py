@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from wbplay import __version__
-from wbplay.cli import author, doctor, inventory, journal, lab, library, run
+from wbplay.cli import author, doctor, export, inventory, journal, lab, library, run
 from wbplay.cli.common import err, out
 from wbplay.cli.text import multiline
 
@@ -26,6 +26,7 @@ app = typer.Typer(
     help="Declarative playbooks that diagnose and fix Windows Backup, with dry-run, rollback and step logs.",
 )
 app.add_typer(lab.sim_app, name="sim")
+app.add_typer(export.export_app, name="export")
 
 
 def _version(value: bool) -> None:

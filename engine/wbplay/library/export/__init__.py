@@ -1,0 +1,1 @@
+"""Export a playbook to Intune Remediations and Configuration Manager (issue 9)."""

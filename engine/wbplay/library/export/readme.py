@@ -1,0 +1,90 @@
+"""README.md for the admin who uploads an export: what to set, what each exit code and line means."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from wbplay.library.export.scripts import SIZE_LIMIT, Exported
+from wbplay.playbook.model import Playbook
+
+_INTUNE = """\
+## Upload (Intune > Devices > Scripts and remediations > Remediations > Create)
+
+- Detection script file: `detect.ps1`; Remediation script file: `remediate.ps1`.
+- Run this script using the logged-on credentials: **No** (runs as SYSTEM).
+- Enforce script signature check: No (or sign both files yourself).
+- Run script in 64-bit PowerShell: **Yes**. In 32-bit PowerShell on 64-bit Windows, System32 and
+  HKLM\\Software are redirected; both scripts then refuse with one line and exit 1 rather than
+  read the wrong registry.
+
+## What the detection script says
+
+Exit **1**: at least one step drifted and its remedy is in `remediate.ps1` (Intune then runs
+the remediation, and detection again). Exit **0**: nothing to remediate. Exit **3**: the script
+itself failed (the line says why). Anything but 1 means "issue not found" to Intune, so read the
+line: steps that need a human or consent are listed after `|` with exit 0.
+
+The one line (Intune keeps the last line of output, at most 2,048 characters; the scripts keep
+it under 2,000) reads, for example:
+
+    {pid}: 1 drift: sdrsvc-start-mode: Disabled (want not Disabled) | manual rpcss-running: ...
+
+## What the remediation script does
+
+It reads every check again (nothing is shared with detection), records the before-state, applies
+each drifted step's remedy in playbook order, verifies it, and on the first failure undoes what it
+changed, newest first, in the same run. Exit **0**: every change applied and verified. Exit **1**:
+a change failed and was rolled back. Exit **2**: the rollback failed too (look at the PC).
+Exit **3**: the script failed before changing anything. Nothing is written to stderr.
+
+Its journal is JSON Lines, the events of wbplay's own journal (`run.start`, `change.intent`,
+`change.done` / `change.failed`, `step.verify`, `rollback.step`, `run.end`), in
+`%ProgramData%\\wbplay\\runs\\<run id>.jsonl`. Reading it back over WinRM (`wbplay log` /
+`wbplay rollback` against that folder) is not built yet: copy the file into wbplay's runs
+directory to read it with `wbplay log`.
+"""
+
+_CONFIGMGR = """\
+## Configuration item (Configuration Manager)
+
+Create a configuration item with a **Script** setting, data type **String**, language
+**Windows PowerShell**: discovery script `discovery.ps1`, remediation script `remediation.ps1`.
+Compliance rule: the value returned by the script **Equals** `Compliant`, with "Run the specified
+remediation script when this setting is noncompliant" ticked (remediation only works with Equals).
+
+The discovery script prints `Compliant`, or the drift line (what drifted, what a human must do).
+The remediation script behaves as the Intune one, and a failure is reported by **throwing**
+(a non-zero exit code is not enough for Configuration Manager). The default script timeout is
+60 seconds; raise it in the client settings if the PC is slow.
+"""
+
+
+def _table(scripts: Sequence[Exported]) -> str:
+    rows = "\n".join(f"| `{s.name}` | {s.size:,} bytes |" for s in scripts)
+    limit = f"Limit checked at export: {SIZE_LIMIT:,} bytes (200 KB).\n"
+    return f"| script | size |\n|---|---|\n{rows}\n\n{limit}"
+
+
+def readme(
+    playbook: Playbook,
+    engine: str,
+    scripts: Sequence[Exported],
+    left_out: Sequence[str],
+    manual: Sequence[str],
+) -> str:
+    body = _INTUNE if engine == "intune" else _CONFIGMGR
+    parts = [
+        f"# {playbook.id}: {playbook.title}\n",
+        "Exported by `wbplay export`. Both scripts are self-contained PowerShell (2.0 and later):\n"
+        "wbplay's agent plus this playbook as data (one base64 line).\n"
+        "Re-export after changing the playbook.\n",
+        body.replace("{pid}", playbook.id),
+        "## Steps never run unattended\n",
+        "- Manual steps (reported by detection only): " + (", ".join(manual) or "none") + ".",
+        "- Irreversible steps left out (export again with `--allow STEP` to include one): "
+        + (", ".join(left_out) or "none")
+        + ".\n",
+        "## Sizes\n",
+        _table(scripts),
+    ]
+    return "\n".join(parts)
