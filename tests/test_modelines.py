@@ -10,14 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from wbplay.resources import playbooks_dir, states_dir
-
 ROOT = Path(__file__).resolve().parent.parent
+# The checkout's files, not the installed ones: CI installs a wheel, where the paths differ; the
+# wheel layout is checked below by mapping each checkout path through pyproject's wheel config.
+PLAYBOOKS = ROOT / "playbooks"
+STATES = ROOT / "engine" / "wbplay" / "sim" / "states"
 MODELINE = re.compile(r"^# yaml-language-server: \$schema=(\S+)\n")
 FILES = (
-    [(p, "playbook") for p in sorted(playbooks_dir().glob("*.yml"))]
-    + [(p, "scenarios") for p in sorted((playbooks_dir() / "scenarios").glob("*.yml"))]
-    + [(p, "hoststate") for p in sorted(states_dir().glob("*.yml"))]
+    [(p, "playbook") for p in sorted(PLAYBOOKS.glob("*.yml"))]
+    + [(p, "scenarios") for p in sorted((PLAYBOOKS / "scenarios").glob("*.yml"))]
+    + [(p, "hoststate") for p in sorted(STATES.glob("*.yml"))]
 )
 
 
