@@ -6,6 +6,8 @@ TCP connection and a new authentication on the first request.
 
 from __future__ import annotations
 
+import os
+
 from winrm.exceptions import InvalidCredentialsError, WinRMError
 from winrm.protocol import Protocol
 
@@ -25,6 +27,11 @@ def new_protocol(target: Target, credentials: Credentials | None) -> Protocol:
     """A pywinrm ``Protocol`` for ``target``; nothing goes on the wire yet."""
     t = target
     failure: HostError
+    # proxy=None makes pywinrm pass no_proxy="*" with every request, and requests applies it by
+    # setting os.environ["no_proxy"] and restoring it afterwards; when no_proxy was unset, two
+    # threads (a fleet) race to delete it and one dies with KeyError('no_proxy').  With a value
+    # already set the restore never deletes.  "*" means what proxy=None means: never a proxy.
+    os.environ.setdefault("no_proxy", "*")
     try:
         return Protocol(
             endpoint=t.url,

@@ -1,0 +1,87 @@
+"""The use cases behind the CLI: each takes plain arguments and returns data.
+
+The CLI (:mod:`wbplay.cli`) only parses options, calls one of these and renders the result.
+One module per use-case family; this package re-exports them so callers say ``app.run``.
+"""
+
+from wbplay.app.doctor import DoctorResult, doctor
+from wbplay.app.fleet import (
+    _NULL,
+    InventoryRow,
+    _Quiet,
+    apply_fleet_plan,
+    fleet_review,
+    guards_from,
+    inventory_list,
+    make_fleet_plan,
+    run_many,
+)
+from wbplay.app.journal import prune_runs, rollback_run, runs
+from wbplay.app.library import (
+    ValidationResult,
+    _is_scenario_file,
+    export,
+    kind_doc,
+    kind_index,
+    library,
+    lint,
+    new_playbook,
+    run_request_from_triage,
+    schema_file,
+    triage,
+    validate,
+)
+from wbplay.app.review import apply_plan, make_plan
+from wbplay.app.runs import (
+    RunRequest,
+    _lock_key,
+    _run_on,
+    document,
+    hosts_of,
+    load_playbook,
+    per_host,
+    resume_run,
+    run,
+    write_reports,
+)
+
+__all__ = [
+    "_NULL",
+    "DoctorResult",
+    "InventoryRow",
+    "RunRequest",
+    "ValidationResult",
+    "_Quiet",
+    "_is_scenario_file",
+    "_lock_key",
+    "_run_on",
+    "apply_fleet_plan",
+    "apply_plan",
+    "doctor",
+    "document",
+    "export",
+    "fleet_review",
+    "guards_from",
+    "hosts_of",
+    "inventory_list",
+    "kind_doc",
+    "kind_index",
+    "library",
+    "lint",
+    "load_playbook",
+    "make_fleet_plan",
+    "make_plan",
+    "new_playbook",
+    "per_host",
+    "prune_runs",
+    "resume_run",
+    "rollback_run",
+    "run",
+    "run_many",
+    "run_request_from_triage",
+    "runs",
+    "schema_file",
+    "triage",
+    "validate",
+    "write_reports",
+]

@@ -1,0 +1,78 @@
+"""The journal's use cases: rollback, the list of runs, pruning."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from wbplay.app.runs import _lock_key
+from wbplay.errors import UsageError
+from wbplay.hosts.factory import ConnectOptions, open_host
+from wbplay.run import history, hostlock
+from wbplay.run import journal as journal_mod
+from wbplay.run import recorded as recorded_mod
+from wbplay.run import rollback as rollback_mod
+from wbplay.run import rollback_run as rollback_run_mod
+from wbplay.run.history import RunSummary
+from wbplay.run.options import Listener
+
+
+def rollback_run(
+    run_id: str,
+    *,
+    host_spec: str | None,
+    listener: Listener,
+    connect: ConnectOptions | None = None,
+    runs_dir: Path | None = None,
+    policy: rollback_mod.UndoPolicy | None = None,
+    dry_run: bool = False,
+    confirm: rollback_run_mod.Confirm | None = None,
+) -> rollback_run_mod.RollbackResult:
+    """Undo what a finished, failed or interrupted run changed, from its journal.
+
+    A journal whose changes are all settled never opens the PC.  Otherwise the
+    PC must be the one the run changed (hostname and MachineGuid), and a WinRM
+    run is reopened as the user it ran as (the journal holds the name, never a
+    password).  ``confirm`` sees the plan before anything is undone (None: yes).
+    """
+    found = journal_mod.load(run_id, runs_dir)
+    entries = recorded_mod.entries(found)
+    known = {c.step_id for c in entries.changes} | set(entries.settled)
+    unknown = sorted((policy.allow if policy else frozenset()) - known)
+    if unknown:
+        raise UsageError(f"--allow names no change of {found.path.stem}: {', '.join(unknown)}")
+    if not entries.changes:
+        return rollback_run_mod.nothing_to_do(found, entries)
+    spec = host_spec or entries.start.get("host_spec")
+    if not isinstance(spec, str) or not spec:
+        raise UsageError(f"{found.path} does not name its host; pass --host")
+    opts = connect or ConnectOptions()
+    if entries.user and opts.username is None:
+        opts = dataclasses.replace(opts, username=entries.user)
+    pol = dataclasses.replace(policy or rollback_mod.UndoPolicy(), run_id=found.path.stem)
+    host = open_host(spec, read_only=dry_run, options=opts)
+    lock = None
+    try:
+        # A rollback changes the PC too: it holds the host lock like a run (a stale one is taken over).
+        if not dry_run:
+            lock = hostlock.acquire(_lock_key(spec, host), f"{found.path.stem} (rollback)")
+        return rollback_run_mod.roll_back(
+            host, found, entries, policy=pol, listener=listener, dry_run=dry_run, confirm=confirm
+        )
+    finally:
+        if lock is not None:
+            lock.release()
+        host.close()
+
+
+def runs(
+    *, host: str | None = None, playbook: str | None = None, limit: int | None = None
+) -> list[RunSummary]:
+    """Past runs, newest first."""
+    found = history.summaries(host=host, playbook=playbook)
+    return found[:limit] if limit is not None else found
+
+
+def prune_runs(older_than: str) -> history.Pruned:
+    """Delete the journals of settled runs older than ``older_than`` (``90d``)."""
+    return history.prune(history.parse_age(older_than))
