@@ -128,3 +128,10 @@ def test_each_host_of_a_multi_host_run_gets_its_own_report_file() -> None:
         ReportSpec("md", Path("out/r.https---pc-7-5986.md")),
         ReportSpec("junit", Path("r.https---pc-7-5986.xml")),
     ]
+
+
+def test_the_summary_does_not_repeat_the_exit_text_as_the_outcome() -> None:
+    r = invoke("run", "fix-0x80070422", "--host", "sim:pc42", "--dry-run")
+    assert r.exit_code == 1
+    assert "Exit 1: changes pending\n" in r.output
+    assert "(changes pending)" not in r.output

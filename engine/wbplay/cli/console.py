@@ -342,7 +342,10 @@ def summary(console: Console, report: RunReport, journal_path: str) -> None:
             console.print("  or carry on where it stopped with:", highlight=False)
             console.print(f"    wbplay resume {plain(report.run_id)}", highlight=False)
     code = int(report.exit_code)
-    console.print(f"  Exit {code}: {_EXIT_TEXT.get(code, '')} ({report.outcome})", highlight=False)
+    text = _EXIT_TEXT.get(code, "")
+    # The outcome adds to the exit text only when it says something else ("fixed", "declined").
+    detail = f" ({plain(report.outcome)})" if report.outcome and report.outcome != text else ""
+    console.print(f"  Exit {code}: {text}{detail}", highlight=False)
 
 
 def _no_cause(console: Console, report: RunReport) -> None:
