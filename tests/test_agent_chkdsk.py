@@ -265,15 +265,74 @@ def test_service_waits_scale_and_are_configurable(code: str) -> None:
     assert "wait_s" in {a.name for a in OP_SPECS["service.restart"].args}
 
 
-def test_a_failed_restart_names_what_it_left_stopped(code: str) -> None:
+def test_the_agent_restart_restores_what_it_stopped(code: str) -> None:
     restart = _function(code, "Restart-WbService")
-    assert "the restart left stopped: " in restart and "throw (New-WbFailure $first.Code" in restart
-    m = pc("srv2019-wmi-writer-failed")
-    m.state["services"]["UALSVC"]["start_mode"] = "Disabled"  # a dependent that will not start again
+    # A failed stop is caught, so the starts below still run for what was stopped.
+    stops = restart.index("[void](Stop-WbService $sc.ServiceName)")
+    assert restart.rindex("try {", 0, stops) < restart.index("foreach ($dependent in $order)") < stops
+    assert restart.index("} catch {", stops) < restart.index("[void](Start-WbService $target)")
+    # The service's own start is tried twice when the stops went through, once otherwise.
+    assert "$tries = 2" in restart and "$tries = 1" in restart
+    assert "for ($attempt = 1; $attempt -le $tries; $attempt++)" in restart
+    # Each dependent is started and keeps its own code; none is swallowed.
+    assert "$codes[[string]$order[$i]] = $err.Code" in restart
+    assert "'the restart failed; final states: '" in restart
+    assert "(Get-WbServiceStates $names $codes)" in restart
+    states = _function(code, "Get-WbServiceStates")
+    assert "(Find-WbController ([string]$n)).Status" in states  # read back, not assumed
+
+
+def _restart(m: HostModel) -> tuple[int | None, str]:
     result = execute(m, Op("service.restart", {"name": "winmgmt"}))
-    assert not result.ok and result.error is not None and result.error.code == 1058
-    assert "UALSVC (1058)" in result.error.message
-    assert m.state["services"]["Winmgmt"]["state"] == "Running"
+    if result.ok:
+        return None, ""
+    assert result.error is not None
+    return result.error.code, result.error.message
+
+
+def _states(m: HostModel) -> tuple[str, str]:
+    services = m.state["services"]
+    return services["Winmgmt"]["state"], services["UALSVC"]["state"]
+
+
+def test_a_dependent_that_will_not_start_again_is_named_with_its_code() -> None:
+    m = pc("srv2019-wmi-writer-failed")
+    m.state["services"]["UALSVC"]["start_mode"] = "Disabled"
+    code, message = _restart(m)
+    assert code == 1058 and "final states: Winmgmt Running, UALSVC Stopped (1058); " in message
+    assert _states(m) == ("Running", "Stopped")
+
+
+def test_a_failed_stop_starts_again_what_was_stopped() -> None:
+    m = pc("srv2019-wmi-writer-failed")
+    m.state["services"]["Winmgmt"]["fails_to_stop"] = 1053  # UALSVC is stopped first
+    code, message = _restart(m)
+    assert code == 1053 and "final states: Winmgmt Running, UALSVC Running; " in message
+    assert _states(m) == ("Running", "Running")
+    writer = next(w for w in m.state["vss_writers"] if w["name"] == "WMI Writer")
+    assert writer["state"] != 1  # Winmgmt never stopped: its writer is still failed
+
+
+def test_a_slow_start_is_tried_again_and_the_dependents_follow() -> None:
+    m = pc("srv2019-wmi-writer-failed")
+    m.state["services"]["Winmgmt"].update(fails_to_start=1053, fails_to_start_times=1)
+    assert _restart(m) == (None, "")
+    assert _states(m) == ("Running", "Running")
+
+
+def test_a_disabled_dependency_leaves_each_service_with_its_own_code() -> None:
+    # docs/domain.md s.1: a dependency that cannot start fails the dependent with 1068.
+    m = pc("srv2019-wmi-writer-failed")
+    m.state["services"]["WbDep"] = {
+        "display_name": "A dependency disabled meanwhile",
+        "start_mode": "Disabled",
+        "state": "Stopped",
+    }
+    m.state["services"]["Winmgmt"]["depends_on"].append("WbDep")
+    code, message = _restart(m)
+    assert code == 1068
+    assert "final states: Winmgmt Stopped (1068), UALSVC Stopped (1068); " in message
+    assert _states(m) == ("Stopped", "Stopped")
 
 
 # ----------------------------------------------- likely bug 12: UNC targets ---

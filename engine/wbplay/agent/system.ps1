@@ -245,11 +245,37 @@ function Add-WbRunningDependents {
     }
 }
 
+function Get-WbServiceStates {
+    # "Name State (code)" for each of $Names, in order: what a failed restart
+    # left, read back from the SCM (docs/agent-review.md likely bug 8).
+    param([object[]]$Names, $Codes)
+    $parts = New-Object System.Collections.ArrayList
+    foreach ($n in $Names) {
+        $state = 'Unknown'
+        try {
+            $state = [string](Find-WbController ([string]$n)).Status
+        } catch {
+            $state = 'Unknown'
+        }
+        $part = [string]$n + ' ' + $state
+        if ($Codes.ContainsKey([string]$n)) {
+            $part += ' (' + $Codes[[string]$n] + ')'
+        }
+        [void]$parts.Add($part)
+    }
+    return ($parts.ToArray() -join ', ')
+}
+
 function Restart-WbService {
     # Restart-Service -Force: stop the running dependents and the service,
     # start the service, then the dependents again (a failed writer's state
     # lives in its service's process, docs/domain.md s.2).  A Disabled
     # service is refused first (1058), before anything is stopped.
+    # A failure restores what it can (docs/agent-review.md likely bug 8): a
+    # stop that fails (1051, a timeout) starts again what was stopped; a start
+    # of the service that fails is tried once more (a slow start's 1053), and
+    # the dependents are started anyway, each failing with its own code.  The
+    # op then fails with the first error and every service's final state.
     param([string]$Name)
     $sc = Find-WbController $Name
     $info = Get-WbServiceKeyInfo $sc.ServiceName
@@ -258,34 +284,49 @@ function Restart-WbService {
     }
     $order = New-Object System.Collections.ArrayList
     Add-WbRunningDependents $sc $order @{}
-    foreach ($dependent in $order) {
-        [void](Stop-WbService $dependent)
-    }
-    [void](Stop-WbService $sc.ServiceName)
-    # Every service stopped here is started again, and any that stays
-    # stopped fails the op by name (docs/agent-review.md likely bug 8): the
-    # engine then knows what the restart left down.
-    $down = New-Object System.Collections.ArrayList
+    $codes = @{}
     $first = $null
     try {
-        [void](Start-WbService $sc.ServiceName)
+        foreach ($dependent in $order) {
+            [void](Stop-WbService $dependent)
+        }
+        [void](Stop-WbService $sc.ServiceName)
     } catch {
         $first = Get-WbErrorInfo $_.Exception
-        [void]$down.Add($sc.ServiceName + ' (' + $first.Code + ')')
+    }
+    $target = $sc.ServiceName
+    $tries = 2
+    if ($null -ne $first) {
+        $tries = 1
+    }
+    for ($attempt = 1; $attempt -le $tries; $attempt++) {
+        try {
+            [void](Start-WbService $target)
+            $codes.Remove($target)
+            break
+        } catch {
+            $err = Get-WbErrorInfo $_.Exception
+            $codes[$target] = $err.Code
+            if ($null -eq $first -and $attempt -eq $tries) {
+                $first = $err
+            }
+        }
     }
     for ($i = $order.Count - 1; $i -ge 0; $i--) {
         try {
             [void](Start-WbService $order[$i])
         } catch {
-            $info = Get-WbErrorInfo $_.Exception
+            $err = Get-WbErrorInfo $_.Exception
+            $codes[[string]$order[$i]] = $err.Code
             if ($null -eq $first) {
-                $first = $info
+                $first = $err
             }
-            [void]$down.Add([string]$order[$i] + ' (' + $info.Code + ')')
         }
     }
     if ($null -ne $first) {
-        throw (New-WbFailure $first.Code ('the restart left stopped: ' + ($down.ToArray() -join ', ') + '; ' + $first.Message))
+        $names = @($target) + @($order.ToArray())
+        throw (New-WbFailure $first.Code ('the restart failed; final states: ' +
+                (Get-WbServiceStates $names $codes) + '; ' + $first.Message))
     }
     return 'null'
 }

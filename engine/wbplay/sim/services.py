@@ -76,7 +76,13 @@ def start_service(m: HostModel, name: str, chain: tuple[str, ...] = ()) -> OpRes
         if not start_service(m, dep, (*chain, canonical)).ok:
             return win32_failure(O.ERROR_SERVICE_DEPENDENCY_FAIL)
     if s.get("fails_to_start"):
-        return win32_failure(int(s["fails_to_start"]))
+        # ``fails_to_start_times``: only that many attempts fail (a slow start whose wait ran
+        # out, 1053, while the SCM went on starting it); absent, every attempt fails.
+        left = s.get("fails_to_start_times")
+        if left is None or int(left) > 0:
+            if left is not None:
+                s["fails_to_start_times"] = int(left) - 1
+            return win32_failure(int(s["fails_to_start"]))
     s["state"] = "Running"
     return OpResult.success()
 
@@ -94,8 +100,26 @@ def _service_stop(m: HostModel, a: dict[str, Any]) -> OpResult:
     running = [d for d in m.dependents(a["name"]) if m.state["services"][d]["state"] == "Running"]
     if running:
         return win32_failure(O.ERROR_DEPENDENT_SERVICES_RUNNING)
+    if s.get("fails_to_stop"):
+        # A service that ignores the stop: the agent's wait runs out (1053) and it keeps
+        # running (a real one may sit in StopPending; the sim keeps it simple).
+        return win32_failure(int(s["fails_to_stop"]))
     s["state"] = "Stopped"
     return OpResult.success()
+
+
+def _running_dependents(m: HostModel, name: str, seen: set[str]) -> list[str]:
+    """The running services that depend on ``name``, directly or not, deepest first (the
+    order they can be stopped in), as the agent's Add-WbRunningDependents walks them."""
+    order: list[str] = []
+    for dep in m.dependents(name):
+        if dep.lower() in seen:
+            continue
+        seen.add(dep.lower())
+        order += _running_dependents(m, dep, seen)
+        if m.state["services"][dep]["state"] != "Stopped":
+            order.append(dep)
+    return order
 
 
 def _service_restart(m: HostModel, a: dict[str, Any]) -> OpResult:
@@ -103,7 +127,11 @@ def _service_restart(m: HostModel, a: dict[str, Any]) -> OpResult:
 
     A writer hosted by the service comes back Stable (its failed state lived in that
     process), which is the documented first remedy for a failed writer (docs/domain.md s.2,
-    0x807800A1: "fix the failing writer").
+    0x807800A1: "fix the failing writer").  A failure restores what it can, as the agent's
+    Restart-WbService does (docs/agent-review.md likely bug 8): a failed stop starts again
+    what was stopped; a failed start of the service is tried once more, then its dependents
+    are started anyway (1068 when they need it); the op fails with the first error and each
+    service's final state.
     """
     canonical = m.service_name(a["name"])
     if canonical is None:
@@ -111,32 +139,37 @@ def _service_restart(m: HostModel, a: dict[str, Any]) -> OpResult:
     services = m.state["services"]
     if services[canonical]["start_mode"] == "Disabled":
         return win32_failure(O.ERROR_SERVICE_DISABLED)
-    stopped: list[str] = []
-
-    def stop_tree(name: str) -> None:
-        for dep in m.dependents(name):
-            if services[dep]["state"] == "Running":
-                stop_tree(dep)
-        if services[name]["state"] == "Running":
-            services[name]["state"] = "Stopped"
-            stopped.append(name)
-
-    stop_tree(canonical)
-    storage.reset_writers_of(m, canonical)
-    # Every service stopped is started again; any that stays stopped fails the restart by
-    # name, as the agent does (docs/agent-review.md likely bug 8).
-    down: list[str] = []
+    order = _running_dependents(m, canonical, set())
     first: OpResult | None = None
-    for name in [canonical, *reversed([n for n in stopped if n != canonical])]:
-        result = start_service(m, name)
-        if not result.ok and result.error is not None:
-            first = first or result
-            down.append(f"{name} ({result.error.code})")
-    if first is not None and first.error is not None:
-        return OpResult.failure(
-            first.error.code, f"the restart left stopped: {', '.join(down)}; {first.error.message}"
-        )
-    return OpResult.success()
+    for name in [*order, canonical]:
+        stopped = _service_stop(m, {"name": name})
+        if not stopped.ok:
+            first = stopped
+            break
+    if services[canonical]["state"] == "Stopped":
+        storage.reset_writers_of(m, canonical)
+    codes: dict[str, int] = {}
+    for attempt in range(1 if first is not None else 2):
+        started = start_service(m, canonical)
+        codes.pop(canonical, None)
+        if started.ok or started.error is None:
+            break
+        codes[canonical] = started.error.code
+        if first is None and attempt == 1:
+            first = started
+    for name in reversed(order):
+        started = start_service(m, name)
+        if not started.ok and started.error is not None:
+            codes[name] = started.error.code
+            first = first or started
+    if first is None or first.error is None:
+        return OpResult.success()
+    states = ", ".join(
+        f"{n} {services[n]['state']}" + (f" ({codes[n]})" if n in codes else "") for n in [canonical, *order]
+    )
+    return OpResult.failure(
+        first.error.code, f"the restart failed; final states: {states}; {first.error.message}"
+    )
 
 
 def _service_policy(m: HostModel, _: dict[str, Any]) -> OpResult:
