@@ -171,18 +171,36 @@ def test_agent_confirms_the_schedule_after_answering(code: str) -> None:
 # --------------------------------------------------------- likely bug 10: sfc ---
 
 
-@pytest.mark.parametrize(
-    ("text", "done"),
-    [
-        ("Verification 100% complete.", True),
-        ("Vérification 100 % effectuée.", True),
-        ("Überprüfung 100\u00a0% abgeschlossen.", True),
-        ("Verification 45% complete.", False),
-        ("Verification 1100% complete.", False),
-    ],
-)
-def test_sfc_completion_in_every_typography(code: str, text: str, done: bool) -> None:
-    assert bool(re.search(_ps_string(code, "WbSfcDone"), text)) is done
+def test_sfc_is_judged_by_the_cbs_lines_of_its_own_run(code: str) -> None:
+    assert "WbSfcDone" not in code and "100" not in _function(code, "Invoke-WbSfcRepair")
+    for name in ("Invoke-WbSfcRepair", "Get-WbSfcVerify"):
+        body = _function(code, name)
+        # The length is taken before sfc runs; only what the log gained after it is read.
+        assert body.index("$from = Get-WbCbsLength") < body.index("Invoke-WbNative -Name 'sfc'")
+        assert body.index("Invoke-WbNative -Name 'sfc'") < body.index("Read-WbCbsSr $from")
+    repair = _function(code, "Invoke-WbSfcRepair")
+    assert f"$sr.IndexOf('{cmdparse.SR_REPAIR_DONE}', [StringComparison]::Ordinal) -lt 0" in repair
+    assert "if ($null -eq $sr) {\n        throw (New-WbFailure 1" in repair  # no CBS.log: unknown
+    assert "'cbs', (ConvertTo-WbJsonString (Read-WbCbsSr $from))" in _function(code, "Get-WbSfcVerify")
+
+
+def test_cbs_log_is_read_from_the_runs_offset_sharing_writes(code: str) -> None:
+    opened = _function(code, "Open-WbCbsLog")
+    assert "([IO.FileShare]'ReadWrite, Delete')" in opened and "([IO.FileAccess]::Read)" in opened
+    length = _function(code, "Get-WbCbsLength")
+    assert "return [long]$fs.Length" in length and "return [long]-1" in length  # from the handle
+    read = _function(code, "Read-WbCbsSr")
+    # Rotated (shorter than the offset) or absent before the run: read from the start.
+    assert "if ($From -lt 0 -or $From -gt $fs.Length) {\n            $From = 0" in read
+    assert read.index("[void]$fs.Seek($From, [IO.SeekOrigin]::Begin)") < read.index("$reader.Read(")
+    assert "New-Object char[] 1048576" in read and "ReadLine" not in read  # blocks, not lines
+    pattern = re.search(r"\[regex\]::Matches\(\$text, '([^']+)'\)", read)
+    assert pattern is not None
+    log = "a [SR] Verify complete\r\nCBS other\r\nb [SR] Repair complete\r\n"
+    assert [m.rstrip("\r") for m in re.findall(pattern.group(1), log)] == [
+        "a [SR] Verify complete",
+        "b [SR] Repair complete",
+    ]
 
 
 # ------------------------------------------------ likely bugs 1, 2, 14: events ---

@@ -47,7 +47,7 @@ HANDLERS: dict[str, tuple[str, ...]] = {
     "vssadmin.list_providers": ("Get-WbCommandRead",),
     "wbadmin.get_versions": ("Get-WbCommandRead",),
     "reagentc.info": ("Get-WbCommandRead",),
-    "sfc.verifyonly": ("Get-WbCommandRead",),
+    "sfc.verifyonly": ("Get-WbSfcVerify",),
     "cbs.sr_lines": ("Get-WbCbsLines",),
     "dism.scanhealth": ("Get-WbCommandRead",),
 }

@@ -16,6 +16,7 @@ from wbplay.sim.model import HostModel
 from wbplay.sim.state import load_host_model
 from wbplay.vocab import cmdparse
 from wbplay.vocab.ops import Op
+from wbplay.vocab.probe_catalog import PROBES
 
 LOCALES = ["en-US", "ja-JP"]
 
@@ -142,16 +143,22 @@ def test_wbadmin_versions_and_an_unreadable_catalog(locale: str) -> None:
     assert parsed["ok"] is False and parsed["error"] == "0x80070570"
 
 
+def sfc_verify(m: HostModel) -> dict[str, Any]:
+    verdict: dict[str, Any] = PROBES["sfc.verify"].pick(run(m, "sfc.verifyonly"))
+    return verdict
+
+
 @pytest.mark.parametrize("locale", LOCALES)
 def test_sfc_and_cbs_sr_lines(locale: str) -> None:
     m = pc("pc42-io-errors", locale)
     m.state["system_files"]["unrepairable"] = ["C:\\Windows\\System32\\wbengine.exe"]
-    assert cmdparse.sfc(run(m, "sfc.verifyonly")["output"])["violations"] is True
     nothing = run(m, "cbs.sr_lines")
     assert nothing["exit_code"] == 1 and cmdparse.cbs_sr(nothing["output"]) == {
         "repaired": [],
         "cannot_repair": [],
     }
+    assert sfc_verify(m) == {"complete": True, "violations": True, "unrepaired": True}
+    m.state["cbs_log"] = []  # what the verify logged aside ("Repairing" there repairs nothing)
     assert execute(m, Op("sfc.scannow", {})).ok
     log = cmdparse.cbs_sr(run(m, "cbs.sr_lines")["output"])
     assert log == {
@@ -159,20 +166,80 @@ def test_sfc_and_cbs_sr_lines(locale: str) -> None:
         "cannot_repair": ["wbengine.exe"],
     }
     # The unrepairable file is still a violation after /scannow.
-    assert cmdparse.sfc(run(m, "sfc.verifyonly")["output"])["violations"] is True
+    assert sfc_verify(m)["violations"] is True
 
 
-def test_sfc_summaries_in_both_languages() -> None:
+@pytest.mark.parametrize("locale", [*LOCALES, "fr-FR"])
+def test_sfc_is_judged_by_cbs_log_in_every_language(locale: str) -> None:
+    # docs/agent-review.md likely bug 10: the verdict comes from the [SR] lines the run wrote to
+    # CBS.log, not from the console, which a French PC writes with "100 %".
+    m = pc("pc42-io-errors", locale)
+    before = run(m, "sfc.verifyonly")
+    assert before["cbs"].endswith("[SR] Verify complete\r\n")
+    assert cmdparse.sfc_verify(before) == {"complete": True, "violations": True, "unrepaired": False}
+    assert execute(m, Op("sfc.scannow", {})).ok
+    after = run(m, "sfc.verifyonly")
+    if locale == "fr-FR":
+        assert "Vérification 100 % terminée." in after["output"]
+        assert "Repairing corrupted file" in before["cbs"]  # CBS.log is not localized
+    assert sfc_verify(m) == {"complete": True, "violations": False, "unrepaired": False}
+    assert "[SR] Repair complete" in "\n".join(m.state["cbs_log"])
+
+
+def test_without_cbs_log_sfc_outcomes_are_unknown() -> None:
+    m = pc("pc42-io-errors", "en-US")
+    m.state["cbs_log"] = None
+    assert run(m, "sfc.verifyonly")["cbs"] is None
+    assert sfc_verify(m) == {"complete": False, "violations": None, "unrepaired": None}
+    result = execute(m, Op("sfc.scannow", {}))
+    assert not result.ok and result.error is not None and result.error.code == 1
+    assert "unknown" in result.error.message
+    assert run(m, "cbs.sr_lines")["exit_code"] == 1
+
+
+@pytest.mark.parametrize(
+    ("lines", "repair", "verdict"),
+    [
+        # KB928228's samples: a clean verify, and one with a file that does not match.
+        ("[SR] Verifying 100 (0x00000064) components\n[SR] Verify complete\n", False, (True, False)),
+        (
+            '[SR] Repairing corrupted file [ml:520{260},l:36{18}]"??\\C:\\Windows\\inf"'
+            '[l:18{9}]"netnb.inf" from store\n[SR] Verify complete\n',
+            False,
+            (True, True),
+        ),
+        # KB954402: a /scannow ends "Repair complete".
+        ("[SR] Repairing 1 components\n[SR] Repair complete\n", True, (True, False)),
+        # A verify that did not finish, a /scannow without its end marker, or nothing at all.
+        ("[SR] Verifying 100 (0x00000064) components\n", False, (False, None)),
+        ("[SR] Verify complete\n", True, (False, None)),
+        ("", False, (False, None)),
+        (None, True, (False, None)),
+    ],
+)
+def test_sfc_run_reads_the_sr_lines(
+    lines: str | None, repair: bool, verdict: tuple[bool, bool | None]
+) -> None:
+    got = cmdparse.sfc_run(lines, repair=repair)
+    assert (got["complete"], got["violations"]) == verdict
+
+
+def test_sfc_summaries_say_the_same_in_every_language() -> None:
+    # Shown to people only: each language has its own words for each outcome.
     from wbplay.sim.text import sfc
 
-    for locale in LOCALES:
+    for locale in [*LOCALES, "fr-FR"]:
         m = pc("win7-healthy", locale)
-        ok = sfc.sfc_output(m, verify_only=False, found=True, unrepaired=False)
-        bad = sfc.sfc_output(m, verify_only=False, found=True, unrepaired=True)
-        clean = sfc.sfc_output(m, verify_only=True, found=False, unrepaired=False)
-        assert cmdparse.sfc(ok) == {"violations": True, "repaired": True, "unrepaired": False}
-        assert cmdparse.sfc(bad)["unrepaired"] is True
-        assert cmdparse.sfc(clean)["violations"] is False
+        texts = {
+            sfc.sfc_output(m, verify_only=v, found=f, unrepaired=u)
+            for v, f, u in (
+                (True, False, False),
+                (True, True, False),
+                (False, True, False),
+                (False, True, True),
+            )
+        }
+        assert len(texts) == 4, locale
 
 
 def test_command_reads_on_a_missing_volume_fail_with_file_not_found() -> None:

@@ -143,7 +143,7 @@ function Invoke-WbOp {
                 $value = Get-WbCommandRead 'reagentc' @('/info')
             }
             'sfc.verifyonly' {
-                $value = Get-WbCommandRead 'sfc' @('/verifyonly') -Unicode
+                $value = Get-WbSfcVerify
             }
             'dism.scanhealth' {
                 $value = Get-WbCommandRead 'dism' @('/Online', '/Cleanup-Image', '/ScanHealth')

@@ -19,14 +19,37 @@ def _system_files(m: HostModel) -> dict[str, list[str]]:
     return sf
 
 
+def _cbs_log(m: HostModel) -> list[str] | None:
+    """CBS.log's lines (``cbs_log``); ``None`` when the state says there is none (``null``)."""
+    if "cbs_log" in m.state and m.state["cbs_log"] is None:
+        return None
+    log: list[str] = m.state.setdefault("cbs_log", [])
+    return log
+
+
+def _stamp(m: HostModel, seconds: int) -> str:
+    return clock.advance(m, seconds).replace("T", " ").rstrip("Z")
+
+
 def _sfc_verifyonly(m: HostModel, _: dict[str, Any]) -> OpResult:
+    # The agent's Get-WbSfcVerify: the console text, and the [SR] lines the run wrote to
+    # CBS.log (cbs; null without a CBS.log), which decide the verdict (cmdparse.sfc_run).
     sf = _system_files(m)
-    found = bool(sf.get("corrupt") or sf.get("unrepairable"))
-    return command("sfc /verifyonly", 0, sfc_output(m, verify_only=True, found=found, unrepaired=False))
+    corrupt, unrepairable = list(sf.get("corrupt", [])), list(sf.get("unrepairable", []))
+    found = bool(corrupt or unrepairable)
+    out = sfc_output(m, verify_only=True, found=found, unrepaired=False)
+    log = _cbs_log(m)
+    cbs = None
+    if log is not None:
+        lines = cbs_sr_lines(_stamp(m, 15), corrupt, unrepairable, verify_only=True)
+        log.extend(lines)
+        cbs = "\r\n".join(lines) + "\r\n"
+    result = command("sfc /verifyonly", 0, out)
+    return OpResult.success({**result.value, "cbs": cbs})
 
 
 def _cbs_sr_lines(m: HostModel, _: dict[str, Any]) -> OpResult:
-    lines = [ln for ln in m.state.get("cbs_log", []) if "[SR]" in ln]
+    lines = [ln for ln in _cbs_log(m) or [] if "[SR]" in ln]
     out = "\r\n".join(lines) + ("\r\n" if lines else "")
     return command('findstr /c:"[SR]" %windir%\\Logs\\CBS\\CBS.log', 0 if lines else 1, out)
 
@@ -38,9 +61,14 @@ def _sfc_scannow(m: HostModel, _: dict[str, Any]) -> OpResult:
         # "Cannot repair member file": the store it copies from is damaged too.
         repaired, unrepairable = [], unrepairable + [f for f in repaired if f not in unrepairable]
         sf["unrepairable"] = unrepairable
-    stamp = clock.advance(m, 20).replace("T", " ").rstrip("Z")
-    m.state.setdefault("cbs_log", []).extend(cbs_sr_lines(stamp, repaired, unrepairable))
     sf["corrupt"] = []
+    log = _cbs_log(m)
+    stamp = _stamp(m, 20)
+    if log is None:
+        # The agent judges /scannow by the [SR] lines CBS.log gained: none to read is an
+        # unknown outcome, never success (its exit codes are undocumented, docs/domain.md s.4).
+        return OpResult.failure(1, "no CBS.log to read, so the outcome of sfc /scannow is unknown")
+    log.extend(cbs_sr_lines(stamp, repaired, unrepairable))
     return OpResult.success()
 
 

@@ -7,7 +7,7 @@ what does not change with the language, as docs/domain.md s.3.2 advises:
 ``[n]`` writer states, ``{GUID}`` and ``\\\\?\\Volume{...}`` paths,
 ``GLOBALROOT`` locations, numbers with units, version identifiers and exit
 codes (chkdsk's are documented [V]).  Where only words can tell (chkdsk's
-verdict in a boot-time report, sfc's summary, the dirty bit), a short table
+verdict in a boot-time report, the dirty bit), a short table
 of English and Japanese phrases is used; the Japanese phrases are [U] until
 checked against a Japanese lab VM.
 """
@@ -302,14 +302,43 @@ def versions(output: str, exit_code: int) -> dict[str, Any]:
     return {"ok": exit_code == 0, "versions": found, "error": error}
 
 
-def sfc(output: str) -> dict[str, Any]:
-    """sfc's summary -> ``{violations, repaired, unrepaired}`` (its exit codes are not
-    documented, docs/domain.md s.4 [V]; the text and CBS.log are the record)."""
-    text = _norm(output)
-    clean = _any(text, ("did not find any integrity violations", "整合性違反を検出しませんでした"))
-    unrepaired = _any(text, ("unable to fix", "一部は修正できませんでした"))
-    repaired = _any(text, ("successfully repaired", "正常に修復されました"))
-    return {"violations": not clean, "repaired": repaired, "unrepaired": unrepaired}
+# sfc's [SR] lines in CBS.log, which is not localized (the [SR] texts below are the same on a
+# French or Japanese PC: [U], no non-English CBS.log was at hand).  Sources: KB928228 "Analyze
+# the log file entries that SFC.exe generates" (learn.microsoft.com troubleshoot/windows-client/
+# deployment/analyze-sfc-program-log-file-entries): each group of 100 ends "[SR] Verify complete";
+# a file that does not match is logged "Repairing corrupted file ... from store" (even by a
+# verify, which repairs nothing) or "Cannot repair member file" (the store cannot fix it).
+# KB954402 ("CBS.log file contains entries that some files aren't repaired") shows a /scannow
+# ending "[SR] Repair complete".  Unverified: that /verifyonly never writes "Repair complete",
+# and that a clean /scannow still writes it (third-party logs show "Repairing 0 components"
+# then "Repair complete").
+SR_VERIFY_DONE = "[SR] Verify complete"
+SR_REPAIR_DONE = "[SR] Repair complete"
+_SR_MISMATCH = ("[SR] Repairing corrupted file", "[SR] Cannot repair member file")
+
+
+def sfc_run(sr_lines: str | None, *, repair: bool) -> dict[str, Any]:
+    """The [SR] lines one sfc run wrote -> ``{complete, violations, unrepaired}``.
+
+    ``sr_lines`` is what CBS.log gained during the run (``None``: there was no CBS.log to
+    read).  ``complete``: the run's own end marker is there (``Repair complete`` for
+    /scannow, ``Verify complete`` for /verifyonly).  ``violations`` is ``None`` unless the
+    run completed: an unknown outcome is neither clean nor corrupt.
+    """
+    text = _norm(sr_lines or "")
+    complete = sr_lines is not None and (SR_REPAIR_DONE if repair else SR_VERIFY_DONE) in text
+    mismatched = any(marker in text for marker in _SR_MISMATCH)
+    return {
+        "complete": complete,
+        "violations": mismatched if complete else None,
+        "unrepaired": "[SR] Cannot repair member file" in text if complete else None,
+    }
+
+
+def sfc_verify(value: dict[str, Any]) -> dict[str, Any]:
+    """``sfc.verifyonly``'s value -> :func:`sfc_run` of the [SR] lines it wrote (``cbs``).  The
+    console summary is localized ("100 %" in French) and is not read for the verdict."""
+    return sfc_run(value.get("cbs"), repair=False)
 
 
 def providers(output: str) -> list[dict[str, Any]]:

@@ -135,12 +135,16 @@ Command reads (a fixed command line, typed arguments, never a free string)
     lines of ``%windir%\\Logs\\CBS\\CBS.log``, as ``findstr /c:"[SR]"`` prints
     them) all answer ``{command_line, exit_code, output}``: the console text
     in the PC's UI language.  :mod:`wbplay.cmdparse` turns that text into data
-    in the engine, for every host alike.
+    in the engine, for every host alike.  ``sfc.verifyonly`` adds ``cbs``: the
+    ``[SR]`` lines CBS.log gained during the run (``null``: no CBS.log), which
+    is not localized and decides the verdict (docs/agent-review.md likely bug 10).
 
 Writes: ``chkdsk.schedule {volume, mode: f|r}`` (``chkdsk X: /F|/R``
 answering *N* to a forced dismount and *Y* to "check at next restart"),
 ``chkdsk.run {volume, mode}`` (``chkdsk X: /F|/R /X`` now; a volume Windows
-cannot lock (boot, system, page file) fails with 32), ``sfc.scannow``,
+cannot lock (boot, system, page file) fails with 32), ``sfc.scannow`` (fails
+unless CBS.log gained sfc's "[SR] Repair complete" during the run: its exit codes
+are undocumented and its console text is localized),
 ``dism.restorehealth`` (fails with DISM's exit code, an HRESULT such as 0x800F081F
 when no repair source is reachable),
 ``shadowstorage.add|resize {for_volume, on_volume, max_size_mb}`` (0 =

@@ -328,7 +328,13 @@ _STORAGE_PROBES: tuple[ProbeSpec, ...] = (
         extra=(_DISKS,),
         join=volumes.winre_placement,
     ),
-    ProbeSpec("sfc.verify", "sfc.verifyonly", (), _cmd(cmdparse.sfc), "sfc /verifyonly: {violations}"),
+    ProbeSpec(
+        "sfc.verify",
+        "sfc.verifyonly",
+        (),
+        lambda v: None if v is None else cmdparse.sfc_verify(v),
+        "sfc /verifyonly, judged by the [SR] lines it wrote to CBS.log: {violations, complete}",
+    ),
     ProbeSpec(
         "dism.health",
         "dism.scanhealth",

@@ -49,7 +49,7 @@ RECORD_FIELDS: dict[str, tuple[str, ...]] = {
     "backup.sets": ("file_sets", "image_sets", "target", "unreadable_file_sets", "unreadable_image_sets"),
     "winre": ("disk", "enabled", "location", "partition", "path"),
     "winre.placement": ("bus_type", "disk", "enabled", "external", "location", "on_boot_disk"),
-    "sfc.verify": ("repaired", "unrepaired", "violations"),
+    "sfc.verify": ("complete", "unrepaired", "violations"),
     "cbs.sr": ("cannot_repair", "repaired"),
     "session": ("elevated", "is_admin", "sid", "user"),
     "printer.easy_print": ("drivers", "present", "printers"),
