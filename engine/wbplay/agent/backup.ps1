@@ -184,6 +184,11 @@ function Get-WbChildNames {
 # the same): one command-line token, no admin shares.
 $WbUncTarget = '^\\\\[A-Za-z0-9._-]{1,63}\\[A-Za-z0-9._-]{1,80}\\?\z'
 
+# A computer's name, as Windows Backup names its folders on a target: image
+# sets and file sets alike (wbplay.vocab.ops MACHINE_NAME_PATTERN, the same,
+# and why: KB909264's NetBIOS and DNS host name rules).
+$WbMachineName = '^[A-Za-z0-9_-]{1,15}\z'
+
 function Get-WbBackupRoot {
     # "X:" for a volume selector with a letter, "\\server\share" for a share
     # (Windows 7 Pro backs up there), else $null.
@@ -214,7 +219,7 @@ function Get-WbBackupCatalog {
     foreach ($machine in (Get-WbChildNames $imageRoot)) {
         $readable = $false
         # Folder names come from the disk: only a computer name goes on to wbadmin.
-        if ($machine -match '^[A-Za-z0-9_-]{1,15}\z') {
+        if ($machine -cmatch $WbMachineName) {
             try {
                 $run = Invoke-WbNative -Name 'wbadmin' -Tokens @('get', 'versions', ('-backupTarget:' + $letter),
                     ('-machine:' + $machine))
@@ -230,7 +235,7 @@ function Get-WbBackupCatalog {
     }
     $files = New-Object System.Collections.ArrayList
     foreach ($machine in (Get-WbChildNames ($letter + '\'))) {
-        if ($machine -notmatch '^[A-Za-z0-9_-]{1,15}\z') {
+        if ($machine -cnotmatch $WbMachineName) {
             continue
         }
         $folder = $letter + '\' + $machine

@@ -29,9 +29,11 @@ function Get-WbSortedItems {
 
 function Get-WbVolumeLocations {
     # GUID -> @{ Disk; Partition }: the N and M of \\?\GLOBALROOT\device\
-    # harddiskN\partitionM.  Windows 8+: MSFT_Partition.AccessPaths; Windows 7
-    # (or a failing Storage provider): IOCTL_STORAGE_GET_DEVICE_NUMBER.  A
-    # volume spanning disks has neither.
+    # harddiskN\partitionM.  Windows 8+: MSFT_Partition.AccessPaths; then, per
+    # volume it did not name (Windows 7, a failing Storage provider, or a
+    # partition the provider leaves out: docs/agent-review.md likely bug 15),
+    # IOCTL_STORAGE_GET_DEVICE_NUMBER on the volume itself.  A volume
+    # spanning disks has neither.
     param([object[]]$Guids)
     $map = @{}
     if (Test-WbWin8) {
@@ -44,13 +46,18 @@ function Get-WbVolumeLocations {
                     }
                 }
             }
-            return $map
         } catch {
             $map = @{}
         }
     }
-    if (Import-WbNative) {
-        foreach ($g in $Guids) {
+    $missing = New-Object System.Collections.ArrayList
+    foreach ($g in $Guids) {
+        if (-not $map.ContainsKey([string]$g)) {
+            [void]$missing.Add([string]$g)
+        }
+    }
+    if ($missing.Count -gt 0 -and (Import-WbNative)) {
+        foreach ($g in $missing) {
             try {
                 $numbers = [WbPlay.Native]::DeviceNumber('\\.\Volume{' + $g + '}')
                 if ($null -ne $numbers) {

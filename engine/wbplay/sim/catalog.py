@@ -11,12 +11,9 @@ from wbplay.sim import storage
 from wbplay.sim.model import HostModel
 from wbplay.sim.reply import Handler, command
 from wbplay.sim.text.wbadmin import wbadmin_versions
-from wbplay.vocab.ops import OpResult, unc_target
+from wbplay.vocab.ops import OpResult, machine_name, unc_target
 
 ERROR_FILE_CORRUPT = 0x80070570
-
-
-_MACHINE = re.compile(r"^[A-Za-z0-9_-]{1,15}$")  # a NetBIOS name, as for image sets (agent: backup.ps1)
 
 
 def _under_damaged(m: HostModel, folder: str) -> bool:
@@ -38,7 +35,7 @@ def image_sets(m: HostModel, letter: str) -> list[dict[str, Any]]:
     return [
         {"machine": name, "path": f"{root}\\{name}", "readable": not _under_damaged(m, f"{root}\\{name}")}
         for name in m.children(root)
-        if _MACHINE.match(name)
+        if machine_name(name)
         and m.state["files"][m.file_key(f"{root}\\{name}") or ""].get("kind") == "directory"
     ]
 
@@ -48,7 +45,7 @@ def file_sets(m: HostModel, letter: str) -> list[dict[str, Any]]:
     Backup only looks in folders named like a computer, so a renamed set is out of its sight)."""
     out = []
     for name in m.children(letter + "\\"):
-        if not _MACHINE.match(name):
+        if not machine_name(name):
             continue
         folder = f"{letter}\\{name}"
         if any(child.lower().startswith("backup set ") for child in m.children(folder)):

@@ -20,10 +20,11 @@ def _system_files(m: HostModel) -> dict[str, list[str]]:
 
 
 def _cbs_log(m: HostModel) -> list[str] | None:
-    """CBS.log's lines (``cbs_log``); ``None`` when the state says there is none (``null``)."""
+    """CBS.log's lines (``cbs_log``, absent: empty); ``None`` when the state says there is
+    none (``null``).  A read: the state is not touched."""
     if "cbs_log" in m.state and m.state["cbs_log"] is None:
         return None
-    log: list[str] = m.state.setdefault("cbs_log", [])
+    log: list[str] = m.state.get("cbs_log") or []
     return log
 
 
@@ -34,16 +35,16 @@ def _stamp(m: HostModel, seconds: int) -> str:
 def _sfc_verifyonly(m: HostModel, _: dict[str, Any]) -> OpResult:
     # The agent's Get-WbSfcVerify: the console text, and the [SR] lines the run wrote to
     # CBS.log (cbs; null without a CBS.log), which decide the verdict (cmdparse.sfc_run).
+    # A real verify appends those lines to CBS.log too; the sim keeps every read free of
+    # side effects (clock included), so they are returned and not kept.
     sf = _system_files(m)
     corrupt, unrepairable = list(sf.get("corrupt", [])), list(sf.get("unrepairable", []))
     found = bool(corrupt or unrepairable)
     out = sfc_output(m, verify_only=True, found=found, unrepaired=False)
-    log = _cbs_log(m)
     cbs = None
-    if log is not None:
-        lines = cbs_sr_lines(_stamp(m, 15), corrupt, unrepairable, verify_only=True)
-        log.extend(lines)
-        cbs = "\r\n".join(lines) + "\r\n"
+    if _cbs_log(m) is not None:
+        stamp = clock.fmt(clock.now(m)).replace("T", " ").rstrip("Z")
+        cbs = "\r\n".join(cbs_sr_lines(stamp, corrupt, unrepairable, verify_only=True)) + "\r\n"
     result = command("sfc /verifyonly", 0, out)
     return OpResult.success({**result.value, "cbs": cbs})
 
@@ -68,7 +69,7 @@ def _sfc_scannow(m: HostModel, _: dict[str, Any]) -> OpResult:
         # The agent judges /scannow by the [SR] lines CBS.log gained: none to read is an
         # unknown outcome, never success (its exit codes are undocumented, docs/domain.md s.4).
         return OpResult.failure(1, "no CBS.log to read, so the outcome of sfc /scannow is unknown")
-    log.extend(cbs_sr_lines(stamp, repaired, unrepairable))
+    m.state["cbs_log"] = [*log, *cbs_sr_lines(stamp, repaired, unrepairable)]
     return OpResult.success()
 
 

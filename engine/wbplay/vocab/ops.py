@@ -392,6 +392,24 @@ def unc_target(target: str) -> str | None:
     return target.rstrip("\\")
 
 
+MACHINE_NAME_PATTERN = r"^[A-Za-z0-9_-]{1,15}\z"
+r"""A computer's name as Windows Backup names its folders on a target (``WindowsImageBackup\<PC>``
+and Windows 7's ``<PC>\Backup Set ...``), for image sets and file sets alike (docs/agent-review.md
+likely bug 15).  "Naming conventions in Active Directory for computers, domains, sites, and OUs"
+(KB909264, learn.microsoft.com [V]): a NetBIOS computer name is 1-15 characters; it may not hold
+``\ / : * ? " < > |``; a period is allowed but "shouldn't be used in Windows"; and "as the NetBIOS
+computer name is the same as the DNS host name, the DNS host name restrictions also apply"
+(letters, digits, hyphen).  So: the DNS host name's letters, digits and hyphen, plus the
+underscore NetBIOS allows (still found on PCs named before Windows 2000 [U]); NetBIOS's other
+legacy symbols (``!@#$%^&'(){}~``) and the period are left out: such a folder is never passed to
+``wbadmin -machine:``, and ``<PC>.wbplay-old`` (a quarantined set) is not a computer's name.
+backup.ps1 holds the same pattern (``$WbMachineName``)."""
+
+
+def machine_name(name: str) -> bool:
+    return re.match(MACHINE_NAME_PATTERN.replace("\\z", "\\Z"), name) is not None
+
+
 MODES = ("f", "r")
 """chkdsk repair modes: /F fixes the file system; /R also reads every sector (implies /F)."""
 
