@@ -259,9 +259,42 @@ def test_parts_run_as_one_script_in_order(agent: str) -> None:
     assert source.index("\n$wbJson = $null\n") > last_function
 
 
-def test_payload_stays_small() -> None:
-    # The agent goes over stdin before every request (Windows 7 envelopes: 150 KiB).
-    assert len(protocol.agent_script().encode("ascii")) < 100_000
+# The agent's size budget, from where it travels (re-derived for issue 13; raise it with the
+# reasons below, not past them):
+# * Intune export (library/export/scripts.py SIZE_LIMIT, 200 KiB = 204,800 bytes): the agent
+#   without its main block, CRLF line ends (+1 byte a line, ~3.6 %), runner.ps1 (~15 KB) and the
+#   plan's base64 line (10 KB for fix-0x80070422's services today).  At 120,000 bytes raw the
+#   agent takes ~124 KB of the script, leaving ~65 KB for the plan: this is the binding limit.
+# * WinRM: the agent travels once per shell, gzip + base64 in WBPLAY_AGENT_<n> variables of the
+#   shell's Create (bootstrap.packed_agent), one SOAP envelope, which Windows 7 / WinRM 2.0 caps
+#   at MaxEnvelopeSizekb 150 = 153,600 bytes (shared winrm-protocol.md).  60,000 packed
+#   characters leave > 90 KB for the envelope's headers and NTLM sealing.  Each variable holds
+#   AGENT_ENV_CHUNK (8,000) characters, under cmd.exe's 8,191 and the 32,767 of one variable;
+#   Vista and later set no limit on the whole environment block (learn.microsoft.com
+#   "Environment Variables"), so the variable count is not a limit.
+# * stdin (the local host) is sent in STDIN_CHUNK pieces and has no limit of its own.
+AGENT_RAW_BUDGET = 120_000
+AGENT_PACKED_BUDGET = 60_000
+
+
+def test_payload_stays_within_its_budget() -> None:
+    from wbplay.agent import bootstrap
+
+    raw = len(protocol.agent_script().encode("ascii"))
+    assert raw < AGENT_RAW_BUDGET, f"agent is {raw} bytes; the budget and its reasons are above"
+    packed = bootstrap.packed_agent()
+    assert sum(len(v) for v in packed.values()) < AGENT_PACKED_BUDGET
+    assert all(len(v) <= bootstrap.AGENT_ENV_CHUNK < 8191 for v in packed.values())
+
+
+def test_the_budget_leaves_an_export_room_for_its_plan() -> None:
+    from wbplay.library.export import scripts
+
+    text = protocol.agent_script()
+    per_line = len(text) / text.count("\n")  # CRLF adds one byte a line in the export
+    runner = scripts._runner()
+    at_budget = AGENT_RAW_BUDGET * (1 + 1 / per_line) + len(runner) * (1 + 1 / 25)
+    assert scripts.SIZE_LIMIT - at_budget > 50_000  # room for the plan's base64 line
 
 
 def test_shipped_agent_is_the_source_without_comment_lines(agent: str) -> None:
