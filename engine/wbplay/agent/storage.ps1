@@ -52,7 +52,8 @@ function Get-WbVolumeLocations {
     }
     $missing = New-Object System.Collections.ArrayList
     foreach ($g in $Guids) {
-        if (-not $map.ContainsKey([string]$g)) {
+        # PS 2.0 runs a foreach once over $null: skip it.
+        if ($null -ne $g -and -not $map.ContainsKey([string]$g)) {
             [void]$missing.Add([string]$g)
         }
     }
