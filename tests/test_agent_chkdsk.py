@@ -449,7 +449,7 @@ def test_image_and_file_sets_accept_the_same_machine_names(code: str, name: str,
 def test_volumes_the_storage_provider_misses_are_located_by_ioctl(code: str) -> None:
     where = _function(code, "Get-WbVolumeLocations")
     assert "return $map\n        } catch" not in where  # MSFT_Partition's answer is not final
-    fallback = where.index("if (-not $map.ContainsKey([string]$g)) {")
+    fallback = where.index("-not $map.ContainsKey([string]$g)) {")
     assert where.index("MSFT_Partition") < fallback < where.index("[WbPlay.Native]::DeviceNumber(")
     assert "foreach ($g in $missing) {" in where  # per volume GUID, only those still unknown
     assert "IOCTL_STORAGE_GET_DEVICE_NUMBER" in script.agent_source()
