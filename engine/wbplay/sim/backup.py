@@ -51,6 +51,7 @@ from wbplay.sim.backup_events import (
     extend_denied_event,
     failure_events,
     mslldp_event,
+    network_denied_event,
     ntfs_event,
     provider_events,
     success_events,
@@ -174,6 +175,8 @@ def _start_chain(m: HostModel) -> None:
 def _check_target(m: HostModel, job: dict[str, Any]) -> Vol | None:
     if not job.get("target"):
         return None
+    if job["target"].startswith("\\\\"):
+        return _check_share(m, job["target"])
     tgt = storage.find_volume(m, job["target"])
     if tgt is None:
         raise _Fail(
@@ -201,6 +204,19 @@ def _check_target(m: HostModel, job: dict[str, Any]) -> Vol | None:
             0x8078002A, "target-4kn", f"{job['target']} is on a 4K-native disk (KB2510009)", 0x8007045D
         )
     return tgt
+
+
+def _check_share(m: HostModel, path: str) -> None:
+    """A remote shared folder as the target (wbadmin -backupTarget:\\\\server\\share [V]): it must be
+    reachable and writeable for the backup's account, or event 564 and access denied (0x80070005;
+    the event's text [V-msg], the code [U]).  No volume checks: the share's disk is another PC's."""
+    share = next((s for s in m.state.get("network_targets", []) if s["path"].lower() == path.lower()), None)
+    if share is None:
+        raise _Fail(None, "target-missing", f"the remote shared folder {path} cannot be reached [U: no code]")
+    if not share.get("writable", True):
+        network_denied_event(m, share["path"], share["user"])
+        raise _Fail(0x80070005, "network-target-denied", f"{share['user']} may not write to {share['path']}")
+    return None
 
 
 def _winre_on_target(m: HostModel, tgt: Vol) -> None:

@@ -85,6 +85,30 @@ def extend_denied_event(m: HostModel, v: Vol) -> None:
     )
 
 
+def network_denied_event(m: HostModel, path: str, user: str) -> None:
+    """Backup event 564 (0x234): the remote shared folder is not writeable for the backup's account
+    (BlbEvents.dll's message table as extracted by libyal/winevt-kb [V-msg]; the HRESULT field and its
+    value 0x80070005 are [U]; the Japanese is [U])."""
+    clock.log_event(
+        m,
+        log=PROVIDER,
+        provider=PROVIDER,
+        event_id=564,
+        level="Error",
+        message=tr(
+            m,
+            f"The backup operation that started at '{_started(m)}' has failed because the remote shared "
+            f"folder '{path}' that you are using for a backup storage location is not writeable. Please "
+            f"make sure user '{user}' has write permissions for this location, and then rerun the backup "
+            "operation.",
+            f"'{_started(m)}' に開始されたバックアップ操作は、バックアップの保存場所として使用している"
+            f"リモート共有フォルダー '{path}' に書き込めないため、失敗しました。ユーザー '{user}' に"
+            "この場所への書き込みアクセス許可があることを確認してから、バックアップ操作を再実行してください。",
+        ),
+        fields={"HRESULT": "0x80070005", "BackupTarget": path},
+    )
+
+
 def provider_events(m: HostModel, *, swprv: bool, name: str = "") -> None:
     """KB2009513's events for a broken swprv (SCM 7023, VSS 12292 [V]), or a third-party
     provider's veto (VSS 12293 [U])."""
@@ -164,8 +188,8 @@ def failure_events(
     m: HostModel, job: dict[str, Any], code: int | None, reason: str, detailed: int | None
 ) -> None:
     """The events a backup that stopped with ``code`` leaves (none when Windows gives no code)."""
-    if code is None:
-        return
+    if code is None or reason == "network-target-denied":
+        return  # no code, or the failure's own event was written where it happened (564)
     shown = f"0x{code:08X}" if m.major_minor >= (6, 2) else str(code)
     if job["tool"] == "sdclt" and (job["kind"] == "files" or reason == "service-start"):
         # The Backup and Restore client logs to the classic Application log [3P superuser copy].
