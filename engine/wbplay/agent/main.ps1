@@ -133,6 +133,9 @@ function Invoke-WbOp {
             'vssadmin.list_shadowstorage' {
                 $value = Get-WbCommandRead 'vssadmin' @('list', 'shadowstorage')
             }
+            'wbadmin.get_disks' {
+                $value = Get-WbCommandRead 'wbadmin' @('get', 'disks')
+            }
             'vssadmin.list_providers' {
                 $value = Get-WbCommandRead 'vssadmin' @('list', 'providers')
             }

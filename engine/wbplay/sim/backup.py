@@ -52,6 +52,7 @@ from wbplay.sim.backup_events import (
     failure_events,
     mslldp_event,
     network_denied_event,
+    no_target_event,
     ntfs_event,
     provider_events,
     success_events,
@@ -179,6 +180,8 @@ def _check_target(m: HostModel, job: dict[str, Any]) -> Vol | None:
         return _check_share(m, job["target"])
     tgt = storage.find_volume(m, job["target"])
     if tgt is None:
+        if job["tool"] == "wbadmin":
+            no_target_event(m)  # a scheduled target disk that is detached (KB2009365 [V])
         raise _Fail(
             None, "target-missing", f"the backup target {job['target']} is not connected [U: no code]"
         )

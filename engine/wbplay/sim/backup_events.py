@@ -85,6 +85,28 @@ def extend_denied_event(m: HostModel, v: Vol) -> None:
     )
 
 
+def no_target_event(m: HostModel) -> None:
+    """Backup event 561 (0x231): no backup storage location could be found, as when the disk a
+    schedule writes to is detached (BlbEvents.dll's message table via libyal/winevt-kb [V-msg];
+    KB2009365's cause [V]; no HRESULT field is known [U]; the Japanese is [U])."""
+    clock.log_event(
+        m,
+        log=PROVIDER,
+        provider=PROVIDER,
+        event_id=561,
+        level="Error",
+        message=tr(
+            m,
+            f"The backup operation that started at '{_started(m)}' has failed because no backup storage "
+            "location could be found. Please confirm that the backup storage location is attached and "
+            "online, and then rerun the backup operation.",
+            f"'{_started(m)}' に開始されたバックアップ操作は、バックアップの保存場所が見つからなかったため、"
+            "失敗しました。バックアップの保存場所が接続されていてオンラインであることを確認してから、"
+            "バックアップ操作を再実行してください。",
+        ),
+    )
+
+
 def network_denied_event(m: HostModel, path: str, user: str) -> None:
     """Backup event 564 (0x234): the remote shared folder is not writeable for the backup's account
     (BlbEvents.dll's message table as extracted by libyal/winevt-kb [V-msg]; the HRESULT field and its

@@ -41,6 +41,7 @@ WRITER_BUSY_STATES = range(2, 6)
 # (docs/domain.md s.3.1 [V]): a 1 newer than the newest 14 is a job still running.
 BACKUP_STARTED_ID = 1
 BACKUP_COMPLETED_ID = 14
+BACKUP_SUCCEEDED_ID = 4  # "The backup operation has finished successfully" (docs/domain.md s.3.1 [V])
 
 
 def headroom_needed_mb(size_mb: int) -> int:

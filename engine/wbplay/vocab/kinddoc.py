@@ -129,6 +129,8 @@ EXPECT: dict[str, tuple[str | None, dict[str, Any]]] = {
     "dism.health": ("healthy", {"equals": True}),
     "libraries.unavailable": (None, {"equals": []}),
     "vss.third_party_providers": (None, {"equals": []}),
+    "backup.last_result": ("id", {"not": {"equals": 561}}),
+    "wsb.disks": (None, {"exists": True}),
     "services.policy_disabled": (None, {"equals": []}),
     # Nothing (no pass recorded, no association) passes these too: a PC never checked is fine.
     "chkdsk.last_result": ("clean", {"not": {"equals": False}}),
@@ -236,6 +238,7 @@ _OPTIONAL_USES = frozenset(
         ("shadowstorage", "for_volume"),
         ("backup.versions", "target"),
         ("backup.errors", "since_days"),
+        ("backup.last_result", "since_days"),
         ("volume.repair_needed", "since_days"),
         ("capi2.system_writer", "since_days"),
         ("host.reboot_ok", "window"),

@@ -129,6 +129,7 @@ Command reads (a fixed command line, typed arguments, never a free string)
     query X:``), ``fsutil.ntfsinfo`` (``fsutil fsinfo ntfsinfo X:``),
     ``vssadmin.list_writers``, ``vssadmin.list_shadowstorage``, ``vssadmin.list_providers``,
     ``wbadmin.get_versions`` (``wbadmin get versions [-backupTarget:X:]``),
+    ``wbadmin.get_disks`` (``wbadmin get disks``: the disks online now, KB2009365),
     ``reagentc.info`` (``reagentc /info``), ``dism.scanhealth`` (``DISM /Online
     /Cleanup-Image /ScanHealth``, Windows 8 and later), ``sfc.verifyonly`` (``sfc
     /verifyonly``, decoded from UTF-16LE) and ``cbs.sr_lines`` (the ``[SR]``
@@ -308,6 +309,7 @@ OP_SPECS: dict[str, OpSpec] = {
         OpSpec(
             "wbadmin.get_versions", False, (_s("target", False),), "wbadmin get versions [-backupTarget:X:]"
         ),
+        OpSpec("wbadmin.get_disks", False, (), "wbadmin get disks (online disks, identifiers)"),
         OpSpec("reagentc.info", False, (), "reagentc /info"),
         OpSpec("sfc.verifyonly", False, (), "sfc /verifyonly (read-only integrity scan)"),
         OpSpec("cbs.sr_lines", False, (), "The [SR] lines of CBS.log (sfc's results)"),

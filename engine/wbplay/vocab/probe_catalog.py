@@ -406,6 +406,26 @@ _STORAGE_PROBES: tuple[ProbeSpec, ...] = (
         join=backup.backup_errors,
         fixed=_events("Microsoft-Windows-Backup", []),
     ),
+    ProbeSpec(
+        "backup.last_result",
+        "events.query",
+        (),
+        _identity,
+        "The newest backup outcome, a success or a failure: {ok, time, provider, id, code, "
+        "message}; nothing when no backup is logged",
+        uses=("since_days",),
+        extra=(("events.query", _events("Windows Backup", [], "Application")),),
+        join=backup.last_result,
+        fixed=_events("Microsoft-Windows-Backup", []),
+    ),
+    ProbeSpec(
+        "wsb.disks",
+        "wbadmin.get_disks",
+        (),
+        _cmd(cmdparse.wbadmin_disks),
+        "The disks Windows Server Backup sees online (wbadmin get disks): [{name, number, id, "
+        "total_mb, used_mb}]",
+    ),
 )
 
 PROBES: dict[str, ProbeSpec] = {
