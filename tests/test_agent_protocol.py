@@ -70,6 +70,7 @@ ONE_OF_EACH = [
     Op("service.policy"),
     Op("vssadmin.list_providers"),
     Op("wbadmin.get_disks"),
+    Op("user.international"),
     Op("agent.environment"),
     Op("user.shell_folders"),
     Op("printer.list"),

@@ -106,6 +106,9 @@ function Invoke-WbOp {
             'agent.environment' {
                 $value = Get-WbAgentEnvironment
             }
+            'user.international' {
+                $value = Get-WbUserInternational
+            }
             'user.shell_folders' {
                 $value = Get-WbShellFolders
             }

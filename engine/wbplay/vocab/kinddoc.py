@@ -131,6 +131,8 @@ EXPECT: dict[str, tuple[str | None, dict[str, Any]]] = {
     "vss.third_party_providers": (None, {"equals": []}),
     "backup.last_result": ("id", {"not": {"equals": 561}}),
     "wsb.disks": (None, {"exists": True}),
+    "user.decimal_not_period": (None, {"equals": []}),
+    "services.missing_volume": (None, {"equals": []}),
     "services.policy_disabled": (None, {"equals": []}),
     # Nothing (no pass recorded, no association) passes these too: a PC never checked is fine.
     "chkdsk.last_result": ("clean", {"not": {"equals": False}}),
@@ -149,7 +151,7 @@ _WINDOWS: dict[str, str] = {
     "shadowstorage": "Win32_ShadowStorage / vssadmin",
     "backup": "the backup catalog (wbadmin get versions)",
     "session": "the agent's own token (WindowsIdentity)",
-    "user": "HKU\\<SID>\\...\\User Shell Folders",
+    "user": "the loaded user hives (HKU\\<SID>, HKU\\.DEFAULT) and profiles",
     "printer": "Win32_Printer / Win32_PrinterDriver",
     "chkdsk": "chkdsk.exe",
     "chkntfs": "chkntfs.exe",

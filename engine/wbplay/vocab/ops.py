@@ -119,6 +119,11 @@ after ``host.reboot``.
     the users' hive, and without a loaded profile not even the account's: the
     agent refuses it then, docs/agent-review.md likely bug 3), with ``profile_path`` from
     ``ProfileList\\<SID>\\ProfileImagePath``.
+``user.international``
+    ``[{hive, decimal, locale_name}]``: ``Control Panel\\International``'s ``sDecimal`` and
+    ``LocaleName`` of ``HKU\\.DEFAULT`` (the system accounts') and of every loaded
+    ``HKU\\S-1-5-21-*`` hive, raw; a hive without the key is left out (KB982736's decimal
+    symbol, [3P]).
 ``printer.list`` / ``printer.drivers``
     ``[{name, driver, port}]`` / ``[{name, environment, version}]``
     (``Win32_Printer`` / ``Win32_PrinterDriver``).
@@ -291,6 +296,7 @@ OP_SPECS: dict[str, OpSpec] = {
             "What the agent runs in: language mode, PowerShell/CLR, bitness, codepages, winrs quotas",
         ),
         OpSpec("user.shell_folders", False, (), "User Shell Folders of every loaded HKU\\<SID> hive"),
+        OpSpec("user.international", False, (), "Decimal symbol, locale of HKU\\.DEFAULT and each user"),
         OpSpec("user.libraries", False, (), "Each profile's libraries, their folders reachable or not"),
         OpSpec("printer.list", False, (), "Printers with their driver and port"),
         OpSpec("printer.drivers", False, (), "Installed printer drivers"),
