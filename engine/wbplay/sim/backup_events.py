@@ -85,25 +85,28 @@ def extend_denied_event(m: HostModel, v: Vol) -> None:
     )
 
 
+def _target_error(m: HostModel, event_id: int, en: str, ja: str, fields: dict[str, Any]) -> None:
+    """A Backup-log error about the target, its text in the PC's language."""
+    started = f"The backup operation that started at '{_started(m)}' has failed because "
+    started_ja = f"'{_started(m)}' に開始されたバックアップ操作は、"
+    message = tr(m, started + en, started_ja + ja)
+    clock.log_event(
+        m, log=PROVIDER, provider=PROVIDER, event_id=event_id, level="Error", message=message, fields=fields
+    )
+
+
 def no_target_event(m: HostModel) -> None:
     """Backup event 561 (0x231): no backup storage location could be found, as when the disk a
     schedule writes to is detached (BlbEvents.dll's message table via libyal/winevt-kb [V-msg];
     KB2009365's cause [V]; no HRESULT field is known [U]; the Japanese is [U])."""
-    clock.log_event(
+    _target_error(
         m,
-        log=PROVIDER,
-        provider=PROVIDER,
-        event_id=561,
-        level="Error",
-        message=tr(
-            m,
-            f"The backup operation that started at '{_started(m)}' has failed because no backup storage "
-            "location could be found. Please confirm that the backup storage location is attached and "
-            "online, and then rerun the backup operation.",
-            f"'{_started(m)}' に開始されたバックアップ操作は、バックアップの保存場所が見つからなかったため、"
-            "失敗しました。バックアップの保存場所が接続されていてオンラインであることを確認してから、"
-            "バックアップ操作を再実行してください。",
-        ),
+        561,
+        "no backup storage location could be found. Please confirm that the backup storage location "
+        "is attached and online, and then rerun the backup operation.",
+        "バックアップの保存場所が見つからなかったため、失敗しました。バックアップの保存場所が接続されていて"
+        "オンラインであることを確認してから、バックアップ操作を再実行してください。",
+        {},
     )
 
 
@@ -111,23 +114,16 @@ def network_denied_event(m: HostModel, path: str, user: str) -> None:
     """Backup event 564 (0x234): the remote shared folder is not writeable for the backup's account
     (BlbEvents.dll's message table as extracted by libyal/winevt-kb [V-msg]; the HRESULT field and its
     value 0x80070005 are [U]; the Japanese is [U])."""
-    clock.log_event(
+    _target_error(
         m,
-        log=PROVIDER,
-        provider=PROVIDER,
-        event_id=564,
-        level="Error",
-        message=tr(
-            m,
-            f"The backup operation that started at '{_started(m)}' has failed because the remote shared "
-            f"folder '{path}' that you are using for a backup storage location is not writeable. Please "
-            f"make sure user '{user}' has write permissions for this location, and then rerun the backup "
-            "operation.",
-            f"'{_started(m)}' に開始されたバックアップ操作は、バックアップの保存場所として使用している"
-            f"リモート共有フォルダー '{path}' に書き込めないため、失敗しました。ユーザー '{user}' に"
-            "この場所への書き込みアクセス許可があることを確認してから、バックアップ操作を再実行してください。",
-        ),
-        fields={"HRESULT": "0x80070005", "BackupTarget": path},
+        564,
+        f"the remote shared folder '{path}' that you are using for a backup storage location is not "
+        f"writeable. Please make sure user '{user}' has write permissions for this location, and then "
+        "rerun the backup operation.",
+        f"バックアップの保存場所として使用しているリモート共有フォルダー '{path}' に書き込めないため、"
+        f"失敗しました。ユーザー '{user}' にこの場所への書き込みアクセス許可があることを確認してから、"
+        "バックアップ操作を再実行してください。",
+        {"HRESULT": "0x80070005", "BackupTarget": path},
     )
 
 
