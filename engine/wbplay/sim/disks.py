@@ -34,10 +34,7 @@ def disk_identifier(m: HostModel, number: int) -> str:
 
 def _wbadmin_disks(m: HostModel, _: dict[str, Any]) -> OpResult:
     """``wbadmin get disks`` lists the disks online now (wbadmin-get-disks.md [V]): a detached
-    one is not there.  Without the Windows-Server-Backup feature there is no wbadmin.exe: the
-    agent's answer (Get-WbSystemExe) is failure 2."""
-    if m.service_name("wbengine") is None:
-        return OpResult.failure(2, "wbadmin.exe is not installed on this PC")
+    one is not there."""
     rows = []
     for d in sorted(storage.disks(m), key=lambda d: d["number"]):
         if not d.get("attached", True):
