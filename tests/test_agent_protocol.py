@@ -69,6 +69,8 @@ ONE_OF_EACH = [
     Op("user.libraries"),
     Op("service.policy"),
     Op("vssadmin.list_providers"),
+    Op("wbadmin.get_disks"),
+    Op("user.international"),
     Op("agent.environment"),
     Op("user.shell_folders"),
     Op("printer.list"),

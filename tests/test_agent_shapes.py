@@ -45,6 +45,8 @@ HANDLERS: dict[str, tuple[str, ...]] = {
     "vssadmin.list_writers": ("Get-WbCommandRead",),
     "vssadmin.list_shadowstorage": ("Get-WbCommandRead",),
     "vssadmin.list_providers": ("Get-WbCommandRead",),
+    "wbadmin.get_disks": ("Get-WbCommandRead",),
+    "user.international": ("Get-WbUserInternational",),
     "wbadmin.get_versions": ("Get-WbCommandRead",),
     "reagentc.info": ("Get-WbCommandRead",),
     "sfc.verifyonly": ("Get-WbSfcVerify",),

@@ -230,7 +230,8 @@ def test_shipped_pcs_fail_as_their_events_say(name: str) -> None:
     newest = max(failures, key=lambda e: e["time"])
     fields = newest.get("fields", {})
     logged = codes.normalise(fields.get("HRESULT")) or codes.normalise(fields.get("ErrorCode"))
-    assert out.hresult == logged, (name, out)
+    assert out.hresult == (logged or ""), (name, out)  # "": Windows logs no code (event 561)
+    assert not out.ok, name
 
 
 def test_record_appends_the_attempts_events() -> None:
@@ -238,3 +239,26 @@ def test_record_appends_the_attempts_events() -> None:
     n = len(m.state["events"])
     record(m, attempt_backup(m))
     assert [e["id"] for e in m.state["events"][n:]] == [1, 14, 4]
+
+
+def _share_target(writable: bool) -> Mutation:
+    def change(m: HostModel) -> None:
+        m.state["backup"] = {"kind": "image", "target": "\\\\NAS01\\Backups"}
+        m.state["network_targets"] = [
+            {"path": "\\\\NAS01\\Backups", "user": "CONTOSO\\SRV19$", "writable": writable}
+        ]
+
+    return change
+
+
+def test_a_share_that_denies_writes_fails_with_event_564() -> None:
+    denied = outcome_of("srv2019-healthy", _share_target(False))
+    assert (denied.ok, denied.hresult, denied.reason) == (False, "0x80070005", "network-target-denied")
+    failures = [e for e in denied.events if e["provider"] == "Microsoft-Windows-Backup"]
+    assert [e["id"] for e in failures] == [564]  # the event names the share and the account
+    assert "\\\\NAS01\\Backups" in failures[0]["message"] and "CONTOSO\\SRV19$" in failures[0]["message"]
+    assert outcome_of("srv2019-healthy", _share_target(True)).ok
+    gone = outcome_of(
+        "srv2019-healthy", lambda m: m.state.update(backup={"kind": "image", "target": "\\\\X\\y"})
+    )
+    assert (gone.ok, gone.reason) == (False, "target-missing")

@@ -149,6 +149,32 @@ def sfc_verify(m: HostModel) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("locale", LOCALES)
+def test_wbadmin_disks_lists_the_online_disks_by_identifier(locale: str) -> None:
+    m = pc("srv2019-healthy", locale)
+    out = run(m, "wbadmin.get_disks")
+    assert out["command_line"] == "wbadmin get disks"
+    disks = cmdparse.wbadmin_disks(out["output"])
+    assert [(d["number"], d["name"]) for d in disks] == [
+        (0, "ST1000DM003-1CH162"),
+        (1, "WD Elements 25A2 USB Device"),
+    ]
+    assert all(d["id"].startswith("{") and d["id"] == d["id"].lower() for d in disks)
+    assert abs(disks[1]["total_mb"] - 1907697) <= 10  # printed as GB with two decimals, read back
+    # A detached disk is not online, so wbadmin does not list it (KB2009365's case).
+    detached = run(pc("srv2019-wsb-target-detached", locale), "wbadmin.get_disks")
+    assert [d["number"] for d in cmdparse.wbadmin_disks(detached["output"])] == [0]
+
+
+def test_wbadmin_disks_reads_a_decimal_comma_and_thousands() -> None:
+    text = (
+        "Disk name: A\r\nDisk number: 2\r\nDisk identifier: {AB12CD34-0000-1111-2222-333344445555}\r\n"
+        "Total space: 1,863.01 GB\r\nUsed space: 12,5 GB\r\n"
+    )
+    (disk,) = cmdparse.wbadmin_disks(text)
+    assert (disk["number"], disk["total_mb"], disk["used_mb"]) == (2, 1907722, 12800)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
 def test_sfc_and_cbs_sr_lines(locale: str) -> None:
     m = pc("pc42-io-errors", locale)
     m.state["system_files"]["unrepairable"] = ["C:\\Windows\\System32\\wbengine.exe"]

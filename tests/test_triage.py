@@ -80,6 +80,23 @@ def first(library: list[Playbook], text: str) -> list[str]:
             "fix-shadow-storage",
         ),
         ("Microsoft Remote Desktop (Printer)", "check-easy-print-driver"),
+        # issue 12's new playbooks, by code and by the texts Windows shows
+        ("0x80070057", "fix-0x80070057"),
+        ("The parameter is incorrect. (0x80070057)", "fix-0x80070057"),
+        ("Enumeration of the files failed.\nThe parameter is incorrect.", "fix-0x80070057"),
+        ("The filename, directory name, or volume label syntax is incorrect", "fix-wsb-target-missing"),
+        (
+            "The backup operation that started at '2026-11-20T02:00:00Z' has failed because no backup "
+            "storage location could be found. Please confirm that the backup storage location is attached "
+            "and online, and then rerun the backup operation.",
+            "fix-wsb-target-missing",
+        ),
+        (
+            "The backup operation that started at '2026-11-20T02:00:00Z' has failed because the remote "
+            "shared folder '\\\\nas\\b' that you are using for a backup storage location is not writeable.",
+            "fix-0x80070005",
+        ),
+        ("0x8078011E", "fix-0x8078011e"),
     ],
 )
 def test_offline_triage_ranks_the_right_playbook_first(
@@ -121,6 +138,15 @@ def host_triage(name: str, library: list[Playbook]) -> list[triage.Match]:
         ("win11-stale-imagebackup", "fix-backup-settings-not-current"),
         ("win7-winre-on-usb", "fix-0x81000031"),
         ("win11-relocated-users", "check-user-folders"),  # CAPI2 513 outweighs the generic code
+        # issue 12's new cases: each ranks its own playbook first from the PC's own events
+        ("srv2019-esp-locked", "fix-0x8078011e"),
+        ("srv2019-network-target-denied", "fix-0x80070005"),  # event 564's HRESULT
+        ("srv2019-wsb-target-detached", "fix-wsb-target-missing"),  # event 561: no code, its text
+        ("srv2019-wsb-target-detached-ja", "fix-wsb-target-missing"),
+        ("win10-decimal-comma", "fix-0x80070057"),
+        ("win11-decimal-comma-ja", "fix-0x80070057"),
+        ("srv2019-decimal-comma", "fix-0x80070057"),
+        ("srv2019-imagepath-missing-volume", "fix-0x80070057"),
     ],
 )
 def test_host_triage(library: list[Playbook], pc: str, playbook: str) -> None:

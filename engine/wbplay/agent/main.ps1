@@ -106,6 +106,9 @@ function Invoke-WbOp {
             'agent.environment' {
                 $value = Get-WbAgentEnvironment
             }
+            'user.international' {
+                $value = Get-WbUserInternational
+            }
             'user.shell_folders' {
                 $value = Get-WbShellFolders
             }
@@ -132,6 +135,9 @@ function Invoke-WbOp {
             }
             'vssadmin.list_shadowstorage' {
                 $value = Get-WbCommandRead 'vssadmin' @('list', 'shadowstorage')
+            }
+            'wbadmin.get_disks' {
+                $value = Get-WbCommandRead 'wbadmin' @('get', 'disks')
             }
             'vssadmin.list_providers' {
                 $value = Get-WbCommandRead 'vssadmin' @('list', 'providers')

@@ -391,3 +391,33 @@ function Get-WbHklmValue {
         }
     }
 }
+
+function Get-WbUserInternational {
+    # Control Panel\International (sDecimal, LocaleName: raw) of HKU\.DEFAULT
+    # (the system accounts' settings) and of every loaded HKU\S-1-5-21-* hive
+    # (a signed-in user's).  Named by hive: over WinRM HKCU is the WinRM
+    # account's, not the backup user's (docs/agent-review.md likely bug 3).
+    Assert-WbRegistryView
+    $users = Get-WbBaseKey 'HKU'
+    $items = New-Object System.Collections.ArrayList
+    foreach ($sid in (Get-WbSorted $users.GetSubKeyNames())) {
+        if ($sid -cne '.DEFAULT' -and $sid -notmatch '^S-1-5-21-[0-9-]+\z') {
+            continue
+        }
+        $rk = $null
+        try {
+            $rk = $users.OpenSubKey($sid + '\Control Panel\International', $false)
+            if ($null -ne $rk) {
+                [void]$items.Add((ConvertTo-WbJsonObject @(
+                            'hive', (ConvertTo-WbJsonString ('HKU\' + $sid)),
+                            'decimal', (ConvertTo-WbJsonString $rk.GetValue('sDecimal', $null)),
+                            'locale_name', (ConvertTo-WbJsonString $rk.GetValue('LocaleName', $null)))))
+            }
+        } finally {
+            if ($null -ne $rk) {
+                $rk.Close()
+            }
+        }
+    }
+    return (ConvertTo-WbJsonList $items.ToArray())
+}

@@ -13,7 +13,9 @@ reported:
    Windows 7 cannot write an image to a 4K-native disk: 0x8078002A (s.2, s.5.5
    [V KB2510009]); Windows 7 file backup fails with 0x81000031 when BitLocker
    setup moved WinRE onto the external drive (s.5.2 [V KB975692]).
-3. **sources**: a Windows 7 file backup whose library folder sits on an unavailable network
+3. **sources**: a decimal symbol other than "." in HKU\\.DEFAULT or a loaded user hive gives
+   0x80070057 (KB982736 as third-party pages cite it [3P]; which account matters is [U], so
+   every hive counts here); a Windows 7 file backup whose library folder sits on an unavailable network
    or removable drive gives 0x81000031 (KB975692 scenario 1 [V]); Windows 7 images are VHDs:
    a source volume above 2,088,958 MB gives 0x807800B4 (s.2 [V KB2696906]); a stale or foreign
    ``WindowsImageBackup`` set gives 0x80780166 (s.2 [3P]) or, on Windows 7,
@@ -51,6 +53,8 @@ from wbplay.sim.backup_events import (
     extend_denied_event,
     failure_events,
     mslldp_event,
+    network_denied_event,
+    no_target_event,
     ntfs_event,
     provider_events,
     success_events,
@@ -58,12 +62,15 @@ from wbplay.sim.backup_events import (
 )
 from wbplay.sim.catalog import file_sets, image_sets
 from wbplay.sim.model import HostModel
+from wbplay.sim.registry import international
 from wbplay.sim.services import start_service
 from wbplay.sim.storage import Vol
 from wbplay.sim.sysinfo import location_available
 from wbplay.sim.text.language import lang
 from wbplay.sim.text.messages import SETTINGS_NOT_CURRENT, backup_ui_message
 from wbplay.vocab import domain
+from wbplay.vocab.derive.desktop import decimal_not_period
+from wbplay.vocab.derive.volumes import image_path_drive
 from wbplay.vocab.ops import Win32Error
 
 BACKUP_CHAIN = ("EventSystem", "VSS", "swprv", "SDRSVC", "wbengine")
@@ -174,8 +181,12 @@ def _start_chain(m: HostModel) -> None:
 def _check_target(m: HostModel, job: dict[str, Any]) -> Vol | None:
     if not job.get("target"):
         return None
+    if job["target"].startswith("\\\\"):
+        return _check_share(m, job["target"])
     tgt = storage.find_volume(m, job["target"])
     if tgt is None:
+        if job["tool"] == "wbadmin":
+            no_target_event(m)  # a scheduled target disk that is detached (KB2009365 [V])
         raise _Fail(
             None, "target-missing", f"the backup target {job['target']} is not connected [U: no code]"
         )
@@ -203,6 +214,19 @@ def _check_target(m: HostModel, job: dict[str, Any]) -> Vol | None:
     return tgt
 
 
+def _check_share(m: HostModel, path: str) -> None:
+    """A remote shared folder as the target (wbadmin -backupTarget:\\\\server\\share [V]): it must be
+    reachable and writeable for the backup's account, or event 564 and access denied (0x80070005;
+    the event's text [V-msg], the code [U]).  No volume checks: the share's disk is another PC's."""
+    share = next((s for s in m.state.get("network_targets", []) if s["path"].lower() == path.lower()), None)
+    if share is None:
+        raise _Fail(None, "target-missing", f"the remote shared folder {path} cannot be reached [U: no code]")
+    if not share.get("writable", True):
+        network_denied_event(m, share["path"], share["user"])
+        raise _Fail(0x80070005, "network-target-denied", f"{share['user']} may not write to {share['path']}")
+    return None
+
+
 def _winre_on_target(m: HostModel, tgt: Vol) -> None:
     re_vol = storage.winre_volume(m)
     d = storage.disk(m, tgt["disk"]) or {}
@@ -223,6 +247,15 @@ def _sources(m: HostModel, job: dict[str, Any]) -> list[Vol]:
 def _check_sources(
     m: HostModel, job: dict[str, Any], tgt: Vol | None, sources: list[Vol], warnings: list[str]
 ) -> None:
+    odd = decimal_not_period(international(m))
+    if odd:  # KB982736 as third-party pages cite it [3P]; which account matters, and the phase, are [U]
+        raise _Fail(0x80070057, "decimal-symbol", f"{odd[0]['hive']}: decimal symbol {odd[0]['decimal']!r}")
+    if job["tool"] == "wbadmin" and job["kind"] == "image":
+        letters = {v["letter"] for v in storage.online_volumes(m) if v.get("letter")}
+        for name, svc in m.state["services"].items():
+            drive = image_path_drive(svc.get("path") or "", "C:")
+            if drive is not None and drive not in letters:  # KB980794 [V] (system state; image [U])
+                raise _Fail(0x80070057, "imagepath-missing-volume", f"{name}'s ImagePath is on {drive}")
     if job["kind"] == "files" and m.major_minor < (6, 2):
         for lib in m.state.get("libraries", []):
             gone = [p for p in lib.get("locations", []) if not location_available(m, p)]

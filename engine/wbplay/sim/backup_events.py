@@ -85,6 +85,48 @@ def extend_denied_event(m: HostModel, v: Vol) -> None:
     )
 
 
+def _target_error(m: HostModel, event_id: int, en: str, ja: str, fields: dict[str, Any]) -> None:
+    """A Backup-log error about the target, its text in the PC's language."""
+    started = f"The backup operation that started at '{_started(m)}' has failed because "
+    started_ja = f"'{_started(m)}' に開始されたバックアップ操作は、"
+    message = tr(m, started + en, started_ja + ja)
+    clock.log_event(
+        m, log=PROVIDER, provider=PROVIDER, event_id=event_id, level="Error", message=message, fields=fields
+    )
+
+
+def no_target_event(m: HostModel) -> None:
+    """Backup event 561 (0x231): no backup storage location could be found, as when the disk a
+    schedule writes to is detached (BlbEvents.dll's message table via libyal/winevt-kb [V-msg];
+    KB2009365's cause [V]; no HRESULT field is known [U]; the Japanese is [U])."""
+    _target_error(
+        m,
+        561,
+        "no backup storage location could be found. Please confirm that the backup storage location "
+        "is attached and online, and then rerun the backup operation.",
+        "バックアップの保存場所が見つからなかったため、失敗しました。バックアップの保存場所が接続されていて"
+        "オンラインであることを確認してから、バックアップ操作を再実行してください。",
+        {},
+    )
+
+
+def network_denied_event(m: HostModel, path: str, user: str) -> None:
+    """Backup event 564 (0x234): the remote shared folder is not writeable for the backup's account
+    (BlbEvents.dll's message table as extracted by libyal/winevt-kb [V-msg]; the HRESULT field and its
+    value 0x80070005 are [U]; the Japanese is [U])."""
+    _target_error(
+        m,
+        564,
+        f"the remote shared folder '{path}' that you are using for a backup storage location is not "
+        f"writeable. Please make sure user '{user}' has write permissions for this location, and then "
+        "rerun the backup operation.",
+        f"バックアップの保存場所として使用しているリモート共有フォルダー '{path}' に書き込めないため、"
+        f"失敗しました。ユーザー '{user}' にこの場所への書き込みアクセス許可があることを確認してから、"
+        "バックアップ操作を再実行してください。",
+        {"HRESULT": "0x80070005", "BackupTarget": path},
+    )
+
+
 def provider_events(m: HostModel, *, swprv: bool, name: str = "") -> None:
     """KB2009513's events for a broken swprv (SCM 7023, VSS 12292 [V]), or a third-party
     provider's veto (VSS 12293 [U])."""
@@ -164,8 +206,8 @@ def failure_events(
     m: HostModel, job: dict[str, Any], code: int | None, reason: str, detailed: int | None
 ) -> None:
     """The events a backup that stopped with ``code`` leaves (none when Windows gives no code)."""
-    if code is None:
-        return
+    if code is None or reason == "network-target-denied":
+        return  # no code, or the failure's own event was written where it happened (564)
     shown = f"0x{code:08X}" if m.major_minor >= (6, 2) else str(code)
     if job["tool"] == "sdclt" and (job["kind"] == "files" or reason == "service-start"):
         # The Backup and Restore client logs to the classic Application log [3P superuser copy].

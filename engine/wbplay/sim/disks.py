@@ -5,6 +5,7 @@ volume now."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from wbplay.sim import clock, storage
@@ -13,6 +14,7 @@ from wbplay.sim.reply import Handler, command, volume_or_fail
 from wbplay.sim.storage import Vol
 from wbplay.sim.text.chkdsk import bad_sector_kb, chkdsk_pass_text, chkdsk_readonly, chkntfs, schedule_prompt
 from wbplay.sim.text.fsutil import fsutil_dirty, fsutil_ntfsinfo
+from wbplay.sim.text.wbadmin import wbadmin_disks
 from wbplay.vocab import ops as O
 from wbplay.vocab import prompts
 from wbplay.vocab.ops import OpResult, win32_failure
@@ -23,6 +25,23 @@ CHKDSK_EVENT = ("Chkdsk", 26226)  # an online chkdsk's report, Application log [
 def _disk_list(m: HostModel, _: dict[str, Any]) -> OpResult:
     attached = [d for d in storage.disks(m) if d.get("attached", True)]
     return OpResult.success([storage.disk_record(m, d) for d in sorted(attached, key=lambda d: d["number"])])
+
+
+def disk_identifier(m: HostModel, number: int) -> str:
+    """The GUID ``wbadmin get disks`` shows for a disk (stable per PC and disk in the sim)."""
+    return "{" + str(uuid.uuid5(uuid.NAMESPACE_OID, f"wbplay-disk:{m.hostname}:{number}")) + "}"
+
+
+def _wbadmin_disks(m: HostModel, _: dict[str, Any]) -> OpResult:
+    """``wbadmin get disks`` lists the disks online now (wbadmin-get-disks.md [V]): a detached
+    one is not there."""
+    rows = []
+    for d in sorted(storage.disks(m), key=lambda d: d["number"]):
+        if not d.get("attached", True):
+            continue
+        used = sum(v["size_mb"] - v["free_mb"] for v in storage.volumes(m) if v["disk"] == d["number"])
+        rows.append((d.get("model", ""), d["number"], disk_identifier(m, d["number"]), d["size_mb"], used))
+    return command("wbadmin get disks", 0, wbadmin_disks(m, rows))
 
 
 def _volume_list(m: HostModel, _: dict[str, Any]) -> OpResult:
@@ -136,6 +155,7 @@ HANDLERS: dict[str, Handler] = {
     "chkntfs.query": _chkntfs,
     "fsutil.dirty_query": _fsutil_dirty,
     "fsutil.ntfsinfo": _fsutil_ntfsinfo,
+    "wbadmin.get_disks": _wbadmin_disks,
     "chkdsk.schedule": _chkdsk_schedule,
     "chkdsk.run": _chkdsk_run,
 }

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from wbplay.sim.model import SERVICES_KEY, START_VALUES, HostModel, normalise_key
@@ -107,6 +108,33 @@ def _registry_delete(m: HostModel, a: dict[str, Any]) -> OpResult:
     return OpResult.success()
 
 
+_INTERNATIONAL = re.compile(
+    r"^HKU\\(\.DEFAULT|S-1-5-21-[\d-]+)\\Control Panel\\International$", re.IGNORECASE
+)
+
+
+def international(m: HostModel) -> list[dict[str, Any]]:
+    """As the agent's Get-WbUserInternational: HKU\\.DEFAULT and each loaded user hive."""
+    out = []
+    for stored, values in m.state["registry"].items():
+        found = _INTERNATIONAL.match(normalise_key(stored))
+        if found is None:
+            continue
+        named = {n.lower(): v["value"] for n, v in values.items()}
+        out.append(
+            {
+                "hive": "HKU\\" + found.group(1),
+                "decimal": named.get("sdecimal"),
+                "locale_name": named.get("localename"),
+            }
+        )
+    return sorted(out, key=lambda h: h["hive"])
+
+
+def _user_international(m: HostModel, _: dict[str, Any]) -> OpResult:
+    return OpResult.success(international(m))
+
+
 def _no_hkcu(handler: Handler) -> Handler:
     """HKCU is refused with 50, as the agent refuses it when the account's hive is not loaded:
     over WinRM (no profile) HKCU would be the default profile's hive, not the account's
@@ -127,4 +155,5 @@ HANDLERS: dict[str, Handler] = {
     "registry.list": _no_hkcu(_registry_list),
     "registry.set": _no_hkcu(_registry_set),
     "registry.delete": _no_hkcu(_registry_delete),
+    "user.international": _user_international,
 }

@@ -91,6 +91,16 @@ def writers(output: str) -> list[dict[str, Any]]:
     return out
 
 
+def _decimal(digits: str) -> float:
+    """The last mark is the decimal one ("1,863.01", "1.863,01", "5,96"); the others group
+    thousands."""
+    mark = "," if digits.rfind(",") > digits.rfind(".") else "."
+    whole, found, frac = digits.rpartition(mark)
+    if not found:
+        return float(digits or 0)
+    return float((whole.replace(",", "").replace(".", "") or "0") + "." + (frac or "0"))
+
+
 def size_mb(text: str) -> int | None:
     """``5.96 GB`` -> 6103; ``UNBOUNDED`` -> 0 (vssadmin's no-limit); None if no size."""
     if "UNBOUNDED" in text.upper():
@@ -98,7 +108,7 @@ def size_mb(text: str) -> int | None:
     m = _SIZE.search(_norm(text))
     if not m:
         return None
-    number = float(m.group(1).replace(",", "."))
+    number = _decimal(m.group(1))
     unit = m.group(2).upper()
     factor = {
         "BYTES": 1 / 2**20,
@@ -356,6 +366,34 @@ def providers(output: str) -> list[dict[str, Any]]:
             pid = guid.group(0).lower()
             out[-1]["id"] = pid
             out[-1]["third_party"] = pid not in domain.MICROSOFT_VSS_PROVIDERS
+    return out
+
+
+def wbadmin_disks(output: str) -> list[dict[str, Any]]:
+    """``wbadmin get disks`` -> ``[{name, number, id, total_mb, used_mb}]``.
+
+    A disk is a block of ``label: value`` lines in KB2009365's order (name, number, identifier,
+    total space, used space [V]); the labels are localized, so a block is told by its
+    identifier (a GUID in braces) and the fields by position."""
+    out: list[dict[str, Any]] = []
+    block: list[str] = []
+    for line in [*_lines(output), ""]:
+        if line.strip():
+            block.append(_value_after_colon(line))
+            continue
+        guid = next((g for g in (_GUID.search(v) for v in block) if g), None)
+        if guid is not None and len(block) >= 3:
+            number = re.search(r"\d+", block[1])
+            out.append(
+                {
+                    "name": block[0],
+                    "number": int(number.group(0)) if number else None,
+                    "id": guid.group(0).lower(),
+                    "total_mb": size_mb(block[3]) if len(block) > 3 else None,
+                    "used_mb": size_mb(block[4]) if len(block) > 4 else None,
+                }
+            )
+        block = []
     return out
 
 

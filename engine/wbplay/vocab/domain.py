@@ -41,6 +41,10 @@ WRITER_BUSY_STATES = range(2, 6)
 # (docs/domain.md s.3.1 [V]): a 1 newer than the newest 14 is a job still running.
 BACKUP_STARTED_ID = 1
 BACKUP_COMPLETED_ID = 14
+# KB982736 (cited by third-party pages [3P]; the KB's own text was not found): Windows Backup fails
+# with 0x80070057 when the decimal symbol (Control Panel\International sDecimal) is not ".".
+BACKUP_DECIMAL_SYMBOL = "."
+BACKUP_SUCCEEDED_ID = 4  # "The backup operation has finished successfully" (docs/domain.md s.3.1 [V])
 
 
 def headroom_needed_mb(size_mb: int) -> int:

@@ -119,6 +119,11 @@ after ``host.reboot``.
     the users' hive, and without a loaded profile not even the account's: the
     agent refuses it then, docs/agent-review.md likely bug 3), with ``profile_path`` from
     ``ProfileList\\<SID>\\ProfileImagePath``.
+``user.international``
+    ``[{hive, decimal, locale_name}]``: ``Control Panel\\International``'s ``sDecimal`` and
+    ``LocaleName`` of ``HKU\\.DEFAULT`` (the system accounts') and of every loaded
+    ``HKU\\S-1-5-21-*`` hive, raw; a hive without the key is left out (KB982736's decimal
+    symbol, [3P]).
 ``printer.list`` / ``printer.drivers``
     ``[{name, driver, port}]`` / ``[{name, environment, version}]``
     (``Win32_Printer`` / ``Win32_PrinterDriver``).
@@ -129,6 +134,7 @@ Command reads (a fixed command line, typed arguments, never a free string)
     query X:``), ``fsutil.ntfsinfo`` (``fsutil fsinfo ntfsinfo X:``),
     ``vssadmin.list_writers``, ``vssadmin.list_shadowstorage``, ``vssadmin.list_providers``,
     ``wbadmin.get_versions`` (``wbadmin get versions [-backupTarget:X:]``),
+    ``wbadmin.get_disks`` (``wbadmin get disks``: the disks online now, KB2009365),
     ``reagentc.info`` (``reagentc /info``), ``dism.scanhealth`` (``DISM /Online
     /Cleanup-Image /ScanHealth``, Windows 8 and later), ``sfc.verifyonly`` (``sfc
     /verifyonly``, decoded from UTF-16LE) and ``cbs.sr_lines`` (the ``[SR]``
@@ -294,6 +300,7 @@ OP_SPECS: dict[str, OpSpec] = {
             "What the agent runs in: language mode, PowerShell/CLR, bitness, codepages, winrs quotas",
         ),
         OpSpec("user.shell_folders", False, (), "User Shell Folders of every loaded HKU\\<SID> hive"),
+        OpSpec("user.international", False, (), "Decimal symbol, locale of HKU\\.DEFAULT and each user"),
         OpSpec("user.libraries", False, (), "Each profile's libraries, their folders reachable or not"),
         OpSpec("printer.list", False, (), "Printers with their driver and port"),
         OpSpec("printer.drivers", False, (), "Installed printer drivers"),
@@ -312,6 +319,7 @@ OP_SPECS: dict[str, OpSpec] = {
         OpSpec(
             "wbadmin.get_versions", False, (_s("target", False),), "wbadmin get versions [-backupTarget:X:]"
         ),
+        OpSpec("wbadmin.get_disks", False, (), "wbadmin get disks (online disks, identifiers)"),
         OpSpec("reagentc.info", False, (), "reagentc /info"),
         OpSpec("sfc.verifyonly", False, (), "sfc /verifyonly (read-only integrity scan)"),
         OpSpec("cbs.sr_lines", False, (), "The [SR] lines of CBS.log (sfc's results)"),

@@ -375,6 +375,29 @@ _STORAGE_PROBES: tuple[ProbeSpec, ...] = (
     ),
     ProbeSpec("user.libraries", "user.libraries", (), _identity, "Each profile's libraries and folders"),
     ProbeSpec(
+        "services.missing_volume",
+        "service.list",
+        (),
+        _identity,
+        "Services whose ImagePath is on a drive that does not exist (KB980794): [{name, path, drive}]",
+        extra=(_VOLUMES,),
+        join=volumes.services_on_missing_volumes,
+    ),
+    ProbeSpec(
+        "user.international",
+        "user.international",
+        (),
+        _identity,
+        "Decimal symbol and locale of HKU\\.DEFAULT and each loaded user hive: [{hive, decimal, ...}]",
+    ),
+    ProbeSpec(
+        "user.decimal_not_period",
+        "user.international",
+        (),
+        desktop.decimal_not_period,
+        "The hives whose decimal symbol is not '.' (KB982736 [3P]): [{hive, decimal, locale_name}]",
+    ),
+    ProbeSpec(
         "libraries.unavailable",
         "user.libraries",
         (),
@@ -411,6 +434,26 @@ _STORAGE_PROBES: tuple[ProbeSpec, ...] = (
         extra=(("events.query", _events("Windows Backup", [], "Application")),),
         join=backup.backup_errors,
         fixed=_events("Microsoft-Windows-Backup", []),
+    ),
+    ProbeSpec(
+        "backup.last_result",
+        "events.query",
+        (),
+        _identity,
+        "The newest backup outcome, a success or a failure: {ok, time, provider, id, code, "
+        "message}; nothing when no backup is logged",
+        uses=("since_days",),
+        extra=(("events.query", _events("Windows Backup", [], "Application")),),
+        join=backup.last_result,
+        fixed=_events("Microsoft-Windows-Backup", []),
+    ),
+    ProbeSpec(
+        "wsb.disks",
+        "wbadmin.get_disks",
+        (),
+        _cmd(cmdparse.wbadmin_disks),
+        "The disks Windows Server Backup sees online (wbadmin get disks): [{name, number, id, "
+        "total_mb, used_mb}]",
     ),
 )
 

@@ -56,6 +56,7 @@ RECORD_FIELDS: dict[str, tuple[str, ...]] = {
     "session.interactive": ("console_user", "desktop_sessions", "local_time"),
     "host.reboot_ok": ("console_user", "desktop_sessions", "local_time", "ok", "why"),
     "backup.in_progress": ("busy_writers", "job_started", "running", "why"),
+    "backup.last_result": ("code", "detailed_code", "id", "message", "ok", "provider", "target", "time"),
     "dism.health": ("healthy", "repairable"),
 }
 

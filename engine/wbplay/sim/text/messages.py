@@ -95,6 +95,8 @@ MESSAGES: dict[int, tuple[str, str]] = {
         "システムとアプリケーションのイベント ログを参照してください。",
     ),
     0x80070005: ("Access is denied.", "アクセスが拒否されました。"),
+    # ERROR_INVALID_PARAMETER's system text (KB980794 quotes it [V]); the Japanese is [U].
+    0x80070057: ("The parameter is incorrect.", "パラメーターが間違っています。"),
     # The ESP lock: third-party write-ups quote this text [3P]; the Japanese is [U].
     0x8078011E: (
         "Windows Backup failed to get an exclusive lock on the EFI system partition (ESP). This may happen "

@@ -1,4 +1,4 @@
-"""``wbadmin get versions``."""
+"""``wbadmin get versions`` and ``wbadmin get disks``."""
 
 from __future__ import annotations
 
@@ -7,13 +7,33 @@ from wbplay.sim.text.language import crlf, tr
 from wbplay.sim.text.messages import message
 
 
-def wbadmin_versions(m: HostModel, versions: list[tuple[str, str]], error: int | None) -> tuple[int, str]:
-    """``versions``: (ISO time, target friendly name); ``error``: an HRESULT if the catalog failed."""
-    lines = [
+def _banner(m: HostModel) -> list[str]:
+    return [
         tr(m, "wbadmin 1.0 - Backup command-line tool", "wbadmin 1.0 - バックアップ コマンドライン ツール"),
         "(C) Copyright 2004 Microsoft Corp.",
         "",
     ]
+
+
+def wbadmin_disks(m: HostModel, disks: list[tuple[str, int, str, int, int]]) -> str:
+    """``disks``: (name, number, identifier, total MB, used MB), the lines KB2009365 shows [V];
+    the Japanese labels are [U] (no verified ja-JP output)."""
+    lines = _banner(m)
+    for name, number, ident, total_mb, used_mb in disks:
+        lines += [
+            tr(m, "Disk name: ", "ディスク名: ") + name,
+            tr(m, "Disk number: ", "ディスク番号: ") + str(number),
+            tr(m, "Disk identifier: ", "ディスク識別子: ") + ident,
+            tr(m, "Total space: ", "合計領域: ") + f"{total_mb / 1024:.2f} GB",
+            tr(m, "Used space: ", "使用領域: ") + f"{used_mb / 1024:.2f} GB",
+            "",
+        ]
+    return crlf(lines)
+
+
+def wbadmin_versions(m: HostModel, versions: list[tuple[str, str]], error: int | None) -> tuple[int, str]:
+    """``versions``: (ISO time, target friendly name); ``error``: an HRESULT if the catalog failed."""
+    lines = _banner(m)
     if error is not None:
         lines.append(tr(m, "ERROR - ", "エラー - ") + message(m, error) + f" (0x{error:08X})")
         return 1, crlf(lines)

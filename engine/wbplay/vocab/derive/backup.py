@@ -120,6 +120,34 @@ def backup_errors(values: Sequence[Any], args: Args) -> list[Rec]:
     return sorted(out, key=lambda r: r["time"], reverse=True)
 
 
+def last_result(values: Sequence[Any], args: Args) -> Rec | None:
+    """The newest backup outcome: a failure as :func:`backup_errors` reads it, or a success
+    (Backup event 4, "finished successfully", docs/domain.md s.3.1), whichever is newer; so a
+    finding on an old failure clears once a backup has worked again."""
+    failures = backup_errors(values, args)
+    successes = [
+        e
+        for events in values
+        for e in events or []
+        if e.get("provider") == "Microsoft-Windows-Backup" and e.get("id") == domain.BACKUP_SUCCEEDED_ID
+    ]
+    newest_ok = max(successes, key=lambda e: e["time"], default=None)
+    if failures and (newest_ok is None or failures[0]["time"] >= newest_ok["time"]):
+        return {"ok": False, **failures[0]}
+    if newest_ok is None:
+        return None
+    return {
+        "ok": True,
+        "time": newest_ok["time"],
+        "provider": newest_ok["provider"],
+        "id": newest_ok["id"],
+        "code": None,
+        "detailed_code": None,
+        "target": (newest_ok.get("fields") or {}).get("BackupTarget") or None,
+        "message": newest_ok.get("message"),
+    }
+
+
 def backup_in_progress(values: Sequence[Any], args: Args) -> Rec:
     """Whether a backup or a shadow copy is running now, so that no VSS/CryptSvc/Winmgmt/BITS
     restart kills it (docs/domain.md s.6: stopping VSS or wbengine mid-job kills the running

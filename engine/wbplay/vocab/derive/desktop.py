@@ -85,3 +85,13 @@ def policy_disabled(values: Sequence[Any], args: Args) -> list[str]:
         for p in values[0] or []
         if str(p.get("name", "")).lower() in wanted and p.get("start_mode") == "Disabled"
     ]
+
+
+def decimal_not_period(value: Any) -> list[Rec]:
+    """The hives whose decimal symbol is not ".": KB982736's cause of 0x80070057 as third-party
+    pages quote it ([3P]).  A hive without the value keeps its locale's default: not listed."""
+    return [
+        {"hive": h["hive"], "decimal": h["decimal"], "locale_name": h.get("locale_name")}
+        for h in value or []
+        if h.get("decimal") is not None and h["decimal"] != domain.BACKUP_DECIMAL_SYMBOL
+    ]

@@ -73,6 +73,20 @@ def image_path_drive(path: str, sysdrive: str) -> str | None:
     return drive.upper() if re.fullmatch(r"[A-Za-z]:", drive or "") else None
 
 
+def services_on_missing_volumes(values: Sequence[Any], args: Args) -> list[Rec]:
+    """Services whose ImagePath names a drive no volume has: KB980794's cause of "Enumeration of
+    the files failed. The parameter is incorrect." in a system state backup [V]."""
+    services, vols = values[0] or [], values[1] or []
+    sysdrive = system_drive(vols)
+    letters = {str(v["letter"]).upper() for v in vols if v.get("letter")}
+    out = []
+    for s in services:
+        drive = image_path_drive(s.get("path") or "", sysdrive)
+        if drive is not None and drive not in letters:
+            out.append({"name": s["name"], "path": s["path"], "drive": drive})
+    return out
+
+
 def critical_reasons(
     v: Rec, volumes: Sequence[Rec], services: Sequence[Rec] | None, winre: Rec | None
 ) -> list[str]:
