@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from wbplay.library.export.scripts import SIZE_LIMIT, Exported
 from wbplay.playbook.model import Playbook
@@ -65,12 +65,26 @@ def _table(scripts: Sequence[Exported]) -> str:
     return f"| script | size |\n|---|---|\n{rows}\n\n{limit}"
 
 
+def _reported(reported: Mapping[str, str]) -> str:
+    if not reported:
+        return (
+            "None: every step of the playbook is checked (and, where it has a remedy, applied) unattended.\n"
+        )
+    lines = [
+        "These steps are not checked by the scripts: detection lists them as `not checked STEP` after",
+        "`|` and remediation never touches them. Run the playbook with wbplay over WinRM for them.\n",
+    ]
+    lines += [f"- `{sid}`: {why}" for sid, why in reported.items()]
+    return "\n".join(lines) + "\n"
+
+
 def readme(
     playbook: Playbook,
     engine: str,
     scripts: Sequence[Exported],
     left_out: Sequence[str],
     manual: Sequence[str],
+    reported: Mapping[str, str],
 ) -> str:
     body = _INTUNE if engine == "intune" else _CONFIGMGR
     parts = [
@@ -84,6 +98,8 @@ def readme(
         "- Irreversible steps left out (export again with `--allow STEP` to include one): "
         + (", ".join(left_out) or "none")
         + ".\n",
+        "## Reported-only steps\n",
+        _reported(reported),
         "## Sizes\n",
         _table(scripts),
     ]
