@@ -17,6 +17,13 @@ _INTUNE = """\
   HKLM\\Software are redirected; both scripts then refuse with one line and exit 1 rather than
   read the wrong registry.
 
+Sources: the exit-code contract, the SYSTEM / 64-bit options and the 2,048-character output cap are
+Microsoft's Remediations page (MicrosoftDocs/memdocs `intune/intune-service/fundamentals/remediations.md`,
+summarised in wbplay's docs/domain-review.md C.3). That the portal keeps the *last* line, and the
+200 KB script limit, were found only in third-party sources (IntuneScriptLab's rules
+Find-IslOutputIssue and Find-IslScriptSize on the PowerShell Gallery, which quote Microsoft Learn
+for 200 KB); the 32-bit default's redirection is EUCPilots/vcredist#51 (third party).
+
 ## What the detection script says
 
 Exit **1**: at least one step drifted and its remedy is in `remediate.ps1` (Intune then runs
@@ -39,9 +46,14 @@ Exit **3**: the script failed before changing anything. Nothing is written to st
 
 Its journal is JSON Lines, the events of wbplay's own journal (`run.start`, `change.intent`,
 `change.done` / `change.failed`, `step.verify`, `rollback.step`, `run.end`), in
-`%ProgramData%\\wbplay\\runs\\<run id>.jsonl`. Reading it back over WinRM (`wbplay log` /
-`wbplay rollback` against that folder) is not built yet: copy the file into wbplay's runs
-directory to read it with `wbplay log`.
+`%ProgramData%\\wbplay\\runs\\<run id>.jsonl`.
+
+## Reading the results
+
+Export the remediation's device status (portal CSV, or Graph
+`deviceHealthScripts/{id}/deviceRunStates?$expand=managedDevice` as JSON) and run
+`wbplay results import FILE [--report md:FILE]`: the PCs grouped as compliant / fixed / failed /
+recurred by the detection line above.
 """
 
 _CONFIGMGR = """\
@@ -51,6 +63,15 @@ Create a configuration item with a **Script** setting, data type **String**, lan
 **Windows PowerShell**: discovery script `discovery.ps1`, remediation script `remediation.ps1`.
 Compliance rule: the value returned by the script **Equals** `Compliant`, with "Run the specified
 remediation script when this setting is noncompliant" ticked (remediation only works with Equals).
+Tick "Run scripts by using the logged on user credentials": **no** (SYSTEM), and 64-bit
+(`Add-CMComplianceSettingScript -Is64Bit`).
+
+Sources: Microsoft's "Create custom configuration items for Windows desktop and server computers
+managed with the Configuration Manager client" (learn.microsoft.com/mem/configmgr/compliance/
+deploy-use/) and the `Add-CMComplianceSettingScript` cmdlet reference (DiscoveryScript*,
+RemediationScript*, `-Is64Bit`, `-ExpectedValue`, `-ExpressionOperator`), as summarised in wbplay's
+docs/domain-review.md C.4; throwing to report a failure and the 60 s default timeout are from the
+same review's sources.
 
 The discovery script prints `Compliant`, or the drift line (what drifted, what a human must do).
 The remediation script behaves as the Intune one, and a failure is reported by **throwing**

@@ -619,7 +619,9 @@ function Get-WbReads {
 }
 
 function Get-WbDriftLine {
-    # One line for the portal: what drifted, and what a human must do.
+    # One line for the portal: what drifted, and what a human must do.  Intune keeps 2,048
+    # characters (remediations.md, docs/domain-review.md C.3) of the last line (IntuneScriptLab,
+    # third party); the line stays under 2,000 and is the only output.
     param($Plan, $Steps)
     $drift = New-Object System.Collections.ArrayList
     $other = New-Object System.Collections.ArrayList
@@ -823,10 +825,14 @@ try {
     $wbLine = Get-WbDriftLine $wbPlan $wbSteps
     $wbDrift = @($wbSteps | Where-Object { $_.Status -ceq 'drift' }).Count
     if ($WbExportMode -ceq 'detect') {
+        # Intune: exit 1 = issue found, then the remediation runs; any other code = not found
+        # (remediations.md, docs/domain-review.md C.3).
         if ($wbDrift -gt 0) {
             $wbCode = 1
         }
     } elseif ($WbExportMode -ceq 'discover') {
+        # ConfigMgr: the printed value is what the compliance rule compares (Equals 'Compliant');
+        # remediation runs when it does not match (create-custom-configuration-items..., C.4).
         if ($wbDrift -eq 0) {
             $wbLine = 'Compliant'
         }
