@@ -16,7 +16,7 @@ from wbplay.app.fleet import (
     make_fleet_plan,
     run_many,
 )
-from wbplay.app.journal import prune_runs, rollback_run, runs
+from wbplay.app.journal import pc_journal, pc_runs, prune_runs, rollback_run, runs
 from wbplay.app.library import (
     ValidationResult,
     _is_scenario_file,
@@ -74,6 +74,8 @@ __all__ = [
     "make_fleet_plan",
     "make_plan",
     "new_playbook",
+    "pc_journal",
+    "pc_runs",
     "per_host",
     "prune_runs",
     "resume_run",

@@ -28,6 +28,7 @@ from wbplay.playbook import matchers
 from wbplay.playbook.model import Playbook, Probe, Risk
 from wbplay.run import assess
 from wbplay.run.binding import Bound, bind
+from wbplay.run.identity import GUID_PROBE
 from wbplay.vocab import actions, probes
 from wbplay.vocab.ops import Op
 from wbplay.vocab.probe_catalog import PROBES
@@ -47,7 +48,7 @@ class _NotCompiled(Exception):
 class Plan:
     playbook: str
     data: dict[str, Any]  # the JSON document the scripts embed
-    reads: list[Op]  # the ops of data["reads"], in order (index 0 is os.info)
+    reads: list[Op]  # the ops of data["reads"], in order (0: os.info, 1: the MachineGuid)
 
 
 # Check kinds whose pick is a small lambda: its PowerShell twin by name (runner.ps1, Get-WbObserved).
@@ -94,7 +95,8 @@ class _Reads:
     """The reads of one request, shared by the probes that need the same op and arguments."""
 
     def __init__(self, ops: list[Op] | None = None) -> None:
-        self.ops: list[Op] = list(ops) if ops is not None else [Op("os.info", {})]
+        # Index 0: the facts `when` reads; 1: the MachineGuid, for the journal's host.identity.
+        self.ops: list[Op] = list(ops) if ops is not None else [Op("os.info", {}), probes.to_op(GUID_PROBE)]
         self._index: dict[tuple[str, str], int] = {op.key(): i for i, op in enumerate(self.ops)}
 
     def _index_of(self, op: Op) -> int:
@@ -224,6 +226,13 @@ def _compiled(
     if b.before_probe is not None:
         out["before"] = reads.add(b.before_probe)
     op = actions.to_op(b.remedy)
+    # What the journal's change.intent says, in wbplay's own shape (run/apply.py), so that
+    # `wbplay rollback RUN --host` can undo a journal the PC wrote (run/recorded.py reads it).
+    bp = b.before_probe
+    out["record"] = {
+        "action": {"kind": b.remedy.kind, **dict(b.remedy.args)},
+        "before_probe": None if bp is None else {"kind": bp.kind, "args": dict(bp.args), "field": bp.field},
+    }
     out["apply"] = _template(op, None)
     out["undo"] = _template(op, _UNDO[b.remedy.kind])
     verify = _Reads([])

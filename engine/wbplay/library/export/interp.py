@@ -246,9 +246,44 @@ def write_op(template: dict[str, Any] | None, before: Any) -> Op | None:
     return Op(template["op"], args)
 
 
-def remediate(plan: dict[str, Any], execute: Execute) -> tuple[int, dict[str, str]]:
+def _identity(results: Sequence[OpResult]) -> dict[str, Any]:
+    """``Get-WbIdentity``: hostname (read 0) and MachineGuid (read 1) for the journal."""
+    name = str(results[0].value.get("hostname") or "") if results[0].ok and results[0].value else ""
+    entry = results[1].value if results[1].ok else None
+    guid = str(entry["value"]) if isinstance(entry, dict) and entry.get("exists") else None
+    return {"hostname": name, "machine_guid": guid}
+
+
+def _inverse(op: Op | None) -> dict[str, Any] | None:
+    return None if op is None else {"kind": op.name, **op.args}
+
+
+class Journal:
+    """``Write-WbJournal``: the records remediate.ps1 appends, in wbplay's event shape."""
+
+    def __init__(self, run: str, clock: Callable[[], str]) -> None:
+        self.run, self.clock = run, clock
+        self.records: list[dict[str, Any]] = []
+
+    def write(self, event: str, **fields: Any) -> None:
+        self.records.append(
+            {"ts": self.clock(), "run": self.run, "seq": len(self.records) + 1, "event": event, **fields}
+        )
+
+    def text(self) -> str:
+        return "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in self.records)
+
+
+def remediate(
+    plan: dict[str, Any], execute: Execute, journal: Journal | None = None
+) -> tuple[int, dict[str, str]]:
     """``Invoke-WbRemediation``: (exit code, status by step) after applying every drift."""
-    judged = assess(plan, execute)
+    _mode, read_ops = decode_request(plan["reads"])
+    reads = execute(read_ops)
+    judged = assess(plan, lambda _ops: reads)
+    log = journal.write if journal is not None else (lambda event, **fields: None)
+    log("run.start", playbook=plan["playbook"], dry_run=False, engine="remediate")
+    log("host.identity", **_identity(reads))
     by_id = {s["id"]: s for s in plan["steps"]}
     statuses = {j.step: j.status for j in judged}
     applied: list[Judged] = []
@@ -259,22 +294,41 @@ def remediate(plan: dict[str, Any], execute: Execute) -> tuple[int, dict[str, st
         step = by_id[j.step]
         op = write_op(step["apply"], j.before)
         assert op is not None
+        log(
+            "change.intent",
+            step=j.step,
+            action=step["record"]["action"],
+            before=j.before,
+            before_probe=step["record"]["before_probe"],
+            inverse=_inverse(write_op(step["undo"], j.before)),
+        )
         applied.append(j)
-        ok = execute([op])[0].ok
-        if ok:
+        result = execute([op])[0]
+        ok = result.ok
+        if not ok:
+            log("change.failed", step=j.step, error=result.error.message if result.error else "failed")
+        else:
+            log("change.done", step=j.step)
             verify = step["verify"]
             _mode, ops = decode_request(verify["request"])
             seen, error = _observed(verify["check"], execute(ops))
             ok = error is None and matchers.matches(verify["expect"], seen)
+            log("step.verify", step=j.step, observed=seen, ok=ok, error=error)
         if not ok:
             statuses[j.step], failed = "failed", True
             break
         statuses[j.step] = "fixed"
-    if not failed:
-        return 0, statuses
-    code = 1
-    for j in reversed(applied):
-        undo = write_op(by_id[j.step]["undo"], j.before)
-        if undo is not None and not execute([undo])[0].ok:
-            code = 2
+    code = 0
+    if failed:
+        code = 1
+        for j in reversed(applied):
+            undo = write_op(by_id[j.step]["undo"], j.before)
+            if undo is None:
+                log("undo.skip", step=j.step, why="nothing to undo")
+            elif execute([undo])[0].ok:
+                log("undo.verify", step=j.step, ok=True, action=undo.name)
+            else:
+                code = 2
+                log("undo.failed", step=j.step, action=undo.name, error="failed")
+    log("run.end", exit_code=code, rolled_back=code == 1)
     return code, statuses

@@ -735,7 +735,16 @@ function Invoke-WbChange {
     param($R, $Applied)
     $step = $R.Step
     $op = New-WbWriteOp $step['apply'] $R.Before
-    Write-WbJournal 'change.intent' @{ step = $R.Id; action = [string]$step['apply']['op']; before = $R.Before }
+    # wbplay's change.intent (run/apply.py): the action and its inverse as {kind, args...}.
+    $inverse = $null
+    $undoOp = New-WbWriteOp $step['undo'] $R.Before
+    if ($null -ne $undoOp) {
+        $inverse = @{ kind = $undoOp.Name }
+        foreach ($key in @($undoOp.Args.Keys)) {
+            $inverse[[string]$key] = $undoOp.Args[$key]
+        }
+    }
+    Write-WbJournal 'change.intent' @{ step = $R.Id; action = $step['record']['action']; before = $R.Before; before_probe = $step['record']['before_probe']; inverse = $inverse }
     [void]$Applied.Add($R)
     $result = Invoke-WbExportOp $op 'write'
     if (-not $result['ok']) {
@@ -759,6 +768,21 @@ function Invoke-WbChange {
     return $ok
 }
 
+function Get-WbIdentity {
+    # run/identity.py: the hostname (os.info, read 0) and the MachineGuid (read 1), for rollback.
+    param($Results)
+    $name = ''
+    if ($Results[0]['ok'] -and $null -ne $Results[0]['value']) {
+        $name = [string]$Results[0]['value']['hostname']
+    }
+    $guid = $null
+    $entry = $Results[1]['value']
+    if ($Results[1]['ok'] -and $null -ne $entry -and $entry['exists']) {
+        $guid = [string]$entry['value']
+    }
+    return @{ hostname = $name; machine_guid = $guid }
+}
+
 function Invoke-WbUndo {
     # Undo what this run changed, newest first; $true when every undo worked.
     param($Applied)
@@ -767,11 +791,16 @@ function Invoke-WbUndo {
         $r = $Applied[$i]
         $op = New-WbWriteOp $r.Step['undo'] $r.Before
         if ($null -eq $op) {
-            Write-WbJournal 'rollback.step' @{ step = $r.Id; ok = $true; action = $null }
+            Write-WbJournal 'undo.skip' @{ step = $r.Id; why = 'nothing to undo' }
         } else {
             $result = Invoke-WbExportOp $op 'write'
             $allOk = $allOk -and [bool]$result['ok']
-            Write-WbJournal 'rollback.step' @{ step = $r.Id; ok = [bool]$result['ok']; action = $op.Name }
+            # wbplay's undo events (run/rollback.py), so a later `wbplay rollback` sees what is settled.
+            if ($result['ok']) {
+                Write-WbJournal 'undo.verify' @{ step = $r.Id; ok = $true; action = $op.Name }
+            } else {
+                Write-WbJournal 'undo.failed' @{ step = $r.Id; action = $op.Name; error = [string]$result['error']['message'] }
+            }
         }
     }
     return $allOk
@@ -779,7 +808,7 @@ function Invoke-WbUndo {
 
 function Invoke-WbRemediation {
     # 0: every drift fixed and verified; 1: a change failed and was rolled back; 2: rollback failed too.
-    param($Plan, $Steps)
+    param($Plan, $Steps, $Results)
     $root = [Environment]::GetFolderPath('CommonApplicationData')
     $dir = [IO.Path]::Combine([IO.Path]::Combine($root, 'wbplay'), 'runs')
     $stamp = [DateTime]::UtcNow.ToString('yyyyMMddTHHmmssZ', $WbInvariant)
@@ -791,6 +820,7 @@ function Invoke-WbRemediation {
         $WbExport.Path = $null
     }
     Write-WbJournal 'run.start' @{ playbook = [string]$Plan['playbook']; dry_run = $false; engine = $WbExportMode }
+    Write-WbJournal 'host.identity' (Get-WbIdentity $Results)
     $applied = New-Object System.Collections.ArrayList
     $code = 0
     $failed = $null
@@ -821,7 +851,8 @@ $wbLine = ''
 $wbCode = 0
 try {
     $wbPlan = ConvertFrom-WbExportJson (ConvertFrom-WbBase64 $WbExportData)
-    $wbSteps = Get-WbAssessment $wbPlan $null (Get-WbReads $wbPlan)
+    $wbReads = Get-WbReads $wbPlan
+    $wbSteps = Get-WbAssessment $wbPlan $null $wbReads
     $wbLine = Get-WbDriftLine $wbPlan $wbSteps
     $wbDrift = @($wbSteps | Where-Object { $_.Status -ceq 'drift' }).Count
     if ($WbExportMode -ceq 'detect') {
@@ -837,7 +868,7 @@ try {
             $wbLine = 'Compliant'
         }
     } else {
-        $wbCode = Invoke-WbRemediation $wbPlan $wbSteps
+        $wbCode = Invoke-WbRemediation $wbPlan $wbSteps $wbReads
         $wbLine = [string]$wbPlan['playbook'] + ': remediation exit ' + [string]$wbCode + ', journal ' + [string]$WbExport.Run
         if ($wbCode -ne 0 -and $WbExportMode -ceq 'configmgr') {
             throw $wbLine
