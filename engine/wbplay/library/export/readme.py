@@ -45,8 +45,9 @@ a change failed and was rolled back. Exit **2**: the rollback failed too (look a
 Exit **3**: the script failed before changing anything. Nothing is written to stderr.
 
 Its journal is JSON Lines, the events of wbplay's own journal (`run.start`, `change.intent`,
-`change.done` / `change.failed`, `step.verify`, `rollback.step`, `run.end`), in
-`%ProgramData%\\wbplay\\runs\\<run id>.jsonl`.
+`change.done` / `change.failed`, `step.verify`, `undo.*`, `run.end`), in
+`%ProgramData%\\wbplay\\runs\\<run id>.jsonl`. From the controller: `wbplay log --host PC` lists
+them and `wbplay rollback RUN --host PC` undoes one.
 
 ## Reading the results
 
