@@ -39,6 +39,7 @@ ONE_OF_EACH = [
     Op("registry.list", {"key": "HKLM\\SYSTEM\\CurrentControlSet\\Services\\wbengine"}),
     Op("path.get", {"path": "C:\\System Volume Information"}),
     Op("path.list", {"path": "E:\\WindowsImageBackup"}),
+    Op("journal.read", {"name": "20261130T030211Z-fix-0x80070422-PC-ACCT-02"}),
     Op(
         "events.query",
         {

@@ -160,6 +160,7 @@ def test_every_storage_and_command_read_is_compared() -> None:
         "registry.list",
         "path.get",
         "path.list",
+        "journal.read",  # a file's text or a list of names (tests/test_export_journal.py)
     }
     assert new_reads == set(HANDLERS)
 

@@ -106,6 +106,10 @@ class InventoryError(PlaybookError):
     """The inventory file is invalid, or a host is not in it."""
 
 
+class ResultsError(PlaybookError):
+    """An imported results file (Intune's device status CSV or Graph JSON) is invalid."""
+
+
 class PathError(WbplayError):
     """A file or directory wbplay must use is missing, of the wrong type (a FIFO, a device,
     a dangling symlink, a loop) or unusable.  Carries the path and what is wrong with it."""

@@ -53,6 +53,9 @@ function Invoke-WbOp {
             'path.list' {
                 $value = Get-WbPathChildren (Get-WbArg $a 'path' 'string')
             }
+            'journal.read' {
+                $value = Get-WbExportJournal ([string](Get-WbArg $a 'name' 'string' -Optional))
+            }
             'events.query' {
                 $value = Get-WbEvents $a
             }

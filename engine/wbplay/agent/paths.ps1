@@ -148,3 +148,38 @@ function Remove-WbPath {
     }
     return 'null'
 }
+
+function Get-WbExportJournal {
+    # journal.read: the journals an exported remediate.ps1 wrote, listed, or one by run id.
+    param([string]$Name)
+    $root = [Environment]::GetFolderPath('CommonApplicationData')
+    $dir = [IO.Path]::Combine([IO.Path]::Combine($root, 'wbplay'), 'runs')
+    if ($Name -ceq '') {
+        $items = New-Object System.Collections.ArrayList
+        if ([IO.Directory]::Exists($dir)) {
+            $files = New-Object System.Collections.ArrayList
+            foreach ($f in [IO.Directory]::GetFiles($dir, '*.jsonl')) {
+                [void]$files.Add([IO.Path]::GetFileName($f))
+            }
+            $files.Sort([StringComparer]::Ordinal)
+            foreach ($f in $files) {
+                $size = (New-Object IO.FileInfo -ArgumentList ([IO.Path]::Combine($dir, $f))).Length
+                $stem = $f.Substring(0, $f.Length - 6)
+                [void]$items.Add('{"name":' + (ConvertTo-WbJsonString $stem) + ',"size":' + (ConvertTo-WbJsonNumber $size) + '}')
+            }
+        }
+        return (ConvertTo-WbJsonList $items)
+    }
+    if ($Name -cnotmatch '^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$' -or $Name.Contains('..')) {
+        throw (New-WbFailure 123 "argument 'name' must be a run id (letters, digits, '.', '-', '_')")
+    }
+    $path = [IO.Path]::Combine($dir, $Name + '.jsonl')
+    if (-not [IO.File]::Exists($path)) {
+        return 'null'
+    }
+    if ((New-Object IO.FileInfo -ArgumentList $path).Length -gt 4194304) {
+        throw (New-WbFailure 8 'the journal is larger than 4 MB')
+    }
+    $text = [IO.File]::ReadAllText($path, (New-Object System.Text.UTF8Encoding($false)))
+    return '{"name":' + (ConvertTo-WbJsonString $Name) + ',"text":' + (ConvertTo-WbJsonString $text) + '}'
+}

@@ -16,11 +16,12 @@ from wbplay.app.fleet import (
     make_fleet_plan,
     run_many,
 )
-from wbplay.app.journal import prune_runs, rollback_run, runs
+from wbplay.app.journal import pc_journal, pc_runs, prune_runs, rollback_run, runs
 from wbplay.app.library import (
     ValidationResult,
     _is_scenario_file,
     export,
+    import_results,
     kind_doc,
     kind_index,
     library,
@@ -63,6 +64,7 @@ __all__ = [
     "fleet_review",
     "guards_from",
     "hosts_of",
+    "import_results",
     "inventory_list",
     "kind_doc",
     "kind_index",
@@ -72,6 +74,8 @@ __all__ = [
     "make_fleet_plan",
     "make_plan",
     "new_playbook",
+    "pc_journal",
+    "pc_runs",
     "per_host",
     "prune_runs",
     "resume_run",

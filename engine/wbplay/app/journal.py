@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import Path
 
 from wbplay.app.runs import _lock_key
-from wbplay.errors import UsageError
+from wbplay.errors import JournalError, UsageError
 from wbplay.hosts.factory import ConnectOptions, open_host
 from wbplay.run import history, hostlock
 from wbplay.run import journal as journal_mod
@@ -15,6 +15,57 @@ from wbplay.run import rollback as rollback_mod
 from wbplay.run import rollback_run as rollback_run_mod
 from wbplay.run.history import RunSummary
 from wbplay.run.options import Listener
+from wbplay.vocab.ops import Op
+
+
+def _pc_read(host_spec: str, connect: ConnectOptions | None, name: str) -> object:
+    """One ``journal.read`` on the PC (read-only): the journals an exported remediate.ps1 wrote."""
+    host = open_host(host_spec, read_only=True, options=connect or ConnectOptions())
+    try:
+        result = host.read([Op("journal.read", {"name": name} if name else {})])[0]
+    finally:
+        host.close()
+    if not result.ok:
+        why = result.error.message if result.error else "the read failed"
+        raise JournalError(f"{host_spec}: cannot read the PC's journals: {why}")
+    return result.value
+
+
+def pc_runs(host_spec: str, connect: ConnectOptions | None = None) -> list[dict[str, object]]:
+    """``wbplay log --host H``: the runs exported scripts journaled on the PC, ``{name, size}``."""
+    value = _pc_read(host_spec, connect, "")
+    return [dict(v) for v in value] if isinstance(value, list) else []
+
+
+def pc_journal(run_id: str, host_spec: str, connect: ConnectOptions | None = None) -> journal_mod.JournalFile:
+    """``wbplay log RUN --host H``: a journal the PC wrote, read over the agent, damage and all."""
+    value = _pc_read(host_spec, connect, run_id)
+    if not isinstance(value, dict) or not isinstance(value.get("text"), str):
+        raise JournalError(
+            f"{host_spec}: no journal {run_id!r} in %ProgramData%\\wbplay\\runs (see wbplay log --host)"
+        )
+    found = journal_mod.parse(value["text"].encode("utf-8"), Path(f"{host_spec}:{run_id}.jsonl"))
+    if not found.records:
+        raise JournalError(f"{host_spec}: the journal {run_id!r} has no readable record")
+    return found
+
+
+def _fetch_from_pc(
+    run_id: str, host_spec: str, connect: ConnectOptions | None, runs_dir: Path | None
+) -> None:
+    """A run wbplay has no journal of, journaled on the PC by remediate.ps1: copy it here first,
+    so that the one rollback rule (and its record of what it undid) applies to it as to any run."""
+    try:
+        journal_mod.find(run_id, runs_dir)
+        return
+    except JournalError:
+        pass
+    value = _pc_read(host_spec, connect, run_id)
+    if not isinstance(value, dict) or not isinstance(value.get("text"), str):
+        return  # neither here nor on the PC: journal_mod.load names the run as missing
+    directory = runs_dir or journal_mod.runs_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{run_id}.jsonl").write_text(value["text"], encoding="utf-8")
 
 
 def rollback_run(
@@ -35,6 +86,8 @@ def rollback_run(
     run is reopened as the user it ran as (the journal holds the name, never a
     password).  ``confirm`` sees the plan before anything is undone (None: yes).
     """
+    if host_spec:
+        _fetch_from_pc(run_id, host_spec, connect, runs_dir)
     found = journal_mod.load(run_id, runs_dir)
     entries = recorded_mod.entries(found)
     known = {c.step_id for c in entries.changes} | set(entries.settled)

@@ -6,6 +6,7 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from wbplay import resources
 from wbplay.app.runs import RunRequest, library, load_playbook
@@ -14,9 +15,13 @@ from wbplay.hosts.factory import ConnectOptions, open_host
 from wbplay.library import coverage, scaffold
 from wbplay.library import triage as triage_mod
 from wbplay.library.export import build as export_mod
+from wbplay.library.export.results import document as results_document
+from wbplay.library.export.results import read_results
 from wbplay.playbook import lint as lint_mod
 from wbplay.playbook import load as playbook_mod
 from wbplay.playbook.variables import bind
+from wbplay.report import ReportSpec
+from wbplay.report import imported as imported_mod
 from wbplay.run.runner import check_allow
 from wbplay.sim.state import read_state
 from wbplay.vocab import kinddoc
@@ -57,8 +62,6 @@ def validate(paths: Iterable[Path]) -> list[ValidationResult]:
         except PlaybookError as e:
             out.append(ValidationResult(path, kind, 0, e))
     return out
-
-
 
 
 def triage(
@@ -147,3 +150,14 @@ def export(
     pb = load_playbook(playbook)
     check_allow(pb, allow)
     return export_mod.export(pb, engine, out_dir, bind(pb.vars, variables), allow)
+
+
+def import_results(path: Path, reports: list[ReportSpec]) -> dict[str, Any]:
+    """``wbplay results import FILE``: Intune's per-device results as wbplay's fleet picture."""
+    for spec in reports:
+        if spec.format not in ("json", "md"):
+            raise UsageError(f"results import writes --report json:FILE or md:FILE, not {spec.format}:")
+    devices, fmt = read_results(path)
+    doc = results_document(devices, str(path), fmt)
+    imported_mod.write(doc, reports)
+    return doc

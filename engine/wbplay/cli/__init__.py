@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from wbplay import __version__
-from wbplay.cli import author, doctor, export, inventory, journal, lab, library, run
+from wbplay.cli import author, doctor, export, inventory, journal, lab, library, results, run
 from wbplay.cli.common import err, out
 from wbplay.cli.text import multiline
 
@@ -27,6 +27,7 @@ app = typer.Typer(
 )
 app.add_typer(lab.sim_app, name="sim")
 app.add_typer(export.export_app, name="export")
+app.add_typer(results.results_app, name="results")
 
 
 def _version(value: bool) -> None:

@@ -37,6 +37,9 @@ def _export(engine: str, playbook: str, output: Path, var: list[str], allow: lis
         out.print(f"  wrote {plain(str(result.directory / f.name))} ({f.size:,} bytes)", highlight=False)
     if result.manual:
         out.print(f"  manual, reported only: {plain(', '.join(result.manual))}", highlight=False)
+    if result.reported:
+        shown = plain(", ".join(result.reported))
+        out.print(f"  reported only, not checked unattended (see README.md): {shown}", highlight=False)
     if result.left_out:
         left = plain(", ".join(result.left_out))
         out.print(f"  irreversible, left out (--allow STEP): {left}", highlight=False)

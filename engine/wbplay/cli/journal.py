@@ -54,10 +54,31 @@ def runs(
         raise fail(e) from None
 
 
-def log(run_id: Annotated[str, typer.Argument(help="A run id (a unique prefix is enough)")]) -> None:
-    """One run's journal, event by event."""
+def log(
+    run_id: Annotated[
+        str | None, typer.Argument(help="A run id (a unique prefix is enough); with --host, optional")
+    ] = None,
+    host: Annotated[
+        str | None,
+        typer.Option("--host", "-H", help="Read the journals exported scripts wrote on this PC instead"),
+    ] = None,
+    inventory: InventoryOpt = None,
+    transport: TransportOpt = None,
+    insecure_skip_tls_verify: InsecureOpt = False,
+) -> None:
+    """One run's journal, event by event; with --host, the PC-side runs (wbplay export) listed or shown."""
     try:
-        found = journal.load(run_id)
+        if host is not None:
+            connect = ConnectOptions(inventory, transport, insecure_skip_tls_verify)
+            if run_id is None:
+                for r in app_mod.pc_runs(host, connect):
+                    out.print(f"{plain(r.get('name'))}  {plain(r.get('size'))} bytes", highlight=False)
+                return
+            found = app_mod.pc_journal(run_id, host, connect)
+        elif run_id is None:
+            raise UsageError("give a run id (see wbplay runs), or --host H to list the PC's own journals")
+        else:
+            found = journal.load(run_id)
     except WbplayError as e:
         raise fail(e) from None
     render.log(out, found.records)
@@ -87,7 +108,12 @@ def _confirm(yes: bool, shown: list[RollbackPlan]) -> Callable[[RollbackPlan], b
 def rollback(
     run_id: Annotated[str, typer.Argument(help="The run to undo (see `wbplay runs`)")],
     host: Annotated[
-        str | None, typer.Option("--host", "-H", help="Override the host named in the journal")
+        str | None,
+        typer.Option(
+            "--host",
+            "-H",
+            help="Override the host named in the journal; a run journaled on the PC is read from it",
+        ),
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Undo without asking for confirmation")] = False,
     dry_run: Annotated[
@@ -131,4 +157,3 @@ def rollback(
         shown.append(result.plan)
     render.rollback_result(out, result, plan_shown=bool(shown))
     raise typer.Exit(int(result.exit_code))
-

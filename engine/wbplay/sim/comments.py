@@ -33,7 +33,7 @@ def keep_comments(path: Path, state: dict[str, Any]) -> str | None:
         return None
     rt = YAML()
     rt.preserve_quotes = True
-    rt.width = 100
+    rt.width = 1 << 16  # never fold: a folded long key (HKU\<SID>\...\User Shell Folders) reads back broken
     try:
         doc = rt.load(old_text)
     except YAMLError:
@@ -45,7 +45,11 @@ def keep_comments(path: Path, state: dict[str, Any]) -> str | None:
     text = out.getvalue()
     # ruamel writes YAML 1.2, wbplay reads 1.1 (PyYAML): where the two would read a value
     # differently (``on``, ``0755``), keeping comments is not worth a changed state.
-    return text if yaml.load(text, Loader=_SafeLoader) == state else None
+    try:
+        same = yaml.load(text, Loader=_SafeLoader) == state
+    except yaml.YAMLError:
+        return None  # what ruamel wrote does not read back: the plain dump instead
+    return text if same else None
 
 
 def _same(old: Any, new: Any) -> bool:

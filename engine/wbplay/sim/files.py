@@ -92,7 +92,38 @@ def _path_delete(m: HostModel, a: dict[str, Any]) -> OpResult:
     return OpResult.success()
 
 
+# remediate.ps1 journals to [Environment]::GetFolderPath('CommonApplicationData')\wbplay\runs.
+EXPORT_RUNS = "C:\\ProgramData\\wbplay\\runs"
+_RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
+
+
+def _journal_read(m: HostModel, a: dict[str, Any]) -> OpResult:
+    name = a.get("name") or ""
+    if not name:
+        names = [
+            n for n in (m.children(EXPORT_RUNS) if m.file_key(EXPORT_RUNS) else []) if n.endswith(".jsonl")
+        ]
+        out = []
+        for n in sorted(names):
+            key = m.file_key(ntpath.join(EXPORT_RUNS, n))
+            entry = m.state["files"][key] if key else {}
+            size = (
+                len(entry.get("content", "").encode("utf-8")) if "content" in entry else entry.get("size", 0)
+            )
+            out.append({"name": n[: -len(".jsonl")], "size": size})
+        return OpResult.success(out)
+    if not _RUN_NAME.match(name) or ".." in name:
+        return OpResult.failure(
+            ERROR_INVALID_NAME, "argument 'name' must be a run id (letters, digits, '.', '-', '_')"
+        )
+    key = m.file_key(ntpath.join(EXPORT_RUNS, name + ".jsonl"))
+    if key is None:
+        return OpResult.success(None)
+    return OpResult.success({"name": name, "text": m.state["files"][key].get("content", "")})
+
+
 HANDLERS: dict[str, Handler] = {
+    "journal.read": _journal_read,
     "path.get": _path_get,
     "path.list": _path_list,
     "path.rename": _path_rename,

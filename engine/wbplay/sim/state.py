@@ -62,7 +62,9 @@ def read_state(path: Path) -> dict[str, Any]:
 
 
 def dump_state(state: dict[str, Any]) -> str:
-    return yaml.safe_dump(state, sort_keys=False, allow_unicode=True, width=100)
+    # No folding: at width 100 PyYAML folded a long registry key with spaces (HKU\<SID>\...\User
+    # Shell Folders) over two lines, which no YAML loader reads back as a key.
+    return yaml.safe_dump(state, sort_keys=False, allow_unicode=True, width=1 << 16)
 
 
 def save_state(path: Path, state: dict[str, Any]) -> None:

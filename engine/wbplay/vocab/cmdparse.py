@@ -23,6 +23,8 @@ from wbplay.vocab import codes, domain
 _GUID = re.compile(r"\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}")
 _VOLUME_PATH = re.compile(r"\\\\\?\\Volume\{[0-9A-Fa-f-]{36}\}\\")
 _STATE = re.compile(r"\[(\d+)\]")
+# The first line of a vssadmin writer or provider block: "<label>: '<name>'".
+_BLOCK_NAME = re.compile(r"^\S.*?:\s*'(.+)'\s*$")
 _SIZE = re.compile(r"([\d.,]+)\s*(bytes|B|KB|MB|GB|TB|バイト)\b", re.IGNORECASE)
 _GLOBALROOT = re.compile(r"\\\\\?\\GLOBALROOT\\device\\harddisk(\d+)\\partition(\d+)(\\\S*)?", re.IGNORECASE)
 
@@ -61,7 +63,7 @@ def writers(output: str) -> list[dict[str, Any]]:
         if not line.strip():
             current, after_state = None, False
             continue
-        name = re.match(r"^\S.*?:\s*'(.+)'\s*$", line)
+        name = _BLOCK_NAME.match(line)
         if name and not line.startswith((" ", "\t")):
             current = {
                 "name": name.group(1),
@@ -357,7 +359,7 @@ def providers(output: str) -> list[dict[str, Any]]:
     told by id (the text is localized, the ids are not)."""
     out: list[dict[str, Any]] = []
     for line in _lines(output):
-        name = re.match(r"^\S.*?:\s*'(.+)'\s*$", line)
+        name = _BLOCK_NAME.match(line)
         if name:
             out.append({"name": name.group(1), "id": None, "third_party": None})
             continue

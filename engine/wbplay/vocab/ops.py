@@ -27,6 +27,11 @@ Result shapes (``value`` of a successful :class:`OpResult`):
     ``"directory"`` or ``None``.
 ``path.list``
     ``None`` if the folder is missing, else a sorted list of child names.
+``journal.read``
+    The journals exported scripts (``wbplay export``) wrote in
+    ``%ProgramData%\\wbplay\\runs``: without ``name``, a list of ``{name, size}`` sorted by
+    name (none when the folder is missing); with ``name`` (a run id: letters, digits, ``.-_``),
+    ``{name, text}`` of ``<name>.jsonl``, or ``None`` if there is no such journal.
 ``events.query``
     A list (newest first) of ``{log, provider, id, level, time, message,
     fields}``; ``fields`` holds the event's named data (read by name, never
@@ -244,6 +249,12 @@ OP_SPECS: dict[str, OpSpec] = {
         OpSpec("path.get", False, (_s("path"),), "Whether a file or folder exists, and what it is"),
         OpSpec("path.list", False, (_s("path"),), "The names inside a folder"),
         OpSpec(
+            "journal.read",
+            False,
+            (_s("name", False),),
+            "The journals exported scripts wrote on the PC (%ProgramData%\\wbplay\\runs): a list, or one",
+        ),
+        OpSpec(
             "events.query",
             False,
             (
@@ -290,9 +301,7 @@ OP_SPECS: dict[str, OpSpec] = {
         OpSpec(
             "session.info", False, (), "The account the agent runs as, and whether it is an elevated admin"
         ),
-        OpSpec(
-            "session.interactive", False, (), "Users signed in with a desktop, and the PC's local time"
-        ),
+        OpSpec("session.interactive", False, (), "Users signed in with a desktop, and the PC's local time"),
         OpSpec(
             "agent.environment",
             False,

@@ -27,6 +27,7 @@ class ExportResult:
     files: tuple[Exported, ...]  # the scripts, then README.md
     left_out: tuple[str, ...]  # irreversible steps not in the remediation (no --allow)
     manual: tuple[str, ...]  # steps detection reports and no script runs
+    reported: dict[str, str]  # reported-only steps (not checked unattended) and why
 
 
 def export(
@@ -44,7 +45,8 @@ def export(
     steps = plan.data["steps"]
     left_out = tuple(s["id"] for s in steps if s["remedy"] not in ("", "manual") and not s["consented"])
     manual = tuple(s["id"] for s in steps if s["remedy"] == "manual")
-    doc = Exported("README.md", readme(playbook, engine, scripts, left_out, manual))
+    reported = {s["id"]: s["reported"] for s in steps if s.get("reported")}
+    doc = Exported("README.md", readme(playbook, engine, scripts, left_out, manual, reported))
     files = (*scripts, doc)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -52,4 +54,4 @@ def export(
             (out_dir / f.name).write_bytes(f.text.encode("utf-8"))
     except OSError as e:
         raise PathError(str(out_dir), f"cannot write the export: {e.strerror or e}") from None
-    return ExportResult(engine, out_dir, files, left_out, manual)
+    return ExportResult(engine, out_dir, files, left_out, manual, reported)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from wbplay.library.export.scripts import SIZE_LIMIT, Exported
 from wbplay.playbook.model import Playbook
@@ -16,6 +16,13 @@ _INTUNE = """\
 - Run script in 64-bit PowerShell: **Yes**. In 32-bit PowerShell on 64-bit Windows, System32 and
   HKLM\\Software are redirected; both scripts then refuse with one line and exit 1 rather than
   read the wrong registry.
+
+Sources: the exit-code contract, the SYSTEM / 64-bit options and the 2,048-character output cap are
+Microsoft's Remediations page (MicrosoftDocs/memdocs `intune/intune-service/fundamentals/remediations.md`,
+summarised in wbplay's docs/domain-review.md C.3). That the portal keeps the *last* line, and the
+200 KB script limit, were found only in third-party sources (IntuneScriptLab's rules
+Find-IslOutputIssue and Find-IslScriptSize on the PowerShell Gallery, which quote Microsoft Learn
+for 200 KB); the 32-bit default's redirection is EUCPilots/vcredist#51 (third party).
 
 ## What the detection script says
 
@@ -38,10 +45,16 @@ a change failed and was rolled back. Exit **2**: the rollback failed too (look a
 Exit **3**: the script failed before changing anything. Nothing is written to stderr.
 
 Its journal is JSON Lines, the events of wbplay's own journal (`run.start`, `change.intent`,
-`change.done` / `change.failed`, `step.verify`, `rollback.step`, `run.end`), in
-`%ProgramData%\\wbplay\\runs\\<run id>.jsonl`. Reading it back over WinRM (`wbplay log` /
-`wbplay rollback` against that folder) is not built yet: copy the file into wbplay's runs
-directory to read it with `wbplay log`.
+`change.done` / `change.failed`, `step.verify`, `undo.*`, `run.end`), in
+`%ProgramData%\\wbplay\\runs\\<run id>.jsonl`. From the controller: `wbplay log --host PC` lists
+them and `wbplay rollback RUN --host PC` undoes one.
+
+## Reading the results
+
+Export the remediation's device status (portal CSV, or Graph
+`deviceHealthScripts/{id}/deviceRunStates?$expand=managedDevice` as JSON) and run
+`wbplay results import FILE [--report md:FILE]`: the PCs grouped as compliant / fixed / failed /
+recurred by the detection line above.
 """
 
 _CONFIGMGR = """\
@@ -51,6 +64,15 @@ Create a configuration item with a **Script** setting, data type **String**, lan
 **Windows PowerShell**: discovery script `discovery.ps1`, remediation script `remediation.ps1`.
 Compliance rule: the value returned by the script **Equals** `Compliant`, with "Run the specified
 remediation script when this setting is noncompliant" ticked (remediation only works with Equals).
+Tick "Run scripts by using the logged on user credentials": **no** (SYSTEM), and 64-bit
+(`Add-CMComplianceSettingScript -Is64Bit`).
+
+Sources: Microsoft's "Create custom configuration items for Windows desktop and server computers
+managed with the Configuration Manager client" (learn.microsoft.com/mem/configmgr/compliance/
+deploy-use/) and the `Add-CMComplianceSettingScript` cmdlet reference (DiscoveryScript*,
+RemediationScript*, `-Is64Bit`, `-ExpectedValue`, `-ExpressionOperator`), as summarised in wbplay's
+docs/domain-review.md C.4; throwing to report a failure and the 60 s default timeout are from the
+same review's sources.
 
 The discovery script prints `Compliant`, or the drift line (what drifted, what a human must do).
 The remediation script behaves as the Intune one, and a failure is reported by **throwing**
@@ -65,12 +87,26 @@ def _table(scripts: Sequence[Exported]) -> str:
     return f"| script | size |\n|---|---|\n{rows}\n\n{limit}"
 
 
+def _reported(reported: Mapping[str, str]) -> str:
+    if not reported:
+        return (
+            "None: every step of the playbook is checked (and, where it has a remedy, applied) unattended.\n"
+        )
+    lines = [
+        "These steps are not checked by the scripts: detection lists them as `not checked STEP` after",
+        "`|` and remediation never touches them. Run the playbook with wbplay over WinRM for them.\n",
+    ]
+    lines += [f"- `{sid}`: {why}" for sid, why in reported.items()]
+    return "\n".join(lines) + "\n"
+
+
 def readme(
     playbook: Playbook,
     engine: str,
     scripts: Sequence[Exported],
     left_out: Sequence[str],
     manual: Sequence[str],
+    reported: Mapping[str, str],
 ) -> str:
     body = _INTUNE if engine == "intune" else _CONFIGMGR
     parts = [
@@ -84,6 +120,8 @@ def readme(
         "- Irreversible steps left out (export again with `--allow STEP` to include one): "
         + (", ".join(left_out) or "none")
         + ".\n",
+        "## Reported-only steps\n",
+        _reported(reported),
         "## Sizes\n",
         _table(scripts),
     ]

@@ -251,6 +251,259 @@ function Get-WbMember {
     return $null
 }
 
+function ConvertTo-WbNormText {
+    # cmdparse._norm: NFKC, and every line break as LF.
+    param($Text)
+    $t = ([string]$Text).Normalize([Text.NormalizationForm]::FormKC)
+    return $t.Replace([string][char]13 + [string][char]10, [string][char]10).Replace([string][char]13, [string][char]10)
+}
+
+function Get-WbAfterColon {
+    param([string]$Line)
+    $at = $Line.IndexOf(':')
+    if ($at -lt 0) {
+        return $Line.Trim()
+    }
+    return $Line.Substring($at + 1).Trim()
+}
+
+function Test-WbAmong {
+    param($Value, $Items)
+    foreach ($item in $Items) {
+        if (Test-WbEqual $Value $item) {
+            return $true
+        }
+    }
+    return $false
+}
+
+function ConvertFrom-WbWriters {
+    # cmdparse.writers: vssadmin list writers -> [{name, id, instance_id, state, last_error, failed}].
+    param($Command, $P)
+    $out = New-Object System.Collections.ArrayList
+    if ($null -eq $Command) {
+        return ,($out.ToArray())
+    }
+    $current = $null
+    $afterState = $false
+    foreach ($line in (ConvertTo-WbNormText $Command['output']).Split([char]10)) {
+        if ($line.Trim() -ceq '') {
+            $current = $null
+            $afterState = $false
+            continue
+        }
+        $name = [regex]::Match($line, [string]$P['name_re'])
+        if ($name.Success) {
+            $current = @{ name = $name.Groups[1].Value; id = $null; instance_id = $null; state = $null; last_error = $null }
+            [void]$out.Add($current)
+            $afterState = $false
+            continue
+        }
+        if ($null -eq $current) {
+            continue
+        }
+        $guid = [regex]::Match($line, [string]$P['guid_re'])
+        $state = [regex]::Match($line, [string]$P['state_re'])
+        if ($state.Success -and $null -eq $current['state']) {
+            $current['state'] = [int]$state.Groups[1].Value
+            $afterState = $true
+        } elseif ($afterState) {
+            $current['last_error'] = Get-WbAfterColon $line
+            $afterState = $false
+        } elseif ($guid.Success) {
+            if ($null -eq $current['id']) {
+                $current['id'] = $guid.Value.ToLowerInvariant()
+            } else {
+                $current['instance_id'] = $guid.Value.ToLowerInvariant()
+            }
+        }
+    }
+    foreach ($w in $out) {
+        $w['failed'] = (Test-WbAmong $w['state'] $P['failed_states'])
+    }
+    return ,($out.ToArray())
+}
+
+function ConvertFrom-WbProviders {
+    # cmdparse.providers: vssadmin list providers -> [{name, id, third_party}] (Microsoft's told by id).
+    param($Command, $P)
+    $out = New-Object System.Collections.ArrayList
+    foreach ($line in (ConvertTo-WbNormText $Command['output']).Split([char]10)) {
+        $name = [regex]::Match($line, [string]$P['name_re'])
+        if ($name.Success) {
+            [void]$out.Add(@{ name = $name.Groups[1].Value; id = $null; third_party = $null })
+            continue
+        }
+        $guid = [regex]::Match($line, [string]$P['guid_re'])
+        if ($guid.Success -and $out.Count -gt 0 -and $null -eq $out[$out.Count - 1]['id']) {
+            $last = $out[$out.Count - 1]
+            $last['id'] = $guid.Value.ToLowerInvariant()
+            $last['third_party'] = -not (Test-WbAmong $last['id'] $P['microsoft'])
+        }
+    }
+    return ,($out.ToArray())
+}
+
+function Get-WbNewest {
+    # The ordinally greatest of ISO times (backup.backup_in_progress's max()); $null for none.
+    param($Times)
+    $best = $null
+    foreach ($t in $Times) {
+        if ($null -eq $best -or [string]::CompareOrdinal([string]$t, [string]$best) -gt 0) {
+            $best = [string]$t
+        }
+    }
+    return $best
+}
+
+function Get-WbInProgress {
+    # backup.backup_in_progress: writers waiting (a snapshot now) or a Backup-log job not completed.
+    param($Values, $P)
+    $busy = New-Object System.Collections.ArrayList
+    foreach ($w in (ConvertFrom-WbWriters $Values[0] $P)) {
+        if (Test-WbAmong $w['state'] $P['busy_states']) {
+            [void]$busy.Add($w['name'])
+        }
+    }
+    $started = New-Object System.Collections.ArrayList
+    $ended = New-Object System.Collections.ArrayList
+    foreach ($e in @($Values[1])) {
+        if ($null -eq $e) {
+            continue
+        }
+        if (Test-WbEqual $e['id'] $P['started_id']) {
+            [void]$started.Add($e['time'])
+        } elseif (Test-WbEqual $e['id'] $P['completed_id']) {
+            [void]$ended.Add($e['time'])
+        }
+    }
+    $first = Get-WbNewest $started
+    $last = Get-WbNewest $ended
+    $job = ($null -ne $first) -and ($null -eq $last -or [string]::CompareOrdinal($first, $last) -gt 0)
+    $why = New-Object System.Collections.ArrayList
+    if ($job) {
+        [void]$why.Add('a Windows backup started at ' + $first + ' and has not completed')
+    }
+    if ($busy.Count -gt 0) {
+        [void]$why.Add('a shadow copy is in progress (writers waiting: ' + [string]::Join(', ', [string[]]$busy.ToArray()) + ')')
+    }
+    $jobStarted = $null
+    if ($job) {
+        $jobStarted = $first
+    }
+    return @{ running = ($why.Count -gt 0); why = [string]::Join('; ', [string[]]$why.ToArray()); job_started = $jobStarted; busy_writers = $busy.ToArray() }
+}
+
+function Get-WbEasyPrint {
+    # desktop.easy_print: Easy Print drivers, and printers on its driver or a TS port.
+    param($Values, $P)
+    $phrase = [string]$P['phrase']
+    $names = New-Object System.Collections.ArrayList
+    foreach ($d in @($Values[0])) {
+        if ($null -ne $d -and ([string]$d['name']).ToLowerInvariant().Contains($phrase) -and -not $names.Contains([string]$d['name'])) {
+            [void]$names.Add([string]$d['name'])
+        }
+    }
+    $printers = New-Object System.Collections.ArrayList
+    foreach ($x in @($Values[1])) {
+        if ($null -eq $x) {
+            continue
+        }
+        if (([string]$x['driver']).ToLowerInvariant().Contains($phrase) -or [regex]::IsMatch([string]$x['port'], [string]$P['port_re'])) {
+            [void]$printers.Add([string]$x['name'])
+        }
+    }
+    $names.Sort([StringComparer]::Ordinal)
+    $printers.Sort([StringComparer]::Ordinal)
+    return @{ present = ($names.Count -gt 0 -or $printers.Count -gt 0); drivers = $names.ToArray(); printers = $printers.ToArray() }
+}
+
+function Get-WbDerived {
+    # A derived check kind's value from its reads' values and the plan's tables (interp.derive).
+    param([string]$Name, $Values, $P)
+    $v = $null
+    switch -casesensitive ($Name) {
+        'writers' {
+            if ($null -ne $Values[0]) {
+                $v = ConvertFrom-WbWriters $Values[0] $P
+            }
+        }
+        'writer' {
+            foreach ($w in (ConvertFrom-WbWriters $Values[0] $P)) {
+                if ($null -eq $v -and ([string]$w['name']).ToLowerInvariant() -ceq [string]$P['name']) {
+                    $v = $w
+                }
+            }
+        }
+        'failed_writers' {
+            if ($null -ne $Values[0]) {
+                $found = New-Object System.Collections.ArrayList
+                foreach ($w in (ConvertFrom-WbWriters $Values[0] $P)) {
+                    if ($w['failed']) {
+                        [void]$found.Add($w['name'])
+                    }
+                }
+                $v = $found.ToArray()
+            }
+        }
+        'in_progress' {
+            $v = Get-WbInProgress $Values $P
+        }
+        'providers' {
+            if ($null -ne $Values[0]) {
+                $v = ConvertFrom-WbProviders $Values[0] $P
+            }
+        }
+        'third_party_providers' {
+            if ($null -ne $Values[0]) {
+                $found = New-Object System.Collections.ArrayList
+                foreach ($x in (ConvertFrom-WbProviders $Values[0] $P)) {
+                    if ($x['third_party']) {
+                        [void]$found.Add($x['name'])
+                    }
+                }
+                $v = $found.ToArray()
+            }
+        }
+        'policy_disabled' {
+            $found = New-Object System.Collections.ArrayList
+            foreach ($x in @($Values[0])) {
+                if ($null -ne $x -and (Test-WbAmong ([string]$x['name']).ToLowerInvariant() $P['names']) -and [string]$x['start_mode'] -ceq 'Disabled') {
+                    [void]$found.Add($x['name'])
+                }
+            }
+            $v = $found.ToArray()
+        }
+        'system_writer_errors' {
+            if ($null -ne $Values[0]) {
+                $found = New-Object System.Collections.ArrayList
+                foreach ($e in @($Values[0])) {
+                    $benign = $false
+                    foreach ($m in $P['benign']) {
+                        if (([string]$e['message']).ToLowerInvariant().Contains([string]$m)) {
+                            $benign = $true
+                        }
+                    }
+                    if (-not $benign) {
+                        [void]$found.Add($e)
+                    }
+                }
+                $v = $found.ToArray()
+            }
+        }
+        'easy_print' {
+            $v = Get-WbEasyPrint $Values $P
+        }
+        default {
+            throw ('unknown derivation ' + $Name)
+        }
+    }
+    if ($null -eq $v) {
+        return $null
+    }
+    return ,$v
+}
+
 function Invoke-WbExportOp {
     # One op of the embedded requests -> the agent's parsed result (ok, value, error).
     param($Op, [string]$Mode)
@@ -260,13 +513,25 @@ function Invoke-WbExportOp {
 function Get-WbObserved {
     # The value a check observed from its read, or the read's error message.
     param($Probe, $Results)
-    $result = $Results[[int]$Probe['op']]
-    if (-not $result['ok']) {
-        return @{ Error = [string]$result['error']['message']; Value = $null }
+    $indexes = @($Probe['op'])
+    if ($null -ne $Probe['ops']) {
+        $indexes = @($Probe['ops'])
     }
-    $value = $result['value']
+    foreach ($i in $indexes) {
+        $failed = $Results[[int]$i]
+        if (-not $failed['ok']) {
+            return @{ Error = [string]$failed['error']['message']; Value = $null }
+        }
+    }
+    $value = $Results[[int]$Probe['op']]['value']
     $pick = [string]$Probe['pick']
-    if ($pick -ceq '=present') {
+    if ($null -ne $Probe['derive']) {
+        $values = New-Object System.Collections.ArrayList
+        foreach ($i in $indexes) {
+            [void]$values.Add($Results[[int]$i]['value'])
+        }
+        $value = Get-WbDerived ([string]$Probe['derive']) $values.ToArray() $Probe['params']
+    } elseif ($pick -ceq '=present') {
         $value = ($null -ne $value)
     } elseif ($pick -ceq '=registry') {
         if ($null -ne $value -and $value['exists']) {
@@ -294,7 +559,9 @@ function Get-WbAssessment {
     foreach ($step in $Plan['steps']) {
         $id = [string]$step['id']
         $r = @{ Id = $id; Status = 'ok'; Observed = $null; Before = $null; Error = $null; Step = $step }
-        if (-not (Test-WbCondition $step['when'] $Plan['vars'] $facts $statuses)) {
+        if ($null -ne $step['reported']) {
+            $r.Status = 'reported'
+        } elseif (-not (Test-WbCondition $step['when'] $Plan['vars'] $facts $statuses)) {
             $r.Status = 'skipped'
             foreach ($guard in $step['guards']) {
                 if ((Get-WbMember $statuses ([string]$guard)) -ceq 'finding') {
@@ -352,7 +619,9 @@ function Get-WbReads {
 }
 
 function Get-WbDriftLine {
-    # One line for the portal: what drifted, and what a human must do.
+    # One line for the portal: what drifted, and what a human must do.  Intune keeps 2,048
+    # characters (remediations.md, docs/domain-review.md C.3) of the last line (IntuneScriptLab,
+    # third party); the line stays under 2,000 and is the only output.
     param($Plan, $Steps)
     $drift = New-Object System.Collections.ArrayList
     $other = New-Object System.Collections.ArrayList
@@ -364,6 +633,8 @@ function Get-WbDriftLine {
             [void]$other.Add($r.Status + ' ' + $what)
         } elseif ($r.Status -ceq 'error') {
             [void]$other.Add('error ' + $r.Id + ': ' + [string]$r.Error)
+        } elseif ($r.Status -ceq 'reported') {
+            [void]$other.Add('not checked ' + $r.Id)
         }
     }
     $line = [string]$Plan['playbook'] + ': ' + [string]$drift.Count + ' drift'
@@ -417,6 +688,15 @@ function New-WbWriteOp {
     foreach ($key in @($Spec['args'].Keys)) {
         $opArgs[[string]$key] = $Spec['args'][$key]
     }
+    if ($null -ne $Spec['before_fields']) {
+        # actions._reg_inverse: the recorded entry put back, or the value deleted when it was absent.
+        if ($null -eq $Before -or -not $Before['exists']) {
+            return (New-WbWriteOp $Spec['when_absent'] $Before)
+        }
+        foreach ($f in $Spec['before_fields']) {
+            $opArgs[[string]$f] = $Before[[string]$f]
+        }
+    }
     if ($null -ne $Spec['before_arg']) {
         if ($null -eq $Before) {
             return $null
@@ -455,7 +735,16 @@ function Invoke-WbChange {
     param($R, $Applied)
     $step = $R.Step
     $op = New-WbWriteOp $step['apply'] $R.Before
-    Write-WbJournal 'change.intent' @{ step = $R.Id; action = [string]$step['apply']['op']; before = $R.Before }
+    # wbplay's change.intent (run/apply.py): the action and its inverse as {kind, args...}.
+    $inverse = $null
+    $undoOp = New-WbWriteOp $step['undo'] $R.Before
+    if ($null -ne $undoOp) {
+        $inverse = @{ kind = $undoOp.Name }
+        foreach ($key in @($undoOp.Args.Keys)) {
+            $inverse[[string]$key] = $undoOp.Args[$key]
+        }
+    }
+    Write-WbJournal 'change.intent' @{ step = $R.Id; action = $step['record']['action']; before = $R.Before; before_probe = $step['record']['before_probe']; inverse = $inverse }
     [void]$Applied.Add($R)
     $result = Invoke-WbExportOp $op 'write'
     if (-not $result['ok']) {
@@ -466,14 +755,32 @@ function Invoke-WbChange {
     Write-WbJournal 'change.done' @{ step = $R.Id }
     $check = $step['verify']
     $read = Read-WbRequest ([string]$check['request'])
-    $results = @((Invoke-WbExportOp $read.Ops[0] 'read'))
-    $seen = Get-WbObserved @{ op = 0; pick = $check['pick']; field = $check['field'] } $results
+    $results = New-Object System.Collections.ArrayList
+    foreach ($verifyOp in $read.Ops) {
+        [void]$results.Add((Invoke-WbExportOp $verifyOp 'read'))
+    }
+    $seen = Get-WbObserved $check['check'] $results.ToArray()
     $ok = ($null -eq $seen.Error -and (Test-WbMatch $check['expect'] $seen.Value))
     Write-WbJournal 'step.verify' @{ step = $R.Id; observed = $seen.Value; ok = $ok; error = $seen.Error }
     if (-not $ok) {
         $R.Error = 'not as expected after the change: ' + (ConvertTo-WbShown $seen.Value)
     }
     return $ok
+}
+
+function Get-WbIdentity {
+    # run/identity.py: the hostname (os.info, read 0) and the MachineGuid (read 1), for rollback.
+    param($Results)
+    $name = ''
+    if ($Results[0]['ok'] -and $null -ne $Results[0]['value']) {
+        $name = [string]$Results[0]['value']['hostname']
+    }
+    $guid = $null
+    $entry = $Results[1]['value']
+    if ($Results[1]['ok'] -and $null -ne $entry -and $entry['exists']) {
+        $guid = [string]$entry['value']
+    }
+    return @{ hostname = $name; machine_guid = $guid }
 }
 
 function Invoke-WbUndo {
@@ -484,11 +791,16 @@ function Invoke-WbUndo {
         $r = $Applied[$i]
         $op = New-WbWriteOp $r.Step['undo'] $r.Before
         if ($null -eq $op) {
-            Write-WbJournal 'rollback.step' @{ step = $r.Id; ok = $true; action = $null }
+            Write-WbJournal 'undo.skip' @{ step = $r.Id; why = 'nothing to undo' }
         } else {
             $result = Invoke-WbExportOp $op 'write'
             $allOk = $allOk -and [bool]$result['ok']
-            Write-WbJournal 'rollback.step' @{ step = $r.Id; ok = [bool]$result['ok']; action = $op.Name }
+            # wbplay's undo events (run/rollback.py), so a later `wbplay rollback` sees what is settled.
+            if ($result['ok']) {
+                Write-WbJournal 'undo.verify' @{ step = $r.Id; ok = $true; action = $op.Name }
+            } else {
+                Write-WbJournal 'undo.failed' @{ step = $r.Id; action = $op.Name; error = [string]$result['error']['message'] }
+            }
         }
     }
     return $allOk
@@ -496,7 +808,7 @@ function Invoke-WbUndo {
 
 function Invoke-WbRemediation {
     # 0: every drift fixed and verified; 1: a change failed and was rolled back; 2: rollback failed too.
-    param($Plan, $Steps)
+    param($Plan, $Steps, $Results)
     $root = [Environment]::GetFolderPath('CommonApplicationData')
     $dir = [IO.Path]::Combine([IO.Path]::Combine($root, 'wbplay'), 'runs')
     $stamp = [DateTime]::UtcNow.ToString('yyyyMMddTHHmmssZ', $WbInvariant)
@@ -508,6 +820,7 @@ function Invoke-WbRemediation {
         $WbExport.Path = $null
     }
     Write-WbJournal 'run.start' @{ playbook = [string]$Plan['playbook']; dry_run = $false; engine = $WbExportMode }
+    Write-WbJournal 'host.identity' (Get-WbIdentity $Results)
     $applied = New-Object System.Collections.ArrayList
     $code = 0
     $failed = $null
@@ -538,19 +851,24 @@ $wbLine = ''
 $wbCode = 0
 try {
     $wbPlan = ConvertFrom-WbExportJson (ConvertFrom-WbBase64 $WbExportData)
-    $wbSteps = Get-WbAssessment $wbPlan $null (Get-WbReads $wbPlan)
+    $wbReads = Get-WbReads $wbPlan
+    $wbSteps = Get-WbAssessment $wbPlan $null $wbReads
     $wbLine = Get-WbDriftLine $wbPlan $wbSteps
     $wbDrift = @($wbSteps | Where-Object { $_.Status -ceq 'drift' }).Count
     if ($WbExportMode -ceq 'detect') {
+        # Intune: exit 1 = issue found, then the remediation runs; any other code = not found
+        # (remediations.md, docs/domain-review.md C.3).
         if ($wbDrift -gt 0) {
             $wbCode = 1
         }
     } elseif ($WbExportMode -ceq 'discover') {
+        # ConfigMgr: the printed value is what the compliance rule compares (Equals 'Compliant');
+        # remediation runs when it does not match (create-custom-configuration-items..., C.4).
         if ($wbDrift -eq 0) {
             $wbLine = 'Compliant'
         }
     } else {
-        $wbCode = Invoke-WbRemediation $wbPlan $wbSteps
+        $wbCode = Invoke-WbRemediation $wbPlan $wbSteps $wbReads
         $wbLine = [string]$wbPlan['playbook'] + ': remediation exit ' + [string]$wbCode + ', journal ' + [string]$WbExport.Run
         if ($wbCode -ne 0 -and $WbExportMode -ceq 'configmgr') {
             throw $wbLine

@@ -15,13 +15,15 @@ from importlib import resources
 from wbplay.agent.script import agent_script, drop_comment_lines, strip_indentation
 from wbplay.library.export.compile import ExportError, Plan
 
-# Microsoft Learn documents 200 KB for a Remediations script (docs/domain-review.md C.3 and the
-# IntuneScriptLab notes that cite it); the export refuses anything bigger rather than guess.
+# 200 KB per Remediations script: found only in a third-party source (IntuneScriptLab's
+# Find-IslScriptSize rule, PowerShell Gallery, which quotes Microsoft Learn for it and measured the
+# service taking more through Graph); the export refuses anything bigger rather than guess.
 SIZE_LIMIT = 200 * 1024
 MODES = ("detect", "remediate", "discover", "configmgr")
 _AGENT_MAIN = "\n$wbJson = $null\n"
 
-# Intune runs 32-bit PowerShell unless "Run script in 64-bit PowerShell" is Yes; System32 and
+# Intune runs 32-bit PowerShell unless "Run script in 64-bit PowerShell" is Yes (remediations.md via
+# docs/domain-review.md C.3; redirection: EUCPilots/vcredist#51, third party); System32 and
 # HKLM\Software are then redirected and the checks would read the wrong registry. Refuse loudly
 # (exit 1: never a silent "compliant") instead of reading it.
 _BITNESS = """if ($env:PROCESSOR_ARCHITEW6432) {
