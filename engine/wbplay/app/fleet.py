@@ -11,6 +11,7 @@ from typing import Any
 
 from wbplay.app.runs import RunRequest, load_playbook, run
 from wbplay.errors import ExitCode, HostError, PlanError, PlaybookError, WbplayError
+from wbplay.hosts.credentials import PromptOnce
 from wbplay.hosts.factory import ConnectOptions, expand, is_sim
 from wbplay.playbook.model import Playbook
 from wbplay.run import fleet as fleet_mod
@@ -40,11 +41,13 @@ def run_many(
     ``guards``: a PC's reviewed plan, which its run must match exactly or refuse;
     ``requests``: a PC's own request (a fleet plan's variables), else ``req`` for that host."""
     pb = load_playbook(req.playbook)
+    prompts = PromptOnce()  # a password to type is asked once for the fleet, not once per thread
 
     def one(host: str, stop: threading.Event) -> HostOutcome:
         try:
+            one_req = (requests or {}).get(host) or dataclasses.replace(req, host=host)
             report, path = run(
-                (requests or {}).get(host) or dataclasses.replace(req, host=host),
+                with_prompts(one_req, prompts),
                 listener=listener_for(host),
                 confirm=lambda r: not stop.is_set() and confirm(r),
                 loaded=pb,
@@ -89,6 +92,13 @@ def run_many(
     return outcomes, done.not_started
 
 
+def with_prompts(req: RunRequest, prompts: PromptOnce) -> RunRequest:
+    """``req`` whose credential prompts go through the fleet's one :class:`PromptOnce`."""
+    if req.connect.prompts is not None:
+        return req
+    return dataclasses.replace(req, connect=dataclasses.replace(req.connect, prompts=prompts))
+
+
 def fleet_review(outcomes: list[HostOutcome]) -> FleetReview:
     return review(outcomes)
 
@@ -113,7 +123,11 @@ def make_fleet_plan(
     """``wbplay plan --host GROUP -o fleet-plan.json``: every PC's dry-run, saved as one fleet plan."""
     dry = dataclasses.replace(req, dry_run=True)
     outcomes, not_started = run_many(
-        dry, hosts, listener_for=lambda h: _NULL, confirm=lambda r: False, forks=forks,
+        dry,
+        hosts,
+        listener_for=lambda h: _NULL,
+        confirm=lambda r: False,
+        forks=forks,
         on_progress=on_progress,
     )
     plans = {o.host: plan_mod.build(o.report, req.allow) for o in outcomes if o.report is not None}
@@ -165,8 +179,15 @@ def apply_fleet_plan(
     if requests:
         first = next(iter(requests.values()))
         outcomes, not_started = run_many(
-            first, list(requests), listener_for=lambda h: _NULL, confirm=lambda r: True, forks=forks,
-            timeout_per_host_s=timeout_per_host_s, on_progress=on_progress, guards=guards, requests=requests,
+            first,
+            list(requests),
+            listener_for=lambda h: _NULL,
+            confirm=lambda r: True,
+            forks=forks,
+            timeout_per_host_s=timeout_per_host_s,
+            on_progress=on_progress,
+            guards=guards,
+            requests=requests,
         )
     done = {o.host: o for o in (*outcomes, *refused.values())}
     return [done[h] for h in fdoc["plans"] if h in done], not_started
@@ -197,7 +218,11 @@ def inventory_list(spec: str, connect: ConnectOptions) -> list[InventoryRow]:
         if is_sim(name) or name == "local":
             rows.append(InventoryRow(name, name, "-", "command line"))
             continue
-        for t in resolve(name, connect.inventory, transport=connect.transport,
-                         insecure_skip_tls_verify=connect.insecure_skip_tls_verify):
+        for t in resolve(
+            name,
+            connect.inventory,
+            transport=connect.transport,
+            insecure_skip_tls_verify=connect.insecure_skip_tls_verify,
+        ):
             rows.append(InventoryRow(t.name, t.url, t.transport, t.origin))
     return rows
