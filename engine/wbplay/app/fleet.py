@@ -34,12 +34,14 @@ def run_many(
     on_progress: Callable[[fleet_mod.Progress], None] | None = None,
     guards: dict[str, PlanGuard] | None = None,
     requests: dict[str, RunRequest] | None = None,
+    fleet_id: str = "",
 ) -> tuple[list[HostOutcome], list[str]]:
     """Run on every PC, ``forks`` at a time; return each PC's outcome (in ``hosts`` order)
     and the PCs never started (Ctrl-C).  The playbook is loaded and validated once, before
     any PC is touched.  One PC's failure, hang or timeout never stops another's run;
     ``guards``: a PC's reviewed plan, which its run must match exactly or refuse;
-    ``requests``: a PC's own request (a fleet plan's variables), else ``req`` for that host."""
+    ``requests``: a PC's own request (a fleet plan's variables), else ``req`` for that host;
+    ``fleet_id``: recorded in every PC's journal (``wbplay rollback --fleet``)."""
     pb = load_playbook(req.playbook)
     prompts = PromptOnce()  # a password to type is asked once for the fleet, not once per thread
 
@@ -50,9 +52,10 @@ def run_many(
                 with_prompts(one_req, prompts),
                 listener=listener_for(host),
                 confirm=lambda r: not stop.is_set() and confirm(r),
-                loaded=pb,
+                loaded=pb if one_req.playbook == req.playbook else None,  # a fleet plan may mix
                 stop=stop,
                 plan_guard=(guards or {}).get(host),
+                fleet=fleet_id,
             )
         except (HostError, PlanError) as e:
             return HostOutcome(host, e.exit_code, error=str(e))
@@ -148,6 +151,7 @@ def apply_fleet_plan(
     forks: int = 10,
     timeout_per_host_s: float | None = None,
     on_progress: Callable[[fleet_mod.Progress], None] | None = None,
+    fleet_id: str = "",
 ) -> tuple[list[HostOutcome], list[str]]:
     """Apply a fleet plan: each PC exactly as reviewed, or that PC alone is refused."""
     fdoc = fleet_plan.load(path, expect=expect, trust=trust)
@@ -188,6 +192,7 @@ def apply_fleet_plan(
             on_progress=on_progress,
             guards=guards,
             requests=requests,
+            fleet_id=fleet_id,
         )
     done = {o.host: o for o in (*outcomes, *refused.values())}
     return [done[h] for h in fdoc["plans"] if h in done], not_started

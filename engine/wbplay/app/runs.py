@@ -60,12 +60,14 @@ def run(
     loaded: Playbook | None = None,
     stop: threading.Event | None = None,
     resumes: str = "",
+    fleet: str = "",
 ) -> tuple[RunReport, Path]:
     """Load, validate, bind and run one playbook on one host.  Nothing touches the
     host before the playbook and its variables are known to be valid.
 
     ``loaded``: the playbook already loaded (a fleet loads it once for every PC);
-    ``stop``: set by a fleet's Ctrl-C, the run stops after its current change and rolls back.
+    ``stop``: set by a fleet's Ctrl-C, the run stops after its current change and rolls back;
+    ``fleet``: the fleet run's id, recorded in the journal (``wbplay rollback --fleet``).
     A real run holds the PC's host lock (:mod:`wbplay.run.hostlock`) for all of its run."""
     pb = loaded or load_playbook(req.playbook)
     if expect_sha256 is not None:
@@ -84,7 +86,7 @@ def run(
             return _run_on(
                 req, pb, host, values, failure, run_id, lock, listener=listener, confirm=confirm,
                 ask_manual=ask_manual, runs_dir=runs_dir, plan_guard=plan_guard, stop=stop,
-                resumes=resumes,
+                resumes=resumes, fleet=fleet,
             )
         finally:
             if lock is not None:
@@ -116,6 +118,7 @@ def _run_on(
     plan_guard: PlanGuard | None,
     stop: threading.Event | None,
     resumes: str = "",
+    fleet: str = "",
 ) -> tuple[RunReport, Path]:
     if lock is not None and lock.recovered is not None:
         listener.event("lock.recovered", {"host": req.host, "stale": lock.recovered.describe()})
@@ -142,6 +145,7 @@ def _run_on(
             ask_manual=ask_manual,
             host_spec=req.host,
             resumes=resumes,
+            fleet=fleet,
         )
         return runner.run(), journal.path
     finally:

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.prompt import Confirm
 
+from wbplay.cli import fleet as fleet_cli
 from wbplay.cli import render
 from wbplay.cli.common import InsecureOpt, InventoryOpt, TransportOpt, err, fail, out
 from wbplay.cli.console import ConsoleListener
@@ -85,7 +86,14 @@ def _confirm(yes: bool, shown: list[RollbackPlan]) -> Callable[[RollbackPlan], b
 
 
 def rollback(
-    run_id: Annotated[str, typer.Argument(help="The run to undo (see `wbplay runs`)")],
+    run_ids: Annotated[
+        list[str] | None,
+        typer.Argument(help="The run(s) to undo (see `wbplay runs`); several: PCs --forks at a time"),
+    ] = None,
+    fleet: Annotated[
+        str | None,
+        typer.Option("--fleet", help="Undo every run of this fleet run (its id ends the fleet's output)"),
+    ] = None,
     host: Annotated[
         str | None, typer.Option("--host", "-H", help="Override the host named in the journal")
     ] = None,
@@ -107,20 +115,48 @@ def rollback(
     inventory: InventoryOpt = None,
     transport: TransportOpt = None,
     insecure_skip_tls_verify: InsecureOpt = False,
+    forks: fleet_cli.ForksOpt = fleet_cli.DEFAULT_FORKS,
+    timeout_per_host: fleet_cli.TimeoutPerHostOpt = None,
 ) -> None:
     """Undo a finished, failed or interrupted run from its journal, newest change first.
 
     Shows what it will undo and asks first (or --yes); each value is re-read, and one
-    that changed since the run is left as a conflict unless --force.
+    that changed since the run is left as a conflict unless --force.  Several runs, or
+    --fleet ID: one question for all, one PC's runs in turn, PCs --forks at a time.
     """
+    ids = run_ids or []
+    connect = ConnectOptions(inventory, transport, insecure_skip_tls_verify)
+    policy = UndoPolicy(allow=frozenset(allow), force=force)
+    if not ids and not fleet:
+        raise fail(UsageError("name the run to undo (see `wbplay runs`), or --fleet ID"))
+    if fleet or len(ids) > 1:
+        if host:
+            raise fail(UsageError("--host overrides one run's PC: give one run id with it, not several"))
+        from wbplay.cli.fleet_rollback import rollback_fleet
+
+        try:
+            rollback_fleet(
+                ids,
+                fleet,
+                yes=yes,
+                dry_run=dry_run,
+                policy=policy,
+                connect=connect,
+                forks=forks,
+                timeout_per_host=timeout_per_host,
+            )
+        except WbplayError as e:
+            raise fail(e) from None
+        return
+    run_id = ids[0]
     shown: list[RollbackPlan] = []
     try:
         result = app_mod.rollback_run(
             run_id,
             host_spec=host,
             listener=ConsoleListener(out),
-            connect=ConnectOptions(inventory, transport, insecure_skip_tls_verify),
-            policy=UndoPolicy(allow=frozenset(allow), force=force),
+            connect=connect,
+            policy=policy,
             dry_run=dry_run,
             confirm=_confirm(yes, shown),
         )
@@ -131,4 +167,3 @@ def rollback(
         shown.append(result.plan)
     render.rollback_result(out, result, plan_shown=bool(shown))
     raise typer.Exit(int(result.exit_code))
-
