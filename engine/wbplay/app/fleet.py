@@ -67,11 +67,13 @@ def run_many(
         return HostOutcome(host, ExitCode.NEEDS_ATTENTION, error=f"internal error: {type(e).__name__}: {e}")
 
     def timed_out(host: str) -> HostOutcome:
+        where = f"--fleet {fleet_id}" if fleet_id else f"--host {host}"
         return HostOutcome(
             host,
             ExitCode.NEEDS_ATTENTION,
             error=f"no result within --timeout-per-host {timeout_per_host_s:g} s: told to stop after its "
-            "current change and roll back; check its journal (wbplay journal list) and roll back if needed",
+            f"current change and roll back; if it never answered, find its journal with `wbplay runs "
+            f"{where}` and undo it with `wbplay rollback RUN`",
         )
 
     done = fleet_mod.fan_out(

@@ -56,6 +56,8 @@ def rollback_run(
         # A rollback changes the PC too: it holds the host lock like a run (a stale one is taken over).
         if not dry_run:
             lock = hostlock.acquire(_lock_key(spec, host), f"{found.path.stem} (rollback)")
+            if lock.recovered is not None:
+                listener.event("lock.recovered", {"host": spec, "stale": lock.recovered.describe()})
         return rollback_run_mod.roll_back(
             host, found, entries, policy=pol, listener=listener, dry_run=dry_run, confirm=confirm
         )
@@ -66,10 +68,14 @@ def rollback_run(
 
 
 def runs(
-    *, host: str | None = None, playbook: str | None = None, limit: int | None = None
+    *,
+    host: str | None = None,
+    playbook: str | None = None,
+    limit: int | None = None,
+    fleet: str | None = None,
 ) -> list[RunSummary]:
-    """Past runs, newest first."""
-    found = history.summaries(host=host, playbook=playbook)
+    """Past runs, newest first (``fleet``: only those of one fleet run)."""
+    found = history.summaries(host=host, playbook=playbook, fleet=fleet)
     return found[:limit] if limit is not None else found
 
 

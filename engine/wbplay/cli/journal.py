@@ -32,6 +32,9 @@ def runs(
     playbook: Annotated[
         str | None, typer.Option("--playbook", "-p", help="Only runs of this playbook")
     ] = None,
+    fleet: Annotated[
+        str | None, typer.Option("--fleet", help="Only the runs of this fleet run (its id ends its output)")
+    ] = None,
     prune: Annotated[
         bool, typer.Option("--prune", help="Delete old journals of runs that ended or were rolled back")
     ] = False,
@@ -50,7 +53,7 @@ def runs(
             raise UsageError("--older-than only goes with --prune")
         if limit is not None and limit < 1:
             raise UsageError("--limit must be at least 1")
-        render.runs(out, app_mod.runs(host=host, playbook=playbook, limit=limit))
+        render.runs(out, app_mod.runs(host=host, playbook=playbook, limit=limit, fleet=fleet))
     except WbplayError as e:
         raise fail(e) from None
 
