@@ -121,6 +121,13 @@ class ConsoleListener:
             highlight=False,
         )
 
+    def _on_pclock_recovered(self, f: Mapping[str, Any]) -> None:
+        self.c.print(
+            f"[yellow]took over the PC-side host lock of {plain(f['stale'])} (stale, or left by a run "
+            "of this controller that is no longer running)[/]",
+            highlight=False,
+        )
+
     def _on_run_start(self, f: Mapping[str, Any]) -> None:
         pb = f["playbook"]
         self.c.print(

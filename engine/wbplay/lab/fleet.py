@@ -75,7 +75,7 @@ class _FailNthWrite:
         self._lock = threading.Lock()
 
     def __call__(self, model: Any, op: Op) -> OpResult:
-        if op.writes:
+        if op.writes and op.name != "host.lock":  # a run's changes, not the lock around them
             with self._lock:
                 self.writes += 1
                 fail = self.writes == self.n
@@ -94,7 +94,7 @@ class _HangAtNthWrite:
         self._lock = threading.Lock()
 
     def __call__(self, model: Any, op: Op) -> OpResult:
-        if op.writes:
+        if op.writes and op.name != "host.lock":  # a run's changes, not the lock around them
             with self._lock:
                 self.writes += 1
                 hang = self.writes == self.n
