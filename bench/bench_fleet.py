@@ -39,18 +39,20 @@ def serve(count: int, latency: float, directory: Path) -> None:
 def control(inventory: str, forks: int) -> None:
     """The controller process: one fleet dry-run, then its wall time and peak memory."""
     from wbplay import app
+    from wbplay.app.fleet import _NULL
+    from wbplay.hosts.factory import ConnectOptions
 
     req = app.RunRequest(
         playbook="fix-0x80070422",
         host="lab",
         dry_run=True,
         variables={},
-        connect=app.ConnectOptions(inventory=Path(inventory)),
+        connect=ConnectOptions(inventory=Path(inventory)),
     )
     hosts = app.hosts_of(req)
     t0 = time.perf_counter()
     outcomes, _ = app.run_many(
-        req, hosts, listener_for=lambda h: app._NULL, confirm=lambda r: False, forks=forks
+        req, hosts, listener_for=lambda h: _NULL, confirm=lambda r: False, forks=forks
     )
     wall = time.perf_counter() - t0
     pending = sum(1 for o in outcomes if o.exit_code == 1)
@@ -61,11 +63,12 @@ def control(inventory: str, forks: int) -> None:
 def _controller(inventory: str, forks: int, env: dict[str, str]) -> dict[str, float]:
     out = subprocess.run(
         [sys.executable, __file__, "--control", inventory, "--forks", str(forks)],
-        check=True,
         capture_output=True,
         text=True,
         env=env,
     )
+    if out.returncode:
+        sys.exit(f"the controller failed (exit {out.returncode}):\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -99,6 +99,15 @@ ONE_OF_EACH = [
     Op("winre.enable"),
     Op("service.restart", {"name": "CryptSvc"}),
     Op("host.reboot", {"reason": "wbplay: chkdsk C: /R at the next restart; it's \u201cscheduled\u201d"}),
+    Op(
+        "host.lock",
+        {
+            "action": "acquire",
+            "run": "20261202T000000Z-fix-pc42-ab12",
+            "controller": "ADMIN1",
+            "stale_after_s": 21600,
+        },
+    ),
 ]
 
 

@@ -50,6 +50,7 @@ $WbWriteOps = @{
     'winre.enable' = $true
     'service.restart' = $true
     'host.reboot' = $true
+    'host.lock' = $true
 }
 
 # Ops whose tools take minutes to hours: while one runs, Invoke-WbNative

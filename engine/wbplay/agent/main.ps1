@@ -194,6 +194,9 @@ function Invoke-WbOp {
             'host.reboot' {
                 $value = Restart-WbHost (Get-WbArg $a 'reason' 'string') (Get-WbArg $a 'notice_minutes' 'integer' -Optional)
             }
+            'host.lock' {
+                $value = Invoke-WbHostLock (Get-WbArg $a 'action' 'string') (Get-WbArg $a 'run' 'string') (Get-WbArg $a 'controller' 'string') (Get-WbArg $a 'stale_after_s' 'integer') (Get-WbArg $a 'steal' 'string' -Optional)
+            }
             default {
                 throw (New-WbFailure 1 "unknown op '$name'")
             }

@@ -361,3 +361,115 @@ function Restart-WbHost {
     }
     return 'null'
 }
+
+function Get-WbLockHolder {
+    # The PC-side lock's holder as JSON text, or $null when there is no lock
+    # file.  A file cut short (a PC that lost power while it was written) holds
+    # no run: its run is '' and only its age can free it.
+    param([string]$Path)
+    if (-not [IO.File]::Exists($Path)) {
+        return $null
+    }
+    try {
+        $lines = [IO.File]::ReadAllLines($Path, (New-Object Text.UTF8Encoding $false))
+        $age = ([DateTime]::UtcNow - [IO.File]::GetLastWriteTimeUtc($Path)).TotalSeconds
+    } catch {
+        if (-not [IO.File]::Exists($Path)) {
+            return $null
+        }
+        throw
+    }
+    $fields = @('', '', '')
+    for ($i = 0; $i -lt 3 -and $i -lt $lines.Length; $i++) {
+        $fields[$i] = [string]$lines[$i]
+    }
+    return (ConvertTo-WbJsonObject @(
+        'run', (ConvertTo-WbJsonString $fields[0]),
+        'controller', (ConvertTo-WbJsonString $fields[1]),
+        'started', (ConvertTo-WbJsonString $fields[2]),
+        'age_s', (ConvertTo-WbJsonNumber ([long][Math]::Floor($age)))))
+}
+
+function Invoke-WbHostLock {
+    # The PC-side host lock (ops.py "The PC-side host lock"): one file,
+    # %ProgramData%\wbplay\lock, created with FileMode.CreateNew, so that of two
+    # controllers changing this PC at once exactly one creates it (NTFS
+    # creates a file atomically; the loser gets ERROR_FILE_EXISTS).  Holder
+    # fields and their age travel back as data, for the refusal to name them.
+    param([string]$Action, [string]$Run, [string]$Controller, [int]$StaleAfter, $Steal)
+    if ($Run -eq '' -or $Run.IndexOfAny([char[]]@("`r", "`n")) -ge 0 -or
+        $Controller.IndexOfAny([char[]]@("`r", "`n")) -ge 0) {
+        throw (New-WbFailure 87 "run must be one non-empty line, controller one line")
+    }
+    $dir = [IO.Path]::Combine([Environment]::GetFolderPath('CommonApplicationData'), 'wbplay')
+    $path = [IO.Path]::Combine($dir, 'lock')
+    if ($Action -ceq 'release') {
+        $holder = Get-WbLockHolder $path
+        $lines = $null
+        if ($null -ne $holder) {
+            $lines = [IO.File]::ReadAllLines($path, (New-Object Text.UTF8Encoding $false))
+        }
+        if ($null -ne $lines -and $lines.Length -gt 0 -and [string]$lines[0] -ceq $Run) {
+            [IO.File]::Delete($path)
+        }
+        if ($null -eq $holder) {
+            $holder = 'null'
+        }
+        return (ConvertTo-WbJsonObject @('held', 'false', 'holder', $holder, 'replaced', 'null'))
+    }
+    if ($Action -cne 'acquire') {
+        throw (New-WbFailure 87 "argument 'action' must be acquire or release")
+    }
+    if (-not [IO.Directory]::Exists($dir)) {
+        [void][IO.Directory]::CreateDirectory($dir)
+    }
+    $replaced = 'null'
+    for ($attempt = 0; $attempt -lt 3; $attempt++) {
+        $stream = $null
+        try {
+            $stream = [IO.File]::Open($path, [IO.FileMode]::CreateNew, [IO.FileAccess]::Write, [IO.FileShare]::None)
+        } catch {
+            if (-not [IO.File]::Exists($path)) {
+                throw
+            }
+        }
+        if ($null -ne $stream) {
+            $started = [DateTime]::UtcNow.ToString('yyyy-MM-ddTHH:mm:ssZ', $WbInvariant)
+            $bytes = (New-Object Text.UTF8Encoding $false).GetBytes($Run + "`r`n" + $Controller + "`r`n" + $started + "`r`n")
+            try {
+                $stream.Write($bytes, 0, $bytes.Length)
+            } finally {
+                $stream.Close()
+            }
+            $me = ConvertTo-WbJsonObject @(
+                'run', (ConvertTo-WbJsonString $Run),
+                'controller', (ConvertTo-WbJsonString $Controller),
+                'started', (ConvertTo-WbJsonString $started),
+                'age_s', '0')
+            return (ConvertTo-WbJsonObject @('held', 'true', 'holder', $me, 'replaced', $replaced))
+        }
+        $holder = Get-WbLockHolder $path
+        if ($null -eq $holder) {
+            continue
+        }
+        $lines = [IO.File]::ReadAllLines($path, (New-Object Text.UTF8Encoding $false))
+        $age = ([DateTime]::UtcNow - [IO.File]::GetLastWriteTimeUtc($path)).TotalSeconds
+        $owner = ''
+        if ($lines.Length -gt 0) {
+            $owner = [string]$lines[0]
+        }
+        if ($owner -ceq $Run) {
+            # Ours already: an answer lost on the wire, the same acquire sent again.
+            return (ConvertTo-WbJsonObject @('held', 'true', 'holder', $holder, 'replaced', 'null'))
+        }
+        $stolen = ($null -ne $Steal -and $Steal -ne '' -and $owner -ceq $Steal)
+        if ($age -lt $StaleAfter -and -not $stolen) {
+            return (ConvertTo-WbJsonObject @('held', 'false', 'holder', $holder, 'replaced', 'null'))
+        }
+        # Stale: delete it and create ours; a controller doing the same at once
+        # loses the next CreateNew, so still exactly one holds it.
+        [IO.File]::Delete($path)
+        $replaced = $holder
+    }
+    throw (New-WbFailure 32 "the host lock $path kept changing while it was taken over; try again")
+}

@@ -16,6 +16,9 @@ from wbplay.app.fleet import (
     make_fleet_plan,
     run_many,
 )
+from wbplay.app.fleet_rollback import PcUndone, RunToUndo, rollback_many, runs_to_undo
+from wbplay.app.fleet_triage import PcTriage, triage_many
+from wbplay.app.fleet_triage import groups as fleet_triage_groups
 from wbplay.app.journal import pc_journal, pc_runs, prune_runs, rollback_run, runs
 from wbplay.app.library import (
     ValidationResult,
@@ -50,7 +53,10 @@ __all__ = [
     "_NULL",
     "DoctorResult",
     "InventoryRow",
+    "PcTriage",
+    "PcUndone",
     "RunRequest",
+    "RunToUndo",
     "ValidationResult",
     "_Quiet",
     "_is_scenario_file",
@@ -62,6 +68,7 @@ __all__ = [
     "document",
     "export",
     "fleet_review",
+    "fleet_triage_groups",
     "guards_from",
     "hosts_of",
     "import_results",
@@ -79,13 +86,16 @@ __all__ = [
     "per_host",
     "prune_runs",
     "resume_run",
+    "rollback_many",
     "rollback_run",
     "run",
     "run_many",
     "run_request_from_triage",
     "runs",
+    "runs_to_undo",
     "schema_file",
     "triage",
+    "triage_many",
     "validate",
     "write_reports",
 ]

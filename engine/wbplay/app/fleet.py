@@ -11,6 +11,7 @@ from typing import Any
 
 from wbplay.app.runs import RunRequest, load_playbook, run
 from wbplay.errors import ExitCode, HostError, PlanError, PlaybookError, WbplayError
+from wbplay.hosts.credentials import PromptOnce
 from wbplay.hosts.factory import ConnectOptions, expand, is_sim
 from wbplay.playbook.model import Playbook
 from wbplay.run import fleet as fleet_mod
@@ -33,23 +34,28 @@ def run_many(
     on_progress: Callable[[fleet_mod.Progress], None] | None = None,
     guards: dict[str, PlanGuard] | None = None,
     requests: dict[str, RunRequest] | None = None,
+    fleet_id: str = "",
 ) -> tuple[list[HostOutcome], list[str]]:
     """Run on every PC, ``forks`` at a time; return each PC's outcome (in ``hosts`` order)
     and the PCs never started (Ctrl-C).  The playbook is loaded and validated once, before
     any PC is touched.  One PC's failure, hang or timeout never stops another's run;
     ``guards``: a PC's reviewed plan, which its run must match exactly or refuse;
-    ``requests``: a PC's own request (a fleet plan's variables), else ``req`` for that host."""
+    ``requests``: a PC's own request (a fleet plan's variables), else ``req`` for that host;
+    ``fleet_id``: recorded in every PC's journal (``wbplay rollback --fleet``)."""
     pb = load_playbook(req.playbook)
+    prompts = PromptOnce()  # a password to type is asked once for the fleet, not once per thread
 
     def one(host: str, stop: threading.Event) -> HostOutcome:
         try:
+            one_req = (requests or {}).get(host) or dataclasses.replace(req, host=host)
             report, path = run(
-                (requests or {}).get(host) or dataclasses.replace(req, host=host),
+                with_prompts(one_req, prompts),
                 listener=listener_for(host),
                 confirm=lambda r: not stop.is_set() and confirm(r),
-                loaded=pb,
+                loaded=pb if one_req.playbook == req.playbook else None,  # a fleet plan may mix
                 stop=stop,
                 plan_guard=(guards or {}).get(host),
+                fleet=fleet_id,
             )
         except (HostError, PlanError) as e:
             return HostOutcome(host, e.exit_code, error=str(e))
@@ -61,11 +67,13 @@ def run_many(
         return HostOutcome(host, ExitCode.NEEDS_ATTENTION, error=f"internal error: {type(e).__name__}: {e}")
 
     def timed_out(host: str) -> HostOutcome:
+        where = f"--fleet {fleet_id}" if fleet_id else f"--host {host}"
         return HostOutcome(
             host,
             ExitCode.NEEDS_ATTENTION,
             error=f"no result within --timeout-per-host {timeout_per_host_s:g} s: told to stop after its "
-            "current change and roll back; check its journal (wbplay journal list) and roll back if needed",
+            f"current change and roll back; if it never answered, find its journal with `wbplay runs "
+            f"{where}` and undo it with `wbplay rollback RUN`",
         )
 
     done = fleet_mod.fan_out(
@@ -87,6 +95,13 @@ def run_many(
         if h in done.results or h in done.timed_out
     ]
     return outcomes, done.not_started
+
+
+def with_prompts(req: RunRequest, prompts: PromptOnce) -> RunRequest:
+    """``req`` whose credential prompts go through the fleet's one :class:`PromptOnce`."""
+    if req.connect.prompts is not None:
+        return req
+    return dataclasses.replace(req, connect=dataclasses.replace(req.connect, prompts=prompts))
 
 
 def fleet_review(outcomes: list[HostOutcome]) -> FleetReview:
@@ -113,7 +128,11 @@ def make_fleet_plan(
     """``wbplay plan --host GROUP -o fleet-plan.json``: every PC's dry-run, saved as one fleet plan."""
     dry = dataclasses.replace(req, dry_run=True)
     outcomes, not_started = run_many(
-        dry, hosts, listener_for=lambda h: _NULL, confirm=lambda r: False, forks=forks,
+        dry,
+        hosts,
+        listener_for=lambda h: _NULL,
+        confirm=lambda r: False,
+        forks=forks,
         on_progress=on_progress,
     )
     plans = {o.host: plan_mod.build(o.report, req.allow) for o in outcomes if o.report is not None}
@@ -134,6 +153,7 @@ def apply_fleet_plan(
     forks: int = 10,
     timeout_per_host_s: float | None = None,
     on_progress: Callable[[fleet_mod.Progress], None] | None = None,
+    fleet_id: str = "",
 ) -> tuple[list[HostOutcome], list[str]]:
     """Apply a fleet plan: each PC exactly as reviewed, or that PC alone is refused."""
     fdoc = fleet_plan.load(path, expect=expect, trust=trust)
@@ -165,8 +185,16 @@ def apply_fleet_plan(
     if requests:
         first = next(iter(requests.values()))
         outcomes, not_started = run_many(
-            first, list(requests), listener_for=lambda h: _NULL, confirm=lambda r: True, forks=forks,
-            timeout_per_host_s=timeout_per_host_s, on_progress=on_progress, guards=guards, requests=requests,
+            first,
+            list(requests),
+            listener_for=lambda h: _NULL,
+            confirm=lambda r: True,
+            forks=forks,
+            timeout_per_host_s=timeout_per_host_s,
+            on_progress=on_progress,
+            guards=guards,
+            requests=requests,
+            fleet_id=fleet_id,
         )
     done = {o.host: o for o in (*outcomes, *refused.values())}
     return [done[h] for h in fdoc["plans"] if h in done], not_started
@@ -197,7 +225,11 @@ def inventory_list(spec: str, connect: ConnectOptions) -> list[InventoryRow]:
         if is_sim(name) or name == "local":
             rows.append(InventoryRow(name, name, "-", "command line"))
             continue
-        for t in resolve(name, connect.inventory, transport=connect.transport,
-                         insecure_skip_tls_verify=connect.insecure_skip_tls_verify):
+        for t in resolve(
+            name,
+            connect.inventory,
+            transport=connect.transport,
+            insecure_skip_tls_verify=connect.insecure_skip_tls_verify,
+        ):
             rows.append(InventoryRow(t.name, t.url, t.transport, t.origin))
     return rows

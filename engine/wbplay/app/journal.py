@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from wbplay.app.runs import _lock_key
+from wbplay.app.runs import _lock_key, pc_locked
 from wbplay.errors import JournalError, UsageError
 from wbplay.hosts.factory import ConnectOptions, open_host
 from wbplay.run import history, hostlock
@@ -105,24 +105,34 @@ def rollback_run(
     pol = dataclasses.replace(policy or rollback_mod.UndoPolicy(), run_id=found.path.stem)
     host = open_host(spec, read_only=dry_run, options=opts)
     lock = None
+    pc = None
     try:
         # A rollback changes the PC too: it holds the host lock like a run (a stale one is taken over).
         if not dry_run:
             lock = hostlock.acquire(_lock_key(spec, host), f"{found.path.stem} (rollback)")
+            if lock.recovered is not None:
+                listener.event("lock.recovered", {"host": spec, "stale": lock.recovered.describe()})
+            pc = pc_locked(spec, host, f"{found.path.stem} (rollback)", listener)
         return rollback_run_mod.roll_back(
-            host, found, entries, policy=pol, listener=listener, dry_run=dry_run, confirm=confirm
+            pc or host, found, entries, policy=pol, listener=listener, dry_run=dry_run, confirm=confirm
         )
     finally:
+        if pc is not None:
+            pc.release()
         if lock is not None:
             lock.release()
         host.close()
 
 
 def runs(
-    *, host: str | None = None, playbook: str | None = None, limit: int | None = None
+    *,
+    host: str | None = None,
+    playbook: str | None = None,
+    limit: int | None = None,
+    fleet: str | None = None,
 ) -> list[RunSummary]:
-    """Past runs, newest first."""
-    found = history.summaries(host=host, playbook=playbook)
+    """Past runs, newest first (``fleet``: only those of one fleet run)."""
+    found = history.summaries(host=host, playbook=playbook, fleet=fleet)
     return found[:limit] if limit is not None else found
 
 

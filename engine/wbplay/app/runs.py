@@ -60,12 +60,14 @@ def run(
     loaded: Playbook | None = None,
     stop: threading.Event | None = None,
     resumes: str = "",
+    fleet: str = "",
 ) -> tuple[RunReport, Path]:
     """Load, validate, bind and run one playbook on one host.  Nothing touches the
     host before the playbook and its variables are known to be valid.
 
     ``loaded``: the playbook already loaded (a fleet loads it once for every PC);
-    ``stop``: set by a fleet's Ctrl-C, the run stops after its current change and rolls back.
+    ``stop``: set by a fleet's Ctrl-C, the run stops after its current change and rolls back;
+    ``fleet``: the fleet run's id, recorded in the journal (``wbplay rollback --fleet``).
     A real run holds the PC's host lock (:mod:`wbplay.run.hostlock`) for all of its run."""
     pb = loaded or load_playbook(req.playbook)
     if expect_sha256 is not None:
@@ -80,17 +82,33 @@ def run(
             values = bind(pb.vars, failure_context.with_context(pb, req.variables, failure))
         run_id = new_run_id(pb.id, host.name)
         lock = None if req.dry_run else hostlock.acquire(_lock_key(req.host, host), run_id)
+        pc = None if lock is None else pc_locked(req.host, host, run_id, listener)
         try:
             return _run_on(
-                req, pb, host, values, failure, run_id, lock, listener=listener, confirm=confirm,
+                req, pb, pc or host, values, failure, run_id, lock, listener=listener, confirm=confirm,
                 ask_manual=ask_manual, runs_dir=runs_dir, plan_guard=plan_guard, stop=stop,
-                resumes=resumes,
+                resumes=resumes, fleet=fleet,
             )
         finally:
+            if pc is not None:
+                pc.release()
             if lock is not None:
                 lock.release()
     finally:
         host.close()
+
+
+def pc_locked(spec: str, host: Host, run_id: str, listener: Listener) -> hostlock.PcLockedHost | None:
+    """``host`` taking the PC-side lock before its first write, when ``WBPLAY_PC_LOCK=1``
+    (opt-in for now: README "Host lock"); None for a simulated PC (a file on this controller:
+    the controller-side lock is all there is to take)."""
+    if is_sim(spec) or not hostlock.pc_lock_enabled():
+        return None
+
+    def replaced(holder: str) -> None:
+        listener.event("pclock.recovered", {"host": spec, "stale": holder})
+
+    return hostlock.PcLockedHost(host, run_id, on_replaced=replaced)
 
 
 def _lock_key(spec: str, host: Host) -> str:
@@ -116,6 +134,7 @@ def _run_on(
     plan_guard: PlanGuard | None,
     stop: threading.Event | None,
     resumes: str = "",
+    fleet: str = "",
 ) -> tuple[RunReport, Path]:
     if lock is not None and lock.recovered is not None:
         listener.event("lock.recovered", {"host": req.host, "stale": lock.recovered.describe()})
@@ -142,6 +161,7 @@ def _run_on(
             ask_manual=ask_manual,
             host_spec=req.host,
             resumes=resumes,
+            fleet=fleet,
         )
         return runner.run(), journal.path
     finally:

@@ -121,6 +121,13 @@ class ConsoleListener:
             highlight=False,
         )
 
+    def _on_pclock_recovered(self, f: Mapping[str, Any]) -> None:
+        self.c.print(
+            f"[yellow]took over the PC-side host lock of {plain(f['stale'])} (stale, or left by a run "
+            "of this controller that is no longer running)[/]",
+            highlight=False,
+        )
+
     def _on_run_start(self, f: Mapping[str, Any]) -> None:
         pb = f["playbook"]
         self.c.print(
@@ -327,12 +334,14 @@ def summary(console: Console, report: RunReport, journal_path: str) -> None:
         console.print(f"  Rolled back: {plain(', '.join(report.rolled_back))}", highlight=False)
     if report.rollback_failed:
         console.print(
-            f"  [bold red]Could not roll back: {plain(', '.join(report.rollback_failed))}; check by hand[/]",
+            # The journal holds every change, so `wbplay rollback` (printed below) can finish the job.
+            f"  [bold red]Could not roll back: {plain(', '.join(report.rollback_failed))}.[/]",
             highlight=False,
         )
     console.print(f"  Journal: {plain(journal_path)}", style="dim", highlight=False)
     left = left_in_place(report)
-    if left and int(report.exit_code) in (130, 5):
+    if (left or report.rollback_failed) and int(report.exit_code) in (130, 5):
+        left = left or list(report.rollback_failed)
         console.print(
             f"  [bold]Left in place: {plain(', '.join(left))}.[/] When the PC answers, undo with:",
             highlight=False,

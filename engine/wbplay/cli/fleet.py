@@ -18,7 +18,7 @@ from wbplay.cli.lazy import lazy_module
 from wbplay.cli.text import multiline, plain
 from wbplay.errors import ExitCode
 from wbplay.hosts.factory import ConnectOptions
-from wbplay.run.fleet import Progress
+from wbplay.run.fleet import Progress, new_fleet_id
 from wbplay.run.fleet_review import FleetReview, HostOutcome, change_set, worst
 
 app_mod = lazy_module("wbplay.app")
@@ -106,6 +106,8 @@ def print_table(outcomes: list[HostOutcome], not_started: list[str]) -> None:
         out.print(f"  exit {code} {plain(outcome)}: {len(members)} PC(s)", highlight=False)
         for o in members:
             detail = f"journal {plain(o.journal)}" if o.journal is not None else multiline(o.error)
+            if o.report is not None and code in (int(ExitCode.NEEDS_ATTENTION), int(ExitCode.INTERRUPTED)):
+                detail += f"; undo with: wbplay rollback {plain(o.report.run_id)}"
             out.print(f"    {plain(o.host)}: {detail}", style="dim", highlight=False)
     if not_started:
         out.print(f"  not started (interrupted): {len(not_started)} PC(s): {plain(_names(not_started))}")
@@ -162,11 +164,24 @@ def run_fleet(
         guards = app_mod.guards_from(dry, req.allow)
         hosts = todo
     label = "dry-run" if req.dry_run else "run"
-    outcomes, not_started = _fan_out(req, hosts, forks, timeout_per_host, label, guards=guards)
+    fleet_id = "" if req.dry_run else new_fleet_id()
+    outcomes, not_started = _fan_out(
+        req, hosts, forks, timeout_per_host, label, guards=guards, fleet_id=fleet_id
+    )
     if req.dry_run:
         print_review(app_mod.fleet_review(outcomes), len(hosts))
     print_table(outcomes, not_started)
+    print_fleet_id(fleet_id)
     raise typer.Exit(write_reports(outcomes, not_started, specs))
+
+
+def print_fleet_id(fleet_id: str) -> None:
+    """Where a real fleet run's PCs can all be undone from (each journal records the id)."""
+    if fleet_id:
+        out.print(
+            f"Fleet run {fleet_id}. Undo it on every PC with: wbplay rollback --fleet {fleet_id}",
+            highlight=False,
+        )
 
 
 def _interactive() -> bool:
@@ -184,6 +199,7 @@ def _fan_out(
     timeout_per_host: float | None,
     label: str,
     guards: dict[str, Any] | None = None,
+    fleet_id: str = "",
 ) -> tuple[list[HostOutcome], list[str]]:
     progress = ProgressLine(f"{label} of {len(hosts)} PC(s), {min(forks, len(hosts))} at a time")
     try:
@@ -196,6 +212,7 @@ def _fan_out(
             timeout_per_host_s=timeout_per_host,
             on_progress=progress,
             guards=guards,
+            fleet_id=fleet_id,
         )
     finally:
         progress.end()
@@ -241,6 +258,7 @@ def apply_fleet(
         if not Confirm.ask(f"Apply the fleet plan {plain(plan_file)}?", default=False, console=err):
             raise typer.Exit(int(ExitCode.PENDING))
     progress = ProgressLine(f"apply of {plain(plan_file)}, {forks} at a time")
+    fleet_id = new_fleet_id()
     try:
         outcomes, not_started = app_mod.apply_fleet_plan(
             plan_file,
@@ -251,8 +269,10 @@ def apply_fleet(
             forks=forks,
             timeout_per_host_s=timeout_per_host,
             on_progress=progress,
+            fleet_id=fleet_id,
         )
     finally:
         progress.end()
     print_table(outcomes, not_started)
+    print_fleet_id(fleet_id)
     raise typer.Exit(write_reports(outcomes, not_started, specs))

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.prompt import Confirm
 
+from wbplay.cli import fleet as fleet_cli
 from wbplay.cli import render
 from wbplay.cli.common import InsecureOpt, InventoryOpt, TransportOpt, err, fail, out
 from wbplay.cli.console import ConsoleListener
@@ -31,6 +32,9 @@ def runs(
     playbook: Annotated[
         str | None, typer.Option("--playbook", "-p", help="Only runs of this playbook")
     ] = None,
+    fleet: Annotated[
+        str | None, typer.Option("--fleet", help="Only the runs of this fleet run (its id ends its output)")
+    ] = None,
     prune: Annotated[
         bool, typer.Option("--prune", help="Delete old journals of runs that ended or were rolled back")
     ] = False,
@@ -49,7 +53,7 @@ def runs(
             raise UsageError("--older-than only goes with --prune")
         if limit is not None and limit < 1:
             raise UsageError("--limit must be at least 1")
-        render.runs(out, app_mod.runs(host=host, playbook=playbook, limit=limit))
+        render.runs(out, app_mod.runs(host=host, playbook=playbook, limit=limit, fleet=fleet))
     except WbplayError as e:
         raise fail(e) from None
 
@@ -106,7 +110,14 @@ def _confirm(yes: bool, shown: list[RollbackPlan]) -> Callable[[RollbackPlan], b
 
 
 def rollback(
-    run_id: Annotated[str, typer.Argument(help="The run to undo (see `wbplay runs`)")],
+    run_ids: Annotated[
+        list[str] | None,
+        typer.Argument(help="The run(s) to undo (see `wbplay runs`); several: PCs --forks at a time"),
+    ] = None,
+    fleet: Annotated[
+        str | None,
+        typer.Option("--fleet", help="Undo every run of this fleet run (its id ends the fleet's output)"),
+    ] = None,
     host: Annotated[
         str | None,
         typer.Option(
@@ -133,20 +144,48 @@ def rollback(
     inventory: InventoryOpt = None,
     transport: TransportOpt = None,
     insecure_skip_tls_verify: InsecureOpt = False,
+    forks: fleet_cli.ForksOpt = fleet_cli.DEFAULT_FORKS,
+    timeout_per_host: fleet_cli.TimeoutPerHostOpt = None,
 ) -> None:
     """Undo a finished, failed or interrupted run from its journal, newest change first.
 
     Shows what it will undo and asks first (or --yes); each value is re-read, and one
-    that changed since the run is left as a conflict unless --force.
+    that changed since the run is left as a conflict unless --force.  Several runs, or
+    --fleet ID: one question for all, one PC's runs in turn, PCs --forks at a time.
     """
+    ids = run_ids or []
+    connect = ConnectOptions(inventory, transport, insecure_skip_tls_verify)
+    policy = UndoPolicy(allow=frozenset(allow), force=force)
+    if not ids and not fleet:
+        raise fail(UsageError("name the run to undo (see `wbplay runs`), or --fleet ID"))
+    if fleet or len(ids) > 1:
+        if host:
+            raise fail(UsageError("--host overrides one run's PC: give one run id with it, not several"))
+        from wbplay.cli.fleet_rollback import rollback_fleet
+
+        try:
+            rollback_fleet(
+                ids,
+                fleet,
+                yes=yes,
+                dry_run=dry_run,
+                policy=policy,
+                connect=connect,
+                forks=forks,
+                timeout_per_host=timeout_per_host,
+            )
+        except WbplayError as e:
+            raise fail(e) from None
+        return
+    run_id = ids[0]
     shown: list[RollbackPlan] = []
     try:
         result = app_mod.rollback_run(
             run_id,
             host_spec=host,
             listener=ConsoleListener(out),
-            connect=ConnectOptions(inventory, transport, insecure_skip_tls_verify),
-            policy=UndoPolicy(allow=frozenset(allow), force=force),
+            connect=connect,
+            policy=policy,
             dry_run=dry_run,
             confirm=_confirm(yes, shown),
         )

@@ -10,12 +10,12 @@ from typing import Annotated, Any
 
 import typer
 
-from wbplay.cli import render, render_library
+from wbplay.cli import fleet, render, render_library
 from wbplay.cli.common import InsecureOpt, InventoryOpt, TransportOpt, fail, out
 from wbplay.cli.console import ConsoleListener
 from wbplay.cli.lazy import lazy_module
 from wbplay.errors import ExitCode, UsageError, WbplayError
-from wbplay.hosts.factory import ConnectOptions
+from wbplay.hosts.factory import ConnectOptions, expand
 
 app_mod = lazy_module("wbplay.app")
 scenarios_mod = lazy_module("wbplay.library.scenarios")
@@ -70,18 +70,46 @@ def triage_cmd(
     ] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", "-n", help="With --run: change nothing")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="With --run: apply without asking")] = False,
+    forks: fleet.ForksOpt = fleet.DEFAULT_FORKS,
+    timeout_per_host: fleet.TimeoutPerHostOpt = None,
+    limit: fleet.LimitOpt = None,
 ) -> None:
-    """Which playbook fixes this failure? Ranks the library with the evidence that matched."""
+    """Which playbook fixes this failure? Ranks the library with the evidence that matched.
+
+    With several PCs (a group, a list): each PC read --forks at a time, grouped by best match."""
     if not host and not error:
         raise fail(UsageError("give --error TEXT (offline) or --host H (read its backup events)"))
     if run and not host:
         raise fail(UsageError("--run needs --host H: the PC to run the best match on"))
+    connect = ConnectOptions(inventory, transport, insecure_skip_tls_verify, limit=limit)
+    try:
+        hosts = expand(host, connect) if host else []
+        if host and not hosts:
+            raise UsageError(f"--host {host} names no PC (check --limit)")
+        if len(hosts) > 1:
+            if run:
+                raise UsageError(
+                    "--run takes one PC: with several, triage prints each group's `wbplay run` command "
+                    "(each group's PCs share a best match); run those"
+                )
+            from wbplay.cli.fleet_triage import triage_fleet
+
+            triage_fleet(
+                hosts,
+                error=error,
+                since_days=since_days,
+                connect=connect,
+                forks=forks,
+                timeout_per_host=timeout_per_host,
+            )
+    except WbplayError as e:
+        raise fail(e) from None
     try:
         result = app_mod.triage(
             error=error,
-            host_spec=host,
+            host_spec=hosts[0] if hosts else None,
             since_days=since_days,
-            connect=ConnectOptions(inventory, transport, insecure_skip_tls_verify),
+            connect=connect,
         )
     except WbplayError as e:
         raise fail(e) from None

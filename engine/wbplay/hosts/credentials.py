@@ -7,7 +7,11 @@ Sources, in this order (the first that answers wins):
 2. the OS keyring (``keyring`` package), service ``wbplay``, key ``user@host``
    then ``host``; a missing or broken keyring backend is not an error, wbplay
    just moves on to the next source;
-3. an interactive prompt (``getpass``), only when stdin is a terminal.
+3. an interactive prompt (``getpass``), only when stdin is a terminal.  In a
+   fleet (:class:`PromptOnce`) each credential is asked for once, whatever the
+   number of PCs and threads: one prompt per user name (and one for the user
+   name itself), never two at once, the answer reused for every PC that logs on
+   as that user in this run.
 
 There is deliberately no ``--password`` option: a value on a command line ends
 up in shell histories and in every process listing on the machine.
@@ -28,6 +32,7 @@ import logging
 import os
 import re
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -105,6 +110,27 @@ class Credentials:
     source: str  # e.g. "environment variable WBPLAY_PASSWORD_PC42", "keyring", "prompt"
 
 
+class PromptOnce:
+    """A fleet's prompts: each credential asked once, one prompt at a time, across threads.
+
+    Without it, ``--forks 10`` over PCs with no password in the environment would
+    start ten ``getpass`` prompts at once on one terminal, their keystrokes
+    interleaved.  The first thread to need a credential asks while the others
+    wait on the lock; they then reuse its answer.  A prompt that raises (Ctrl-C,
+    end of input) caches nothing.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._answers: dict[tuple[str, str], Secret] = {}
+
+    def ask(self, key: tuple[str, str], ask: Callable[[], str]) -> Secret:
+        with self._lock:
+            if key not in self._answers:
+                self._answers[key] = Secret(ask())
+            return self._answers[key]
+
+
 def host_env_var(host: str) -> str:
     """``WBPLAY_PASSWORD_<HOST>`` for ``host``: upper-cased, non-alphanumerics -> ``_``."""
     return f"{ENV_PASSWORD}_{re.sub(r'[^A-Z0-9]', '_', host.upper())}"
@@ -149,13 +175,16 @@ def get_credentials(
     *,
     env: Mapping[str, str] | None = None,
     interactive: bool | None = None,
-    prompt: Callable[[str], str] = getpass.getpass,
-    user_prompt: Callable[[str], str] = input,
+    prompt: Callable[[str], str] | None = None,
+    user_prompt: Callable[[str], str] | None = None,
+    prompts: PromptOnce | None = None,
 ) -> Credentials:
     """The credentials for ``host`` (the inventory name, or the address given).
 
     ``username`` is the inventory's value, if any.  ``interactive`` defaults to
-    "stdin is a terminal"; without it nothing is ever prompted for.
+    "stdin is a terminal"; without it nothing is ever prompted for.  ``prompt`` /
+    ``user_prompt`` default to ``getpass.getpass`` / ``input`` (looked up at call
+    time); ``prompts``: a fleet's, so each credential is asked for once.
     Raises :class:`AuthenticationError` naming what to set when no source answers.
     """
     env = os.environ if env is None else env
@@ -167,7 +196,13 @@ def get_credentials(
             raise AuthenticationError(
                 f"no user name for {host}: set {ENV_USER}=DOMAIN\\user (or 'username' in the inventory)"
             )
-        user = user_prompt(f"User name for {host}: ").strip()
+        ask_user = user_prompt or input
+        if prompts is None:
+            user = ask_user(f"User name for {host}: ").strip()
+        else:
+            text = f"User name (for {host} and every PC the inventory gives none): "
+            asked = prompts.ask(("user", ""), lambda: ask_user(text))
+            user = asked.reveal().strip()
         if not user:
             raise AuthenticationError(f"no user name given for {host}")
 
@@ -184,7 +219,14 @@ def get_credentials(
         return Credentials(user, Secret(value), f"keyring (service {KEYRING_SERVICE!r})")
 
     if interactive:
-        value = prompt(f"Password for {user}@{host}: ")
+        ask = prompt or getpass.getpass
+        if prompts is None:
+            value = ask(f"Password for {user}@{host}: ")
+        else:
+            value = prompts.ask(
+                ("password", user),
+                lambda: ask(f"Password for {user} (for {host} and every PC this run logs on to as {user}): "),
+            ).reveal()
         if value:
             return Credentials(user, Secret(value), "prompt")
         raise AuthenticationError(f"no password given for {user}@{host}")

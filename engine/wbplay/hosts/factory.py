@@ -7,10 +7,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from wbplay.hosts.base import Host
+from wbplay.hosts.credentials import PromptOnce
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,8 @@ class ConnectOptions:
     fail_write: int | None = None  # tests only: inject a failure at the n-th write (sim)
     limit: str | None = None  # --limit: narrow a group or list by glob, group, !exclude
     username: str | None = None  # WinRM: log on as this user (rollback: the one the journal names)
+    # A fleet's: each credential prompted for once across its threads (hosts/credentials.py).
+    prompts: PromptOnce | None = field(default=None, compare=False, repr=False)
 
 
 def is_sim(spec: str) -> bool:

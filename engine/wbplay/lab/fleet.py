@@ -5,7 +5,10 @@ to its own hostname, and kept in step with what runs change, so a test can
 check every PC's disk afterwards.  ``mix`` makes a test fleet: PCs broken in
 different ways, healthy ones, unreachable ones (a port nobody listens on) and
 ones that fail mid-run (their second write fails with ERROR_IO_DEVICE, as a
-flaky driver would).  ``latency_s`` delays every answer, as a WAN would.
+flaky driver would).  ``latency_s`` delays every answer, as a WAN would.  A
+``hung`` PC (not in the mix) stops answering at its second write: the command
+runs on and on, as one stuck behind a hung service control manager would, until
+:meth:`LabPC.answer_again` (or the fleet stops); then that write lands.
 
 :meth:`LabFleet.write_inventory` writes a YAML inventory with the group
 ``lab`` (and one group per kind) so ``--host lab`` names them all.
@@ -38,6 +41,7 @@ KINDS: dict[str, str | None] = {
     "healthy": "win10-healthy",
     "unreachable": None,
     "failing": "pc42",  # its second write fails mid-run: the run rolls back
+    "hung": "pc42",  # its second write never answers until released: --timeout-per-host
 }
 # A test fleet's mix, repeated: mostly broken the same way, as after one bad script.
 MIX: tuple[str, ...] = (
@@ -71,12 +75,31 @@ class _FailNthWrite:
         self._lock = threading.Lock()
 
     def __call__(self, model: Any, op: Op) -> OpResult:
-        if op.writes:
+        if op.writes and op.name != "host.lock":  # a run's changes, not the lock around them
             with self._lock:
                 self.writes += 1
                 fail = self.writes == self.n
             if fail:
                 return win32_failure(ERROR_IO_DEVICE)
+        return sim_execute(model, op)
+
+
+class _HangAtNthWrite:
+    """The simulator's executor, but the n-th write op waits until ``release`` is set, then runs."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.writes = 0
+        self.release = threading.Event()
+        self._lock = threading.Lock()
+
+    def __call__(self, model: Any, op: Op) -> OpResult:
+        if op.writes and op.name != "host.lock":  # a run's changes, not the lock around them
+            with self._lock:
+                self.writes += 1
+                hang = self.writes == self.n
+            if hang:
+                self.release.wait()
         return sim_execute(model, op)
 
 
@@ -89,10 +112,21 @@ class LabPC:
     server: LabServer | None = None  # None: unreachable
     model: HostModel | None = None  # the PC the server serves (tests change it behind a run's back)
     reserved: socket.socket | None = None  # an unreachable PC's port, held so no other PC takes it
+    hang: _HangAtNthWrite | None = None  # a hung PC's
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def hanging(self) -> bool:
+        """A hung PC whose stuck write has begun and not been released."""
+        return self.hang is not None and self.hang.writes >= self.hang.n and not self.hang.release.is_set()
+
+    def answer_again(self) -> None:
+        """A hung PC's stuck write finishes (and lands); it answers as usual from now on."""
+        if self.hang is not None:
+            self.hang.release.set()
 
 
 @dataclass
@@ -100,6 +134,8 @@ class LabFleet:
     pcs: list[LabPC] = field(default_factory=list)
 
     def stop(self) -> None:
+        for pc in self.pcs:
+            pc.answer_again()  # no lab thread stays stuck in a hung write
         for pc in self.pcs:
             if pc.server is not None:
                 pc.server.stop()
@@ -175,10 +211,11 @@ def _start_one(
     data["hostname"] = name.upper()
     save_state(state, data)
     model = HostModel(read_state(state))
+    hang = _HangAtNthWrite(2) if kind == "hung" else None
     handler = AgentHandler(
         model,
         on_change=lambda: save_state(state, model.state),
-        execute=_FailNthWrite(2) if kind == "failing" else None,
+        execute=_FailNthWrite(2) if kind == "failing" else hang,
     )
     server = LabServer(
         LabConfig(
@@ -188,4 +225,4 @@ def _start_one(
         )
     ).start()
     server.latency_s = latency_s
-    return LabPC(name, kind, state, server.port, server, model)
+    return LabPC(name, kind, state, server.port, server, model, hang=hang)

@@ -10,14 +10,21 @@ its slot is given to the next PC, so one hung PC never holds up the others.
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Generic, TypeVar
 
 R = TypeVar("R")
+
+
+def new_fleet_id() -> str:
+    """One fleet run's id, recorded in every PC's journal so ``wbplay rollback --fleet ID`` finds them."""
+    return f"fleet-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ class RunSummary:
     settled: bool = False  # nothing in it is left to undo or to look at: retention may delete it
     why_kept: str = ""  # when not settled: why retention keeps it
     path: Path | None = None
+    fleet: str = ""  # the fleet run it was part of (``--host GROUP``), if any
 
     @property
     def status(self) -> str:
@@ -85,6 +86,7 @@ def summarize(found: JournalFile, run_id: str) -> RunSummary:
         settled=settled,
         why_kept=why,
         path=found.path,
+        fleet=str(start.get("fleet", "")),
     )
 
 
@@ -104,10 +106,17 @@ def _journals(directory: Path | None) -> Iterator[tuple[Path, JournalFile]]:
 
 
 def summaries(
-    directory: Path | None = None, *, host: str | None = None, playbook: str | None = None
+    directory: Path | None = None,
+    *,
+    host: str | None = None,
+    playbook: str | None = None,
+    fleet: str | None = None,
 ) -> list[RunSummary]:
-    """Every run with a readable journal, newest first; ``host`` matches a part of the host's name."""
+    """Every run with a readable journal, newest first; ``host`` matches a part of the host's name,
+    ``fleet`` a fleet run's id exactly."""
     out = [summarize(found, path.stem) for path, found in _journals(directory)]
+    if fleet:
+        out = [s for s in out if s.fleet == fleet]
     if host:
         out = [s for s in out if host.casefold() in s.host.casefold()]
     if playbook:

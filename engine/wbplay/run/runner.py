@@ -60,9 +60,11 @@ class Runner:
         ask_manual: AskManual | None = None,
         host_spec: str = "",
         resumes: str = "",
+        fleet: str = "",
     ) -> None:
         self.host_spec = host_spec
         self.resumes = resumes  # the run this one carries on (``wbplay resume RUN``)
+        self.fleet = fleet  # the fleet run this PC's run belongs to (``wbplay rollback --fleet ID``)
         self.pb = playbook
         self.ctx = RunContext(
             host,
@@ -116,6 +118,7 @@ class Runner:
             allow=sorted(opts.allow),
             plan=opts.plan is not None,
             **({"resumes": self.resumes} if self.resumes else {}),
+            **({"fleet": self.fleet} if self.fleet else {}),
             for_failure=_failure_dict(report),
         )
         try:

@@ -8,7 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from wbplay.sim import boot, catalog, disks, eventlog, files, registry, services, sfc, sysinfo, vss, winre
+from wbplay.sim import (
+    boot,
+    catalog,
+    disks,
+    eventlog,
+    files,
+    pclock,
+    registry,
+    services,
+    sfc,
+    sysinfo,
+    vss,
+    winre,
+)
 from wbplay.sim.account import refuse_write
 from wbplay.sim.model import HostModel
 from wbplay.sim.reply import Handler
@@ -27,6 +40,7 @@ FAMILIES: tuple[Mapping[str, Handler], ...] = (
     winre.HANDLERS,
     sfc.HANDLERS,
     boot.HANDLERS,
+    pclock.HANDLERS,
 )
 
 

@@ -169,6 +169,20 @@ client: None supported", as client vssadmin has no ``add``: a client PC may answ
 does) and ``host.reboot {reason, notice_minutes?}`` (``shutdown /r /t <notice>``, 5 minutes
 unless told otherwise, so that a signed-in user sees the warning; the connection drops,
 see :attr:`OpSpec.reboots`).
+
+The PC-side host lock (issue 8)
+-------------------------------
+
+``host.lock {action: "acquire"|"release", run, controller, stale_after_s, steal?}``
+    ``%ProgramData%\\wbplay\\lock``, created with ``FileMode.CreateNew`` (of two
+    controllers exactly one creates it), holding the run id, the controller's
+    name and the PC's UTC time, one per line.  ``acquire`` answers
+    ``{held, holder: {run, controller, started, age_s}, replaced}``: ``held``
+    false names the other run's holder and changes nothing; a lock older than
+    ``stale_after_s`` (by the PC's own clock), or whose run is ``steal`` (the
+    controller's journal says that run ended), is replaced and named in
+    ``replaced``.  ``release`` deletes the lock only if ``run`` holds it:
+    ``{held: false, holder, replaced: null}``.  Not a remedy: ``run/hostlock.py`` sends it.
 """
 
 from __future__ import annotations
@@ -379,6 +393,12 @@ OP_SPECS: dict[str, OpSpec] = {
             (_s("reason"), _i("notice_minutes", False)),
             "Restart the PC after a notice (default 5 minutes)",
             reboots=True,
+        ),
+        OpSpec(
+            "host.lock",
+            True,
+            (_s("action"), _s("run"), _s("controller"), _i("stale_after_s"), _s("steal", False)),
+            "Take or release the PC-side host lock (%ProgramData%\\wbplay\\lock)",
         ),
     )
 }

@@ -202,4 +202,8 @@ def open_winrm_host(spec: str, *, read_only: bool, options: Any = None) -> WinRM
     username = getattr(options, "username", None)
     if username:
         target = dataclasses.replace(target, username=username)
-    return WinRMHost(target, read_only=read_only)
+    prompts = getattr(options, "prompts", None)
+    if prompts is None or not needs_password(target.transport):
+        return WinRMHost(target, read_only=read_only)
+    credentials = get_credentials(target.name, target.username, prompts=prompts)
+    return WinRMHost(target, read_only=read_only, credentials=credentials)
