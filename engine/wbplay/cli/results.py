@@ -7,11 +7,14 @@ from typing import Annotated
 
 import typer
 
-from wbplay import app as app_mod
 from wbplay.cli.common import ReportOpt, fail, out
+from wbplay.cli.lazy import lazy_module
 from wbplay.cli.text import plain
 from wbplay.errors import WbplayError
-from wbplay.report import parse_specs
+
+# Lazily, like every command module: `wbplay --help` imports no engine or report writer.
+app_mod = lazy_module("wbplay.app")
+report_mod = lazy_module("wbplay.report")
 
 results_app = typer.Typer(no_args_is_help=True, help="Read what Intune recorded for an exported playbook.")
 
@@ -26,7 +29,7 @@ _SHOWN = 10  # PCs named per group on the console; the reports name them all
 def import_(file: FileArg, report: ReportOpt = []) -> None:  # noqa: B006
     """Group the PCs by wbplay's outcome and the detection line (compliant, fixed, failed, recurred)."""
     try:
-        doc = app_mod.import_results(file, parse_specs(report))
+        doc = app_mod.import_results(file, report_mod.parse_specs(report))
     except WbplayError as e:
         raise fail(e) from None
     out.print(f"{doc['devices']} PC(s) from {plain(doc['source'])} ({doc['format']})", highlight=False)
